@@ -1,0 +1,648 @@
+//! The DNS message, decoded with hickory-proto record by record.
+//!
+//! hickory's `Message::from_vec` is all-or-nothing: one bad record anywhere
+//! fails the whole message. A forged answer followed by a deliberately broken
+//! additional section would then vanish. So this module frames the message
+//! itself (header, questions, then each record's owner, type, class, TTL and
+//! RDLENGTH) and hands each piece to hickory: names to `Name::read`, record
+//! data to `RData::read`. What decodes before a defect is kept; an RDATA that
+//! does not decode is kept as RFC 3597 bytes, since its length still frames
+//! the record and the records after it.
+//!
+//! hickory types stay in this file (and `name.rs`); the rest of the crate
+//! sees [`DnsResponse`].
+
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::op::Header;
+use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
+
+use super::name::presentation;
+use crate::model::{
+    DnsFlags, DnsRecord, DnsResponse, Edns, EdnsOption, PacketMeta, Question, Rdata,
+};
+use crate::stats::Malformed;
+
+const TYPE_NS: u16 = 2;
+const TYPE_CNAME: u16 = 5;
+const TYPE_PTR: u16 = 12;
+const TYPE_OPT: u16 = 41;
+const TYPE_DNAME: u16 = 39;
+const TYPE_TXT: u16 = 16;
+const TYPE_SPF: u16 = 99;
+
+/// Decodes a DNS response. Fails only when not even the 12-byte header is
+/// there; any later defect leaves what came before it in the result, with
+/// `defect` set.
+pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malformed> {
+    let mut dec = BinDecoder::new(msg);
+    let Header { metadata, counts } =
+        Header::read(&mut dec).map_err(|_| Malformed::DnsHeaderTruncated)?;
+    let flags_hi = msg.get(2).copied().unwrap_or(0);
+    let flags_lo = msg.get(3).copied().unwrap_or(0);
+    let mut resp = DnsResponse {
+        meta,
+        txid: metadata.id,
+        opcode: (flags_hi >> 3) & 0x0f,
+        rcode: flags_lo & 0x0f,
+        flags: DnsFlags {
+            aa: metadata.authoritative,
+            tc: metadata.truncation,
+            rd: metadata.recursion_desired,
+            ra: metadata.recursion_available,
+            ad: metadata.authentic_data,
+            cd: metadata.checking_disabled,
+        },
+        question: None,
+        answers: Vec::new(),
+        authority: Vec::new(),
+        additional: Vec::new(),
+        edns: None,
+        defect: None,
+    };
+
+    for i in 0..counts.queries {
+        match read_question(&mut dec) {
+            Ok(q) => {
+                if i == 0 {
+                    resp.question = Some(q);
+                }
+            }
+            Err(e) => {
+                resp.defect = Some(match e {
+                    Malformed::DnsTruncated => Malformed::DnsTruncated,
+                    _ => Malformed::DnsQuestionInvalid,
+                });
+                return Ok(resp);
+            }
+        }
+    }
+
+    let sections = [
+        (counts.answers, SectionSlot::Answers),
+        (counts.authorities, SectionSlot::Authority),
+        (counts.additionals, SectionSlot::Additional),
+    ];
+    for (count, slot) in sections {
+        for _ in 0..count {
+            match read_record(msg, &mut dec) {
+                Ok(Parsed { record, defect }) => {
+                    if defect.is_some() && resp.defect.is_none() {
+                        resp.defect = defect;
+                    }
+                    if record.rtype == TYPE_OPT && slot == SectionSlot::Additional {
+                        if resp.edns.is_none()
+                            && let Some(edns) = edns_from(&record)
+                        {
+                            resp.edns = Some(edns);
+                            continue;
+                        }
+                        // A second or undecodable OPT stays visible as a record.
+                        resp.defect.get_or_insert(Malformed::DnsOptInvalid);
+                    }
+                    slot.of(&mut resp).push(record);
+                }
+                Err(defect) => {
+                    resp.defect = Some(defect);
+                    return Ok(resp);
+                }
+            }
+        }
+    }
+    Ok(resp)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SectionSlot {
+    Answers,
+    Authority,
+    Additional,
+}
+
+impl SectionSlot {
+    fn of(self, resp: &mut DnsResponse) -> &mut Vec<DnsRecord> {
+        match self {
+            SectionSlot::Answers => &mut resp.answers,
+            SectionSlot::Authority => &mut resp.authority,
+            SectionSlot::Additional => &mut resp.additional,
+        }
+    }
+}
+
+fn read_question(dec: &mut BinDecoder<'_>) -> Result<Question, Malformed> {
+    let name = Name::read(dec).map_err(defect_of)?;
+    let qtype = read_u16(dec)?;
+    let qclass = read_u16(dec)?;
+    Ok(Question {
+        name: presentation(&name),
+        qtype,
+        qclass,
+    })
+}
+
+struct Parsed {
+    record: DnsRecord,
+    /// The record's data did not decode; it is kept as opaque bytes.
+    defect: Option<Malformed>,
+}
+
+/// Reads one resource record. An error means the record could not even be
+/// framed, so nothing after it can be trusted.
+fn read_record(msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<Parsed, Malformed> {
+    let owner = Name::read(dec).map_err(defect_of)?;
+    let rtype = read_u16(dec)?;
+    let class = read_u16(dec)?;
+    let ttl = dec
+        .read_u32()
+        .map(Restrict::unverified)
+        .map_err(|_| Malformed::DnsTruncated)?;
+    let rdlength = read_u16(dec)?;
+    let rdata_start = dec.index();
+    let rdata_bytes = dec
+        .read_slice(usize::from(rdlength))
+        .map(Restrict::unverified)
+        .map_err(|_| Malformed::DnsTruncated)?;
+
+    let (data, defect) = match decode_rdata(msg, rdata_start, rtype, rdlength, rdata_bytes) {
+        Ok(data) => (data, None),
+        Err(defect) => (Rdata::Opaque(rdata_bytes.into()), Some(defect)),
+    };
+    Ok(Parsed {
+        record: DnsRecord {
+            name: presentation(&owner),
+            rtype,
+            class,
+            ttl,
+            data,
+        },
+        defect,
+    })
+}
+
+fn read_u16(dec: &mut BinDecoder<'_>) -> Result<u16, Malformed> {
+    dec.read_u16()
+        .map(Restrict::unverified)
+        .map_err(|_| Malformed::DnsTruncated)
+}
+
+/// Decodes RDATA. Names inside may point anywhere earlier in the message,
+/// so the decoder spans the whole message, positioned at the RDATA.
+fn decode_rdata(
+    msg: &[u8],
+    start: usize,
+    rtype: u16,
+    rdlength: u16,
+    bytes: &[u8],
+) -> Result<Rdata, Malformed> {
+    // Types whose data is fixed or trivially framed are read here from the
+    // exact RDATA bytes: cheaper than building hickory values, and exact.
+    match rtype {
+        1 => {
+            let octets: [u8; 4] = bytes
+                .try_into()
+                .map_err(|_| Malformed::DnsRdataLengthMismatch)?;
+            return Ok(Rdata::A(Ipv4Addr::from(octets)));
+        }
+        28 => {
+            let octets: [u8; 16] = bytes
+                .try_into()
+                .map_err(|_| Malformed::DnsRdataLengthMismatch)?;
+            return Ok(Rdata::Aaaa(Ipv6Addr::from(octets)));
+        }
+        TYPE_TXT | TYPE_SPF => return character_strings(bytes).map(Rdata::Text),
+        TYPE_OPT => return Ok(Rdata::Opaque(bytes.into())),
+        _ => {}
+    }
+    if bytes.is_empty() {
+        return Ok(Rdata::Opaque(Box::default()));
+    }
+
+    let mut sub = BinDecoder::new(msg);
+    sub.read_slice(start).map_err(|_| Malformed::DnsTruncated)?;
+
+    if matches!(rtype, TYPE_NS | TYPE_CNAME | TYPE_PTR | TYPE_DNAME) {
+        // Read the name directly rather than through `RData::read`, whose
+        // length check would mask the real defect (a bad pointer, a reserved
+        // label type); hickory also has no RData variant for DNAME.
+        let target = Name::read(&mut sub).map_err(defect_of)?;
+        if sub.index() != start + bytes.len() {
+            return Err(Malformed::DnsRdataLengthMismatch);
+        }
+        return Ok(Rdata::Name(presentation(&target)));
+    }
+
+    let rdata = RData::read(&mut sub, RecordType::from(rtype), Restrict::new(rdlength))
+        .map_err(defect_of)?;
+    Ok(match rdata {
+        RData::ANAME(n) => Rdata::Name(presentation(&n.0)),
+        RData::MX(mx) => Rdata::Mx {
+            preference: mx.preference,
+            exchange: presentation(&mx.exchange),
+        },
+        RData::SRV(srv) => Rdata::Srv {
+            priority: srv.priority,
+            weight: srv.weight,
+            port: srv.port,
+            target: presentation(&srv.target),
+        },
+        RData::SOA(soa) => Rdata::Soa {
+            mname: presentation(&soa.mname),
+            rname: presentation(&soa.rname),
+            serial: soa.serial,
+            // RFC 1035 defines these as unsigned; hickory stores them signed.
+            refresh: soa.refresh as u32,
+            retry: soa.retry as u32,
+            expire: soa.expire as u32,
+            minimum: soa.minimum,
+        },
+        RData::Unknown { .. } | RData::NULL(_) | RData::Update0(_) | RData::OPT(_) => {
+            Rdata::Opaque(bytes.into())
+        }
+        other => Rdata::Text(other.to_string()),
+    })
+}
+
+/// TXT-style data: each character-string quoted, `"` and `\` escaped, and
+/// bytes outside printable ASCII as `\DDD`, so attacker-chosen bytes cannot
+/// break a log line.
+fn character_strings(mut bytes: &[u8]) -> Result<String, Malformed> {
+    let mut out = String::with_capacity(bytes.len() + 4);
+    while let Some((&len, rest)) = bytes.split_first() {
+        let s = rest
+            .get(..usize::from(len))
+            .ok_or(Malformed::DnsRdataLengthMismatch)?;
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('"');
+        for &b in s {
+            match b {
+                b'"' | b'\\' => {
+                    out.push('\\');
+                    out.push(char::from(b));
+                }
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => {
+                    let _ = write!(out, "\\{b:03}");
+                }
+            }
+        }
+        out.push('"');
+        bytes = rest.get(usize::from(len)..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// Maps hickory's decode errors to the reasons counted in the summary.
+fn defect_of(e: DecodeError) -> Malformed {
+    match e {
+        DecodeError::InsufficientBytes => Malformed::DnsTruncated,
+        DecodeError::PointerNotPriorToLabel { .. }
+        | DecodeError::LabelOverlapsWithOther { .. }
+        | DecodeError::InvalidPreviousIndex => Malformed::DnsNameBadPointer,
+        DecodeError::LabelBytesTooLong(_) | DecodeError::UnrecognizedLabelCode(_) => {
+            Malformed::DnsLabelInvalid
+        }
+        DecodeError::DomainNameTooLong(_) => Malformed::DnsNameTooLong,
+        DecodeError::IncorrectRDataLengthRead { .. } => Malformed::DnsRdataLengthMismatch,
+        _ => Malformed::DnsRdataInvalid,
+    }
+}
+
+/// The OPT pseudo-record (RFC 6891 §6.1.2): the class is the UDP payload
+/// size, the TTL holds the extended RCODE, version and DO bit. `None` when
+/// the owner is not the root or the options do not frame.
+fn edns_from(record: &DnsRecord) -> Option<Edns> {
+    if record.name != "." {
+        return None;
+    }
+    let Rdata::Opaque(bytes) = &record.data else {
+        return None;
+    };
+    let mut options = Vec::new();
+    let mut rest: &[u8] = bytes;
+    while !rest.is_empty() {
+        let code = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]);
+        let len = usize::from(u16::from_be_bytes([*rest.get(2)?, *rest.get(3)?]));
+        let data = rest.get(4..4 + len)?;
+        options.push(EdnsOption {
+            code,
+            data: edns_option_text(code, data),
+        });
+        rest = rest.get(4 + len..)?;
+    }
+    Some(Edns {
+        udp_payload_size: record.class,
+        extended_rcode: (record.ttl >> 24) as u8,
+        version: (record.ttl >> 16) as u8,
+        dnssec_ok: record.ttl & 0x8000 != 0,
+        options,
+    })
+}
+
+fn hex(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len() * 2);
+    for b in data {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn edns_option_text(code: u16, data: &[u8]) -> String {
+    match code {
+        // Client subnet (RFC 7871): family, source and scope prefix, address.
+        8 => {
+            let (Some(&f0), Some(&f1), Some(&source), Some(&scope)) =
+                (data.first(), data.get(1), data.get(2), data.get(3))
+            else {
+                return format!("malformed {}", hex(data));
+            };
+            let addr = data.get(4..).unwrap_or_default();
+            let family = u16::from_be_bytes([f0, f1]);
+            let text = match family {
+                1 if addr.len() <= 4 => {
+                    let mut o = [0u8; 4];
+                    if let Some(d) = o.get_mut(..addr.len()) {
+                        d.copy_from_slice(addr);
+                    }
+                    Ipv4Addr::from(o).to_string()
+                }
+                2 if addr.len() <= 16 => {
+                    let mut o = [0u8; 16];
+                    if let Some(d) = o.get_mut(..addr.len()) {
+                        d.copy_from_slice(addr);
+                    }
+                    Ipv6Addr::from(o).to_string()
+                }
+                _ => return format!("family {family} {}", hex(data)),
+            };
+            format!("{text}/{source}/{scope}")
+        }
+        // Extended DNS error (RFC 8914): info code, then UTF-8 text.
+        15 => match data {
+            [a, b, text @ ..] => {
+                let info = u16::from_be_bytes([*a, *b]);
+                let text = String::from_utf8_lossy(text);
+                let text: String = text.chars().filter(|c| !c.is_control()).collect();
+                if text.is_empty() {
+                    info.to_string()
+                } else {
+                    format!("{info} {text}")
+                }
+            }
+            _ => format!("malformed {}", hex(data)),
+        },
+        _ => hex(data),
+    }
+}
+
+/// Mnemonic of a type code; `TYPEnnn` (RFC 3597) where there is none.
+pub fn type_name(code: u16) -> Cow<'static, str> {
+    let extra = match code {
+        11 => Some("WKS"),
+        29 => Some("LOC"),
+        38 => Some("A6"),
+        39 => Some("DNAME"),
+        99 => Some("SPF"),
+        249 => Some("TKEY"),
+        256 => Some("URI"),
+        _ => None,
+    };
+    if let Some(name) = extra {
+        return Cow::Borrowed(name);
+    }
+    match RecordType::from(code) {
+        RecordType::Unknown(_) | RecordType::ZERO => Cow::Owned(format!("TYPE{code}")),
+        known => {
+            let s: &'static str = known.into();
+            Cow::Borrowed(s)
+        }
+    }
+}
+
+/// Name of a 4-bit header RCODE (RFC 1035, 2136, 8490).
+pub fn rcode_name(rcode: u8) -> &'static str {
+    match rcode {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        11 => "DSOTYPENI",
+        12 => "RCODE12",
+        13 => "RCODE13",
+        14 => "RCODE14",
+        _ => "RCODE15",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SourceRef, Timestamp, Transport};
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::rdata::{A, CNAME, MX, NS, TXT};
+    use hickory_proto::rr::{DNSClass, Record};
+
+    fn meta() -> PacketMeta {
+        PacketMeta {
+            ts: Timestamp(0),
+            src_ip: "192.0.2.53".parse().unwrap(),
+            src_port: 53,
+            dst_ip: "198.51.100.7".parse().unwrap(),
+            dst_port: 40000,
+            transport: Transport::Udp,
+            source: SourceRef { file: 0, packet: 1 },
+        }
+    }
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn response(answers: Vec<Record>, additionals: Vec<Record>) -> Vec<u8> {
+        let mut m = Message::new(0xbeef, MessageType::Response, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(n("WwW.Example.ORG."), RecordType::A));
+        m.add_answers(answers);
+        m.add_additionals(additionals);
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn answers_decode_to_presentation_format() {
+        let bytes = response(
+            vec![
+                Record::from_rdata(
+                    n("www.example.org."),
+                    300,
+                    RData::CNAME(CNAME(n("edge.cdn.example.net."))),
+                ),
+                Record::from_rdata(
+                    n("edge.cdn.example.net."),
+                    60,
+                    RData::A(A::new(192, 0, 2, 10)),
+                ),
+                Record::from_rdata(
+                    n("example.org."),
+                    60,
+                    RData::MX(MX::new(10, n("mail.example.org."))),
+                ),
+                Record::from_rdata(n("example.org."), 60, RData::NS(NS(n("ns1.example.org.")))),
+                Record::from_rdata(
+                    n("example.org."),
+                    60,
+                    RData::TXT(TXT::new(vec!["v=spf1 \"x\"".into()])),
+                ),
+            ],
+            vec![],
+        );
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.defect, None);
+        assert_eq!(r.txid, 0xbeef);
+        assert_eq!(r.qname(), "WwW.Example.ORG");
+        assert_eq!(r.qtype(), Some(1));
+        let data: Vec<String> = r.answers.iter().map(|a| a.data.to_string()).collect();
+        assert_eq!(
+            data,
+            vec![
+                "edge.cdn.example.net",
+                "192.0.2.10",
+                "10 mail.example.org",
+                "ns1.example.org",
+                "\"v=spf1 \\\"x\\\"\""
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_survive_a_broken_additional_section() {
+        let mut bytes = response(
+            vec![Record::from_rdata(
+                n("www.example.org."),
+                300,
+                RData::A(A::new(203, 0, 113, 66)),
+            )],
+            vec![Record::from_rdata(
+                n("x.example.org."),
+                300,
+                RData::A(A::new(1, 2, 3, 4)),
+            )],
+        );
+        // Corrupt the additional record: cut it in the middle of its RDATA.
+        bytes.truncate(bytes.len() - 2);
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(r.answers[0].data, Rdata::A(Ipv4Addr::new(203, 0, 113, 66)));
+        assert_eq!(r.defect, Some(Malformed::DnsTruncated));
+        // hickory alone would have lost the answer.
+        assert!(Message::from_vec(&bytes).is_err());
+    }
+
+    #[test]
+    fn bad_rdata_is_kept_opaque_and_later_records_still_decode() {
+        let mut bytes = response(
+            vec![
+                Record::from_rdata(
+                    n("a.example.org."),
+                    300,
+                    RData::CNAME(CNAME(n("zzz.example.net."))),
+                ),
+                Record::from_rdata(n("c.example.org."), 300, RData::A(A::new(192, 0, 2, 1))),
+            ],
+            vec![],
+        );
+        // Turn the first label of the CNAME target into a reserved label
+        // type (0b10), keeping the RDLENGTH intact.
+        let at = bytes.windows(4).position(|w| w == b"\x03zzz").unwrap();
+        bytes[at] = 0x80;
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.answers.len(), 2);
+        assert!(matches!(r.answers[0].data, Rdata::Opaque(_)));
+        assert_eq!(r.answers[1].data, Rdata::A(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(r.defect, Some(Malformed::DnsLabelInvalid));
+    }
+
+    #[test]
+    fn edns_is_taken_out_of_additional() {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(n("example.org."), RecordType::A));
+        let mut edns = hickory_proto::op::Edns::new();
+        edns.set_max_payload(1232);
+        edns.set_dnssec_ok(true);
+        m.set_edns(edns);
+        let bytes = m.to_vec().unwrap();
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert!(r.additional.is_empty());
+        let e = r.edns.unwrap();
+        assert_eq!(e.udp_payload_size, 1232);
+        assert!(e.dnssec_ok);
+    }
+
+    #[test]
+    fn short_messages() {
+        assert_eq!(
+            decode_response(meta(), &[0; 11]),
+            Err(Malformed::DnsHeaderTruncated)
+        );
+        let mut hdr = vec![0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        let r = decode_response(meta(), &hdr).unwrap();
+        assert_eq!(r.defect, Some(Malformed::DnsTruncated));
+        hdr.extend_from_slice(&[3, b'c', b'o', b'm', 0, 0, 1, 0, 1]);
+        assert_eq!(decode_response(meta(), &hdr).unwrap().defect, None);
+    }
+
+    #[test]
+    fn compression_loop_is_a_counted_defect() {
+        // Question name is a pointer to itself.
+        let msg = [
+            0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1,
+        ];
+        let r = decode_response(meta(), &msg).unwrap();
+        assert_eq!(r.defect, Some(Malformed::DnsQuestionInvalid));
+    }
+
+    #[test]
+    fn every_truncation_of_a_real_response_is_safe() {
+        let bytes = response(
+            vec![
+                Record::from_rdata(
+                    n("www.example.org."),
+                    300,
+                    RData::CNAME(CNAME(n("edge.cdn.example.net."))),
+                ),
+                Record::from_rdata(
+                    n("example.org."),
+                    60,
+                    RData::MX(MX::new(10, n("mail.example.org."))),
+                ),
+            ],
+            vec![Record::from_rdata(
+                n("mail.example.org."),
+                60,
+                RData::A(A::new(192, 0, 2, 25)),
+            )],
+        );
+        for cut in 0..bytes.len() {
+            let _ = decode_response(meta(), &bytes[..cut]);
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(type_name(1), "A");
+        assert_eq!(type_name(39), "DNAME");
+        assert_eq!(type_name(65280), "TYPE65280");
+        assert_eq!(rcode_name(3), "NXDOMAIN");
+        let _ = DNSClass::IN;
+    }
+}

@@ -1,0 +1,454 @@
+//! IOC feed files: CSV with a header, or plain text, told apart by content.
+//!
+//! * CSV: a header row with `indicator` and `type` columns (any order, any
+//!   case); `source` and `reference` are kept as provenance and every other
+//!   column as metadata. Lines starting with `#` are comments.
+//! * Text: one indicator per line, type detected; `#` starts a comment.
+//!
+//! Indicators may be defanged (`evil[.]com`); they are refanged on load.
+//! A row of a type the sensor cannot match on the wire (URL, file hash,
+//! e-mail) is skipped and counted; a value that does not parse as its
+//! declared type is an error naming the file and line.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use super::{Indicator, IndicatorType, IndicatorValue};
+
+/// A feed that could not be loaded: file, line (0 when the whole file is
+/// at fault) and the problem.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{path}:{line}: {message}")]
+pub struct IocError {
+    pub path: String,
+    pub line: u64,
+    pub message: String,
+}
+
+/// What one feed file held.
+#[derive(Debug)]
+pub struct FeedLoad {
+    pub indicators: Vec<Indicator>,
+    /// Rows of indicator types the sensor does not match (URL, hash, ...).
+    pub skipped: u64,
+    pub format: FeedFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedFormat {
+    Csv,
+    Text,
+}
+
+/// Longest line accepted: a feed line longer than this is not an
+/// indicator list but something else given by mistake.
+const MAX_LINE_LEN: usize = 64 * 1024;
+
+pub fn load_feed_file(path: &Path) -> Result<FeedLoad, IocError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| IocError {
+        path: name.clone(),
+        line: 0,
+        message: format!("cannot read feed: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+        let line = 1 + valid
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        IocError {
+            path: name.clone(),
+            line,
+            message: "not UTF-8 text; is this really an indicator feed?".into(),
+        }
+    })?;
+    parse_feed(&name, &text)
+}
+
+/// Parses feed text; `name` is used in errors and recorded on every indicator.
+pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, IocError> {
+    let err = |line: u64, message: String| IocError {
+        path: name.to_string(),
+        line,
+        message,
+    };
+    if let Some((i, _)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.len() > MAX_LINE_LEN)
+    {
+        return Err(err(
+            i as u64 + 1,
+            format!("line longer than {MAX_LINE_LEN} bytes"),
+        ));
+    }
+    let feed: Arc<str> = name.into();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    match first {
+        Some(header) if looks_like_csv_header(header) => parse_csv(&feed, text, err),
+        _ => parse_text(&feed, text, err),
+    }
+}
+
+fn looks_like_csv_header(line: &str) -> bool {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let Some(Ok(record)) = reader.records().next() else {
+        return false;
+    };
+    let has = |col: &str| record.iter().any(|f| f.trim().eq_ignore_ascii_case(col));
+    has("indicator") && has("type")
+}
+
+fn parse_csv(
+    feed: &Arc<str>,
+    text: &str,
+    err: impl Fn(u64, String) -> IocError,
+) -> Result<FeedLoad, IocError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| err(csv_line(&e), format!("bad CSV header: {e}")))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(ind_col), Some(type_col)) = (col("indicator"), col("type")) else {
+        return Err(err(
+            1,
+            "CSV header needs `indicator` and `type` columns".into(),
+        ));
+    };
+    let source_col = col("source");
+    let reference_col = col("reference");
+
+    let mut out = FeedLoad {
+        indicators: Vec::new(),
+        skipped: 0,
+        format: FeedFormat::Csv,
+    };
+    for record in reader.records() {
+        let record = record.map_err(|e| err(csv_line(&e), format!("bad CSV row: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let Some(raw) = field(Some(ind_col)) else {
+            if record.iter().all(str::is_empty) {
+                continue;
+            }
+            return Err(err(line, "empty `indicator` field".into()));
+        };
+        let declared = record.get(type_col).unwrap_or_default();
+        let value = match parse_typed(&raw, declared) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                out.skipped += 1;
+                continue;
+            }
+            Err(m) => return Err(err(line, m)),
+        };
+        let meta = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                ![Some(ind_col), Some(type_col), source_col, reference_col].contains(&Some(*i))
+            })
+            .filter_map(|(i, h)| {
+                let v = record.get(i).filter(|v| !v.is_empty())?;
+                Some((h.to_string(), v.to_string()))
+            })
+            .collect();
+        out.indicators.push(indicator(
+            value,
+            feed,
+            line,
+            field(source_col),
+            field(reference_col),
+            meta,
+        ));
+    }
+    Ok(out)
+}
+
+fn csv_line(e: &csv::Error) -> u64 {
+    e.position().map_or(0, |p| p.line())
+}
+
+fn parse_text(
+    feed: &Arc<str>,
+    text: &str,
+    err: impl Fn(u64, String) -> IocError,
+) -> Result<FeedLoad, IocError> {
+    let mut out = FeedLoad {
+        indicators: Vec::new(),
+        skipped: 0,
+        format: FeedFormat::Text,
+    };
+    for (i, raw_line) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        let content = strip_comment(raw_line).trim();
+        if content.is_empty() {
+            continue;
+        }
+        if content.split_whitespace().nth(1).is_some() {
+            return Err(err(
+                line,
+                format!("expected one indicator per line, found `{content}`"),
+            ));
+        }
+        let value = parse_typed(content, "").map_err(|m| err(line, m))?;
+        match value {
+            Some(v) => out
+                .indicators
+                .push(indicator(v, feed, line, None, None, Vec::new())),
+            None => out.skipped += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// `#` starts a comment at the start of a line or after whitespace, so a
+/// URL fragment inside an indicator is not cut.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'#' && (i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace)) {
+            return line.get(..i).unwrap_or_default();
+        }
+    }
+    line
+}
+
+fn indicator(
+    value: IndicatorValue,
+    feed: &Arc<str>,
+    line: u64,
+    source: Option<String>,
+    reference: Option<String>,
+    meta: Vec<(String, String)>,
+) -> Indicator {
+    let kind = match &value {
+        IndicatorValue::Addr(IpAddr::V4(_)) => IndicatorType::Ipv4,
+        IndicatorValue::Addr(IpAddr::V6(_)) => IndicatorType::Ipv6,
+        IndicatorValue::Net(_) => IndicatorType::Cidr,
+        IndicatorValue::Domain(_) => IndicatorType::Domain,
+    };
+    Indicator {
+        value,
+        kind,
+        source,
+        reference,
+        meta,
+        feed: feed.clone(),
+        line,
+    }
+}
+
+/// Declared types, normalised: what a feed may write in its `type` column.
+enum Declared {
+    Address,
+    Network,
+    Domain,
+    /// Detect from the value.
+    Any,
+    /// A type the sensor cannot see in DNS answers.
+    NotMatchable,
+}
+
+fn declared(type_field: &str) -> Result<Declared, String> {
+    let t = type_field.trim().to_ascii_lowercase();
+    Ok(match t.as_str() {
+        "" | "auto" => Declared::Any,
+        "ip" | "ipv4" | "ipv6" | "ip-dst" | "ip-src" | "ipv4-addr" | "ipv6-addr" | "addr"
+        | "address" | "ip_address" => Declared::Address,
+        "cidr" | "network" | "subnet" | "ipv4-net" | "ipv6-net" | "ipv4-cidr" | "ipv6-cidr"
+        | "netblock" => Declared::Network,
+        "domain" | "hostname" | "fqdn" | "domain-name" | "host" | "dns" | "name" => {
+            Declared::Domain
+        }
+        "url" | "uri" | "md5" | "sha1" | "sha256" | "sha512" | "hash" | "filehash" | "email"
+        | "email-addr" | "file" | "filename" | "ja3" | "user-agent" | "mutex" | "yara" => {
+            Declared::NotMatchable
+        }
+        other => return Err(format!("unknown indicator type `{other}`")),
+    })
+}
+
+/// Parses one indicator of the declared type. `Ok(None)` for a type that
+/// is skipped by design.
+fn parse_typed(raw: &str, type_field: &str) -> Result<Option<IndicatorValue>, String> {
+    let decl = declared(type_field)?;
+    let value = refang(raw.trim());
+    let parsed = match decl {
+        Declared::NotMatchable => return Ok(None),
+        Declared::Address => parse_address(&value)
+            .or_else(|| parse_network(&value))
+            .ok_or_else(|| format!("`{raw}` is not an IP address")),
+        Declared::Network => parse_network(&value)
+            .or_else(|| parse_address(&value))
+            .ok_or_else(|| format!("`{raw}` is not a CIDR network")),
+        Declared::Domain => parse_domain(&value).map_err(|m| format!("`{raw}`: {m}")),
+        Declared::Any => parse_address(&value)
+            .or_else(|| parse_network(&value))
+            .map_or_else(
+                || parse_domain(&value).map_err(|m| format!("`{raw}`: {m}")),
+                Ok,
+            ),
+    }?;
+    Ok(Some(parsed))
+}
+
+fn refang(s: &str) -> String {
+    s.replace("[.]", ".")
+        .replace("(.)", ".")
+        .replace("[dot]", ".")
+        .replace("[:]", ":")
+}
+
+fn parse_address(s: &str) -> Option<IndicatorValue> {
+    s.parse::<IpAddr>().ok().map(IndicatorValue::Addr)
+}
+
+fn parse_network(s: &str) -> Option<IndicatorValue> {
+    let net = s.parse::<IpNet>().ok()?.trunc();
+    // A full-length prefix is one address: matched by the exact table.
+    if net.prefix_len() == net.max_prefix_len() {
+        return Some(IndicatorValue::Addr(net.addr()));
+    }
+    Some(IndicatorValue::Net(net))
+}
+
+/// Normalises a domain: lower case, no trailing dot, no leading `*.`
+/// (subdomains always match), IDNs converted to A-labels.
+fn parse_domain(s: &str) -> Result<IndicatorValue, String> {
+    let mut d = s.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(rest) = d.strip_prefix("*.") {
+        d = rest.to_string();
+    }
+    if !d.is_ascii() {
+        let name = hickory_proto::rr::Name::from_utf8(&d)
+            .map_err(|e| format!("not a valid internationalised domain name: {e}"))?;
+        d = name.to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    }
+    if d.is_empty() {
+        return Err("empty domain name".into());
+    }
+    if d.len() > 253 {
+        return Err("domain name longer than 253 characters".into());
+    }
+    for label in d.split('.') {
+        if label.is_empty() {
+            return Err("empty label in domain name".into());
+        }
+        if label.len() > 63 {
+            return Err("label longer than 63 characters".into());
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "not an address, network or domain name (character `{c}`)"
+            ));
+        }
+    }
+    Ok(IndicatorValue::Domain(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_style_csv_keeps_provenance() {
+        let csv = "indicator,type,source,reference\n\
+                   37.139.11.155,ipv4,CrowdStrike,ref-a\n\
+                   ns1.Example.COM.,domain,Talos,ref-b\n";
+        let f = parse_feed("feed.csv", csv).unwrap();
+        assert_eq!(f.format, FeedFormat::Csv);
+        assert_eq!(f.indicators.len(), 2);
+        let d = &f.indicators[1];
+        assert_eq!(d.value, IndicatorValue::Domain("ns1.example.com".into()));
+        assert_eq!(d.source.as_deref(), Some("Talos"));
+        assert_eq!(d.reference.as_deref(), Some("ref-b"));
+        assert_eq!(d.line, 3);
+        assert_eq!(&*d.feed, "feed.csv");
+    }
+
+    #[test]
+    fn csv_columns_in_any_order_with_extra_metadata_and_skips() {
+        let csv = "# exported 2019-01-24\nType,Comment,Indicator\n\
+                   cidr,bad net,192.0.2.0/24\n\
+                   url,,http://evil.example/x\n\
+                   sha256,,e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\
+                   ip,,2001:db8::1\n";
+        let f = parse_feed("x.csv", csv).unwrap();
+        assert_eq!(f.indicators.len(), 2);
+        assert_eq!(f.skipped, 2);
+        assert_eq!(
+            f.indicators[0].meta,
+            vec![("Comment".to_string(), "bad net".to_string())]
+        );
+        assert_eq!(f.indicators[1].kind, IndicatorType::Ipv6);
+    }
+
+    #[test]
+    fn csv_errors_name_the_line() {
+        let csv = "indicator,type\n1.2.3.4,ipv4\nnot-an-ip,ipv4\n";
+        let e = parse_feed("f.csv", csv).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert_eq!(e.to_string(), "f.csv:3: `not-an-ip` is not an IP address");
+        let e = parse_feed("f.csv", "indicator,type\n1.2.3.4,banana\n").unwrap_err();
+        assert_eq!(e.to_string(), "f.csv:2: unknown indicator type `banana`");
+    }
+
+    #[test]
+    fn text_feed_detects_types_and_refangs() {
+        let text = "# my list\n\n203.0.113.7\n198.51.100.0/24   # a net\nevil[.]example\n*.bad.example\n2001:db8::/128\n";
+        let f = parse_feed("list.txt", text).unwrap();
+        assert_eq!(f.format, FeedFormat::Text);
+        let v: Vec<String> = f.indicators.iter().map(|i| i.text()).collect();
+        assert_eq!(
+            v,
+            vec![
+                "203.0.113.7",
+                "198.51.100.0/24",
+                "evil.example",
+                "bad.example",
+                "2001:db8::"
+            ]
+        );
+        assert_eq!(f.indicators[3].line, 6);
+    }
+
+    #[test]
+    fn text_errors_name_the_line() {
+        let e = parse_feed("l.txt", "good.example\nbad domain here\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = parse_feed("l.txt", "ok.example\nexa$mple.com\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains('$'));
+        let e = parse_feed("l.txt", &format!("{}.com\n", "a".repeat(64))).unwrap_err();
+        assert!(e.message.contains("63"));
+    }
+
+    #[test]
+    fn idn_becomes_a_label() {
+        let f = parse_feed("l.txt", "bücher.example\n").unwrap();
+        assert_eq!(f.indicators[0].text(), "xn--bcher-kva.example");
+    }
+}

@@ -1,0 +1,283 @@
+//! Indicators of compromise: addresses, networks and domains, with the
+//! lookup structures the matchers use.
+//!
+//! Every lookup costs the same whatever the feed size: addresses and
+//! domains are hash lookups (a domain also checks each of its parent
+//! domains, so the cost grows with the *name's* label count, not the feed),
+//! and networks are one hash lookup per distinct prefix length in the feed.
+
+pub mod feed;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use foldhash::fast::RandomState;
+use ipnet::IpNet;
+
+use crate::decode::name::suffix_starts;
+
+pub use feed::{FeedLoad, IocError, load_feed_file, parse_feed};
+
+/// What an indicator denotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndicatorType {
+    Ipv4,
+    Ipv6,
+    /// An IPv4 or IPv6 network in CIDR notation.
+    Cidr,
+    /// A domain: matches itself and every name under it.
+    Domain,
+}
+
+impl IndicatorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorType::Ipv4 => "ipv4",
+            IndicatorType::Ipv6 => "ipv6",
+            IndicatorType::Cidr => "cidr",
+            IndicatorType::Domain => "domain",
+        }
+    }
+}
+
+/// The parsed value of an indicator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IndicatorValue {
+    Addr(IpAddr),
+    Net(IpNet),
+    /// Lower case, no trailing dot, ASCII (IDNs as A-labels).
+    Domain(String),
+}
+
+/// One indicator with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indicator {
+    pub value: IndicatorValue,
+    pub kind: IndicatorType,
+    /// The report or list the indicator was published in (feed metadata).
+    pub source: Option<String>,
+    /// Where exactly (URL, document, commit) it was read from.
+    pub reference: Option<String>,
+    /// Other metadata columns of the feed, in file order.
+    pub meta: Vec<(String, String)>,
+    /// The feed file the indicator was loaded from.
+    pub feed: Arc<str>,
+    /// Line of the feed file.
+    pub line: u64,
+}
+
+impl Indicator {
+    /// The indicator as text: address, CIDR or domain.
+    pub fn text(&self) -> String {
+        match &self.value {
+            IndicatorValue::Addr(a) => a.to_string(),
+            IndicatorValue::Net(n) => n.to_string(),
+            IndicatorValue::Domain(d) => d.clone(),
+        }
+    }
+}
+
+type Map<K, V> = HashMap<K, V, RandomState>;
+
+/// All loaded indicators, indexed for lookup.
+#[derive(Debug, Default)]
+pub struct IocSet {
+    indicators: Vec<Arc<Indicator>>,
+    addrs: Map<IpAddr, u32>,
+    /// Per prefix length, longest first: network address → indicator.
+    nets_v4: Vec<(u8, Map<u32, u32>)>,
+    nets_v6: Vec<(u8, Map<u128, u32>)>,
+    domains: Map<Box<str>, u32>,
+}
+
+impl IocSet {
+    /// Builds the set; when an indicator appears in several feeds the first
+    /// one loaded is kept, so the built-in feed's provenance wins over a copy.
+    pub fn new(indicators: impl IntoIterator<Item = Indicator>) -> Self {
+        let mut set = IocSet::default();
+        for ind in indicators {
+            set.insert(ind);
+        }
+        set.nets_v4.sort_by_key(|t| std::cmp::Reverse(t.0));
+        set.nets_v6.sort_by_key(|t| std::cmp::Reverse(t.0));
+        set
+    }
+
+    fn insert(&mut self, ind: Indicator) {
+        let Ok(id) = u32::try_from(self.indicators.len()) else {
+            return;
+        };
+        let inserted = match &ind.value {
+            IndicatorValue::Addr(a) => insert_new(&mut self.addrs, *a, id),
+            IndicatorValue::Net(IpNet::V4(n)) => {
+                let len = n.prefix_len();
+                let table = table_for(&mut self.nets_v4, len);
+                insert_new(table, u32::from(n.network()), id)
+            }
+            IndicatorValue::Net(IpNet::V6(n)) => {
+                let len = n.prefix_len();
+                let table = table_for(&mut self.nets_v6, len);
+                insert_new(table, u128::from(n.network()), id)
+            }
+            IndicatorValue::Domain(d) => insert_new(&mut self.domains, d.as_str().into(), id),
+        };
+        if inserted {
+            self.indicators.push(Arc::new(ind));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+
+    pub fn indicators(&self) -> &[Arc<Indicator>] {
+        &self.indicators
+    }
+
+    /// The indicator an address matches: the address itself, else the
+    /// longest network containing it.
+    pub fn match_addr(&self, addr: IpAddr) -> Option<&Arc<Indicator>> {
+        let id = self.addrs.get(&addr).copied().or_else(|| match addr {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                self.nets_v4.iter().find_map(|(len, table)| {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+                    table.get(&(bits & mask)).copied()
+                })
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                self.nets_v6.iter().find_map(|(len, table)| {
+                    let mask = u128::MAX.checked_shl(128 - u32::from(*len)).unwrap_or(0);
+                    table.get(&(bits & mask)).copied()
+                })
+            }
+        })?;
+        self.indicators.get(id as usize)
+    }
+
+    /// The indicator a name matches: the name itself or its closest parent
+    /// domain in the set. `folded` must already be lower case without a
+    /// trailing dot (see [`crate::decode::name::fold_into`]).
+    pub fn match_name(&self, folded: &str) -> Option<&Arc<Indicator>> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        suffix_starts(folded)
+            .filter_map(|start| folded.get(start..))
+            .find_map(|suffix| self.domains.get(suffix))
+            .and_then(|id| self.indicators.get(*id as usize))
+    }
+}
+
+fn insert_new<K: std::hash::Hash + Eq>(map: &mut Map<K, u32>, key: K, id: u32) -> bool {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(_) => false,
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(id);
+            true
+        }
+    }
+}
+
+fn table_for<K>(tables: &mut Vec<(u8, Map<K, u32>)>, len: u8) -> &mut Map<K, u32> {
+    let pos = match tables.iter().position(|(l, _)| *l == len) {
+        Some(pos) => pos,
+        None => {
+            tables.push((len, Map::default()));
+            tables.len() - 1
+        }
+    };
+    &mut tables[pos].1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ind(value: IndicatorValue, kind: IndicatorType, feed: &str) -> Indicator {
+        Indicator {
+            value,
+            kind,
+            source: None,
+            reference: None,
+            meta: vec![],
+            feed: feed.into(),
+            line: 1,
+        }
+    }
+
+    fn set() -> IocSet {
+        IocSet::new([
+            ind(
+                IndicatorValue::Addr("203.0.113.7".parse().unwrap()),
+                IndicatorType::Ipv4,
+                "a",
+            ),
+            ind(
+                IndicatorValue::Net("198.51.100.0/24".parse().unwrap()),
+                IndicatorType::Cidr,
+                "a",
+            ),
+            ind(
+                IndicatorValue::Net("198.51.100.128/25".parse().unwrap()),
+                IndicatorType::Cidr,
+                "a",
+            ),
+            ind(
+                IndicatorValue::Net("2001:db8:bad::/48".parse().unwrap()),
+                IndicatorType::Cidr,
+                "a",
+            ),
+            ind(
+                IndicatorValue::Domain("evil.example".into()),
+                IndicatorType::Domain,
+                "a",
+            ),
+            ind(
+                IndicatorValue::Domain("evil.example".into()),
+                IndicatorType::Domain,
+                "b",
+            ),
+        ])
+    }
+
+    #[test]
+    fn addresses_and_longest_prefix() {
+        let s = set();
+        assert_eq!(s.len(), 5, "duplicate kept once");
+        assert!(s.match_addr("203.0.113.7".parse().unwrap()).is_some());
+        assert!(s.match_addr("203.0.113.8".parse().unwrap()).is_none());
+        let m = s.match_addr("198.51.100.200".parse().unwrap()).unwrap();
+        assert_eq!(m.text(), "198.51.100.128/25");
+        let m = s.match_addr("198.51.100.2".parse().unwrap()).unwrap();
+        assert_eq!(m.text(), "198.51.100.0/24");
+        assert!(s.match_addr("2001:db8:bad:1::1".parse().unwrap()).is_some());
+        assert!(s.match_addr("2001:db8:bae::1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn domains_match_themselves_and_subdomains_only() {
+        let s = set();
+        assert_eq!(s.match_name("evil.example").unwrap().feed.as_ref(), "a");
+        assert!(s.match_name("mail.ns.evil.example").is_some());
+        assert!(s.match_name("notevil.example").is_none());
+        assert!(s.match_name("example").is_none());
+        assert!(s.match_name("evil\\.example").is_none());
+    }
+
+    #[test]
+    fn zero_length_prefix() {
+        let s = IocSet::new([ind(
+            IndicatorValue::Net("0.0.0.0/0".parse().unwrap()),
+            IndicatorType::Cidr,
+            "a",
+        )]);
+        assert!(s.match_addr("192.0.2.1".parse().unwrap()).is_some());
+    }
+}

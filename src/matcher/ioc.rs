@@ -1,0 +1,73 @@
+//! `ioc_address` and `ioc_domain`: answers that point at known-bad
+//! infrastructure.
+
+use std::sync::Arc;
+
+use super::{Hit, Matcher};
+use crate::ioc::{Indicator, IocSet};
+use crate::model::{Alert, AlertDetail, AlertKind, DnsResponse, Section};
+
+pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut Vec<Alert>) {
+    if let Some(q) = &resp.question
+        && let Some((ind, value)) = name_hit(m, set, &q.name)
+    {
+        let hit = Hit {
+            kind: AlertKind::IocDomain,
+            resp,
+            owner: &q.name,
+            rrtype: q.qtype,
+            section: Section::Question,
+            value,
+            detail: AlertDetail::Ioc(ind),
+        };
+        m.emit(out, hit);
+    }
+    for record in &resp.answers {
+        let section = Section::Answer;
+        if let Some((ind, value)) = name_hit(m, set, &record.name) {
+            let hit = Hit::record(
+                AlertKind::IocDomain,
+                resp,
+                section,
+                record,
+                value,
+                AlertDetail::Ioc(ind),
+            );
+            m.emit(out, hit);
+        }
+        if let Some(addr) = record.data.ip_addr()
+            && let Some(ind) = set.match_addr(addr)
+        {
+            let detail = AlertDetail::Ioc(Arc::clone(ind));
+            let hit = Hit::record(
+                AlertKind::IocAddress,
+                resp,
+                section,
+                record,
+                addr.to_string(),
+                detail,
+            );
+            m.emit(out, hit);
+        }
+        if let Some(target) = record.data.target_name()
+            && let Some((ind, value)) = name_hit(m, set, target)
+        {
+            let hit = Hit::record(
+                AlertKind::IocDomain,
+                resp,
+                section,
+                record,
+                value,
+                AlertDetail::Ioc(ind),
+            );
+            m.emit(out, hit);
+        }
+    }
+}
+
+/// The indicator `name` matches, with the folded name as the alert value.
+fn name_hit(m: &mut Matcher, set: &IocSet, name: &str) -> Option<(Arc<Indicator>, String)> {
+    let folded = m.fold(name);
+    let ind = set.match_name(folded)?;
+    Some((Arc::clone(ind), folded.to_string()))
+}

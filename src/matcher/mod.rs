@@ -1,0 +1,118 @@
+//! Matching: a decoded response against the IOC set and the expected
+//! records, producing alerts.
+//!
+//! Each worker owns a [`Matcher`]; all share one immutable [`Rules`].
+
+mod expected;
+mod ioc;
+
+use std::sync::Arc;
+
+use crate::decode::name::fold_into;
+use crate::expect::ExpectedZones;
+use crate::ioc::IocSet;
+use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Section};
+
+/// Everything the matchers check against.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub ioc: IocSet,
+    pub expected: ExpectedZones,
+}
+
+/// One worker's matcher: shared rules plus scratch buffers, so matching a
+/// response allocates nothing unless it alerts.
+pub struct Matcher {
+    rules: Arc<Rules>,
+    folded: String,
+    /// (kind, value) already alerted for the current response.
+    seen: Vec<(AlertKind, String)>,
+}
+
+impl Matcher {
+    pub fn new(rules: Arc<Rules>) -> Self {
+        Matcher {
+            rules,
+            folded: String::with_capacity(256),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Appends the alerts `resp` raises to `out`, in a fixed order: the
+    /// question, then each answer record in wire order.
+    pub fn check(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) {
+        self.seen.clear();
+        let rules = Arc::clone(&self.rules);
+        if !rules.ioc.is_empty() {
+            ioc::check(self, &rules.ioc, resp, out);
+        }
+        if !rules.expected.is_empty() {
+            expected::check(self, &rules.expected, resp, out);
+        }
+    }
+
+    /// Folds `name` into the scratch buffer and returns it.
+    fn fold(&mut self, name: &str) -> &str {
+        fold_into(name, &mut self.folded);
+        &self.folded
+    }
+
+    /// Records an alert unless this response already raised the same
+    /// (kind, value): a name repeated as qname, owner and CNAME target is
+    /// one detection, not three.
+    fn emit(&mut self, out: &mut Vec<Alert>, hit: Hit<'_>) {
+        if self
+            .seen
+            .iter()
+            .any(|(k, v)| *k == hit.kind && *v == hit.value)
+        {
+            return;
+        }
+        self.seen.push((hit.kind, hit.value.clone()));
+        let resp = hit.resp;
+        out.push(Alert {
+            kind: hit.kind,
+            meta: resp.meta,
+            txid: resp.txid,
+            qname: resp.qname().to_string(),
+            qtype: resp.qtype(),
+            owner: hit.owner.to_string(),
+            rrtype: hit.rrtype,
+            section: hit.section,
+            value: hit.value,
+            detail: hit.detail,
+        });
+    }
+}
+
+/// One finding, before it becomes an [`Alert`].
+struct Hit<'a> {
+    kind: AlertKind,
+    resp: &'a DnsResponse,
+    owner: &'a str,
+    rrtype: u16,
+    section: Section,
+    value: String,
+    detail: AlertDetail,
+}
+
+impl<'a> Hit<'a> {
+    fn record(
+        kind: AlertKind,
+        resp: &'a DnsResponse,
+        section: Section,
+        record: &'a DnsRecord,
+        value: String,
+        detail: AlertDetail,
+    ) -> Self {
+        Hit {
+            kind,
+            resp,
+            owner: &record.name,
+            rrtype: record.rtype,
+            section,
+            value,
+            detail,
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The types that cross a stage boundary, and nothing else.
+//!
+//! ```text
+//! capture+demux ──PayloadBatch──▶ decode ──DnsResponse──▶ match ──Alert──▶ output
+//! ```
+//!
+//! * [`PayloadBatch`]: what the capture thread hands the worker pool: the
+//!   DNS messages of many packets copied into one arena, each with its
+//!   [`PacketMeta`]. One allocation per batch, not per packet.
+//! * [`DnsResponse`]: a decoded DNS response with owned, presentation-format
+//!   names. hickory-proto types stop at `decode::dns`.
+//! * [`Alert`]: one detection, ready for any output.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+/// Packet time in microseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_parts(secs: i64, micros: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339, UTC, always six fractional digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match jiff::Timestamp::from_microsecond(self.0) {
+            Ok(ts) => write!(f, "{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")),
+            // Out of jiff's range (year > 9999): only a forged pcap header gets here.
+            Err(_) => write!(f, "invalid-time({}us)", self.0),
+        }
+    }
+}
+
+/// Transport the DNS message arrived on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// Where a packet came from: which input file (index into the run's list of
+/// sources) and which packet of it, counting from 1 as Wireshark does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceRef {
+    pub file: u32,
+    pub packet: u64,
+}
+
+/// Names of the run's inputs, shared so that a packet carries an index
+/// rather than a string.
+pub type SourceNames = Arc<[String]>;
+
+/// Network context of one DNS message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketMeta {
+    pub ts: Timestamp,
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    pub dst_ip: IpAddr,
+    pub dst_port: u16,
+    pub transport: Transport,
+    pub source: SourceRef,
+}
+
+/// One DNS message inside a [`PayloadBatch`] arena.
+#[derive(Clone, Copy, Debug)]
+pub struct PayloadRef {
+    pub meta: PacketMeta,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// A batch of DNS response messages, in capture order.
+///
+/// `seq` orders batches so that the output stage can restore capture order
+/// whatever the number of workers.
+#[derive(Debug, Default)]
+pub struct PayloadBatch {
+    pub seq: u64,
+    pub arena: Vec<u8>,
+    pub messages: Vec<PayloadRef>,
+}
+
+impl PayloadBatch {
+    /// Appends a message. Returns `false` (and stores nothing) when the
+    /// arena would pass 4 GiB, which a batch never approaches.
+    pub fn push(&mut self, meta: PacketMeta, payload: &[u8]) -> bool {
+        let Ok(start) = u32::try_from(self.arena.len()) else {
+            return false;
+        };
+        let Ok(end) = u32::try_from(self.arena.len() + payload.len()) else {
+            return false;
+        };
+        self.arena.extend_from_slice(payload);
+        self.messages.push(PayloadRef { meta, start, end });
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&PacketMeta, &[u8])> {
+        self.messages.iter().map(|m| {
+            let bytes = self
+                .arena
+                .get(m.start as usize..m.end as usize)
+                .unwrap_or_default();
+            (&m.meta, bytes)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}
+
+/// Section of a DNS message a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    Question,
+    Answer,
+    Authority,
+    Additional,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Question => "question",
+            Section::Answer => "answer",
+            Section::Authority => "authority",
+            Section::Additional => "additional",
+        }
+    }
+}
+
+/// Record data in a form the matchers and the logs can use without
+/// touching wire bytes again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rdata {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    /// CNAME, NS, PTR, DNAME, ANAME: a single target name.
+    Name(String),
+    Mx {
+        preference: u16,
+        exchange: String,
+    },
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: String,
+    },
+    Soa {
+        mname: String,
+        rname: String,
+        serial: u32,
+        refresh: u32,
+        retry: u32,
+        expire: u32,
+        minimum: u32,
+    },
+    /// Any other decoded type, already in presentation format.
+    Text(String),
+    /// Unknown type, or data that did not decode: kept as RFC 3597 bytes.
+    Opaque(Box<[u8]>),
+}
+
+impl Rdata {
+    /// The name inside the data that a hijack could point somewhere else:
+    /// CNAME/NS/PTR target, MX exchange, SRV target, SOA primary server.
+    pub fn target_name(&self) -> Option<&str> {
+        match self {
+            Rdata::Name(n) => Some(n),
+            Rdata::Mx { exchange, .. } => Some(exchange),
+            Rdata::Srv { target, .. } => Some(target),
+            Rdata::Soa { mname, .. } => Some(mname),
+            _ => None,
+        }
+    }
+
+    pub fn ip_addr(&self) -> Option<IpAddr> {
+        match self {
+            Rdata::A(a) => Some(IpAddr::V4(*a)),
+            Rdata::Aaaa(a) => Some(IpAddr::V6(*a)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Rdata {
+    /// Presentation format (RFC 1035 §5.1, RFC 3597 for opaque data).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rdata::A(a) => write!(f, "{a}"),
+            Rdata::Aaaa(a) => write!(f, "{a}"),
+            Rdata::Name(n) => f.write_str(n),
+            Rdata::Mx {
+                preference,
+                exchange,
+            } => write!(f, "{preference} {exchange}"),
+            Rdata::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => write!(f, "{priority} {weight} {port} {target}"),
+            Rdata::Soa {
+                mname,
+                rname,
+                serial,
+                refresh,
+                retry,
+                expire,
+                minimum,
+            } => write!(
+                f,
+                "{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}"
+            ),
+            Rdata::Text(t) => f.write_str(t),
+            Rdata::Opaque(bytes) => {
+                write!(f, "\\# {}", bytes.len())?;
+                if !bytes.is_empty() {
+                    f.write_str(" ")?;
+                    for b in bytes.iter() {
+                        write!(f, "{b:02x}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One resource record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsRecord {
+    /// Owner name in presentation format, without the trailing dot; the
+    /// root is `"."`. Case as on the wire.
+    pub name: String,
+    pub rtype: u16,
+    pub class: u16,
+    pub ttl: u32,
+    pub data: Rdata,
+}
+
+/// An EDNS(0) option (RFC 6891).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdnsOption {
+    pub code: u16,
+    /// Human-readable value where the option is known (client subnet,
+    /// extended error, cookie), otherwise hex.
+    pub data: String,
+}
+
+/// The OPT pseudo-record, taken out of the additional section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edns {
+    pub udp_payload_size: u16,
+    /// Upper 8 bits of the 12-bit extended RCODE.
+    pub extended_rcode: u8,
+    pub version: u8,
+    pub dnssec_ok: bool,
+    pub options: Vec<EdnsOption>,
+}
+
+/// Header flags of a response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DnsFlags {
+    pub aa: bool,
+    pub tc: bool,
+    pub rd: bool,
+    pub ra: bool,
+    pub ad: bool,
+    pub cd: bool,
+}
+
+/// A decoded DNS response.
+///
+/// When the message is damaged, everything decoded before the damage is
+/// kept and `defect` says what stopped the decoder: a forged answer must not
+/// hide behind a broken additional section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsResponse {
+    pub meta: PacketMeta,
+    pub txid: u16,
+    pub opcode: u8,
+    pub rcode: u8,
+    pub flags: DnsFlags,
+    /// First question; `None` when QDCOUNT is 0 or the question is damaged.
+    pub question: Option<Question>,
+    pub answers: Vec<DnsRecord>,
+    pub authority: Vec<DnsRecord>,
+    pub additional: Vec<DnsRecord>,
+    pub edns: Option<Edns>,
+    pub defect: Option<crate::stats::Malformed>,
+}
+
+impl DnsResponse {
+    pub fn qname(&self) -> &str {
+        self.question.as_ref().map_or("", |q| q.name.as_str())
+    }
+
+    /// Type of the first question; `None` when there is no question.
+    pub fn qtype(&self) -> Option<u16> {
+        self.question.as_ref().map(|q| q.qtype)
+    }
+
+    /// Records of every section, tagged with the section.
+    pub fn records(&self) -> impl Iterator<Item = (Section, &DnsRecord)> {
+        self.answers
+            .iter()
+            .map(|r| (Section::Answer, r))
+            .chain(self.authority.iter().map(|r| (Section::Authority, r)))
+            .chain(self.additional.iter().map(|r| (Section::Additional, r)))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub name: String,
+    pub qtype: u16,
+    pub qclass: u16,
+}
+
+/// What an alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertKind {
+    IocAddress,
+    IocDomain,
+    UnexpectedAddress,
+    UnexpectedNs,
+    UnexpectedMx,
+    UnexpectedCname,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 6] = [
+        AlertKind::IocAddress,
+        AlertKind::IocDomain,
+        AlertKind::UnexpectedAddress,
+        AlertKind::UnexpectedNs,
+        AlertKind::UnexpectedMx,
+        AlertKind::UnexpectedCname,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::IocAddress => "ioc_address",
+            AlertKind::IocDomain => "ioc_domain",
+            AlertKind::UnexpectedAddress => "unexpected_address",
+            AlertKind::UnexpectedNs => "unexpected_ns",
+            AlertKind::UnexpectedMx => "unexpected_mx",
+            AlertKind::UnexpectedCname => "unexpected_cname",
+        }
+    }
+
+    /// Known-bad infrastructure and a moved delegation are what AA19-024A
+    /// looks like on the wire; other deviations from the expected records
+    /// are often an unannounced change by the organisation itself.
+    pub fn severity(self) -> Severity {
+        match self {
+            AlertKind::IocAddress | AlertKind::IocDomain | AlertKind::UnexpectedNs => {
+                Severity::High
+            }
+            AlertKind::UnexpectedAddress | AlertKind::UnexpectedMx | AlertKind::UnexpectedCname => {
+                Severity::Medium
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Severity {
+    High,
+    Medium,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+        }
+    }
+}
+
+/// What the alert matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlertDetail {
+    /// An indicator of compromise.
+    Ioc(Arc<crate::ioc::Indicator>),
+    /// A monitored zone's policy that the record broke.
+    Zone {
+        zone: Arc<str>,
+        expected: Arc<[String]>,
+    },
+}
+
+/// One detection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub meta: PacketMeta,
+    pub txid: u16,
+    pub qname: String,
+    pub qtype: Option<u16>,
+    /// Owner name of the offending record (the query name for a question match).
+    pub owner: String,
+    pub rrtype: u16,
+    pub section: Section,
+    /// The offending value: an address, or a name without trailing dot.
+    pub value: String,
+    pub detail: AlertDetail,
+}

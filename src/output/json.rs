@@ -1,0 +1,279 @@
+//! JSON Lines encodings of alerts and of the DNS log.
+//!
+//! Field names and meanings are the documented schema (README.md, "Alert
+//! schema" and "DNS log schema"); changing them breaks SIEM parsers.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
+
+use crate::decode::dns::{rcode_name, type_name};
+use crate::model::{Alert, AlertDetail, DnsRecord, DnsResponse, Edns, SourceNames};
+
+/// Serialises through `Display` without an intermediate `String`.
+struct Disp<'a, T: Display>(&'a T);
+
+impl<T: Display> Serialize for Disp<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+struct TypeName(u16);
+
+impl Serialize for TypeName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&type_name(self.0))
+    }
+}
+
+#[derive(Serialize)]
+struct SourceView<'a> {
+    file: &'a str,
+    packet: u64,
+}
+
+#[derive(Serialize)]
+struct IocView<'a> {
+    indicator: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    source: Option<&'a str>,
+    reference: Option<&'a str>,
+    feed: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    meta: &'a [(String, String)],
+}
+
+#[derive(Serialize)]
+struct AlertView<'a> {
+    ts: Disp<'a, crate::model::Timestamp>,
+    kind: &'static str,
+    severity: &'static str,
+    qname: &'a str,
+    qtype: Option<TypeName>,
+    owner: &'a str,
+    rrtype: TypeName,
+    section: &'static str,
+    value: &'a str,
+    src_ip: IpAddr,
+    src_port: u16,
+    dst_ip: IpAddr,
+    dst_port: u16,
+    transport: &'static str,
+    txid: u16,
+    source: SourceView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ioc: Option<IocView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<&'a [String]>,
+}
+
+/// Writes one alert as a JSON line.
+pub fn write_alert(
+    out: &mut impl Write,
+    alert: &Alert,
+    sources: &SourceNames,
+) -> std::io::Result<()> {
+    let m = &alert.meta;
+    let (ioc, zone, expected) = match &alert.detail {
+        AlertDetail::Ioc(ind) => (
+            Some(IocView {
+                indicator: ind.text(),
+                kind: ind.kind.as_str(),
+                source: ind.source.as_deref(),
+                reference: ind.reference.as_deref(),
+                feed: &ind.feed,
+                meta: &ind.meta,
+            }),
+            None,
+            None,
+        ),
+        AlertDetail::Zone { zone, expected } => (None, Some(&**zone), Some(&**expected)),
+    };
+    let view = AlertView {
+        ts: Disp(&m.ts),
+        kind: alert.kind.as_str(),
+        severity: alert.kind.severity().as_str(),
+        qname: &alert.qname,
+        qtype: alert.qtype.map(TypeName),
+        owner: &alert.owner,
+        rrtype: TypeName(alert.rrtype),
+        section: alert.section.as_str(),
+        value: &alert.value,
+        src_ip: m.src_ip,
+        src_port: m.src_port,
+        dst_ip: m.dst_ip,
+        dst_port: m.dst_port,
+        transport: m.transport.as_str(),
+        txid: alert.txid,
+        source: SourceView {
+            file: source_name(sources, m.source.file),
+            packet: m.source.packet,
+        },
+        ioc,
+        zone,
+        expected,
+    };
+    serde_json::to_writer(&mut *out, &view)?;
+    out.write_all(b"\n")
+}
+
+fn source_name(sources: &SourceNames, index: u32) -> &str {
+    sources.get(index as usize).map_or("?", String::as_str)
+}
+
+struct Records<'a>(&'a [DnsRecord]);
+
+impl Serialize for Records<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&RecordView {
+                name: &r.name,
+                rtype: TypeName(r.rtype),
+                ttl: r.ttl,
+                data: Disp(&r.data),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct RecordView<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    rtype: TypeName,
+    ttl: u32,
+    data: Disp<'a, crate::model::Rdata>,
+}
+
+#[derive(Serialize)]
+struct EdnsView<'a> {
+    udp_payload_size: u16,
+    extended_rcode: u8,
+    version: u8,
+    dnssec_ok: bool,
+    options: Vec<EdnsOptionView<'a>>,
+}
+
+#[derive(Serialize)]
+struct EdnsOptionView<'a> {
+    code: u16,
+    name: &'static str,
+    data: &'a str,
+}
+
+fn edns_view(e: &Edns) -> EdnsView<'_> {
+    EdnsView {
+        udp_payload_size: e.udp_payload_size,
+        extended_rcode: e.extended_rcode,
+        version: e.version,
+        dnssec_ok: e.dnssec_ok,
+        options: e
+            .options
+            .iter()
+            .map(|o| EdnsOptionView {
+                code: o.code,
+                name: edns_option_name(o.code),
+                data: &o.data,
+            })
+            .collect(),
+    }
+}
+
+fn edns_option_name(code: u16) -> &'static str {
+    match code {
+        3 => "NSID",
+        8 => "ECS",
+        9 => "EXPIRE",
+        10 => "COOKIE",
+        11 => "TCP_KEEPALIVE",
+        12 => "PADDING",
+        13 => "CHAIN",
+        14 => "KEY_TAG",
+        15 => "EDE",
+        _ => "OTHER",
+    }
+}
+
+#[derive(Serialize)]
+struct Flags {
+    aa: bool,
+    tc: bool,
+    rd: bool,
+    ra: bool,
+    ad: bool,
+    cd: bool,
+}
+
+#[derive(Serialize)]
+struct DnsLogView<'a> {
+    ts: Disp<'a, crate::model::Timestamp>,
+    src_ip: IpAddr,
+    src_port: u16,
+    dst_ip: IpAddr,
+    dst_port: u16,
+    transport: &'static str,
+    txid: u16,
+    opcode: u8,
+    rcode: u8,
+    rcode_name: &'static str,
+    flags: Flags,
+    qname: &'a str,
+    qtype: Option<TypeName>,
+    answers: Records<'a>,
+    authority: Records<'a>,
+    additional: Records<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edns: Option<EdnsView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malformed: Option<&'static str>,
+    source: SourceView<'a>,
+}
+
+/// Writes one decoded response as a DNS-log JSON line.
+pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) {
+    let m = &r.meta;
+    let view = DnsLogView {
+        ts: Disp(&m.ts),
+        src_ip: m.src_ip,
+        src_port: m.src_port,
+        dst_ip: m.dst_ip,
+        dst_port: m.dst_port,
+        transport: m.transport.as_str(),
+        txid: r.txid,
+        opcode: r.opcode,
+        rcode: r.rcode,
+        rcode_name: rcode_name(r.rcode),
+        flags: Flags {
+            aa: r.flags.aa,
+            tc: r.flags.tc,
+            rd: r.flags.rd,
+            ra: r.flags.ra,
+            ad: r.flags.ad,
+            cd: r.flags.cd,
+        },
+        qname: r.qname(),
+        qtype: r.qtype().map(TypeName),
+        answers: Records(&r.answers),
+        authority: Records(&r.authority),
+        additional: Records(&r.additional),
+        edns: r.edns.as_ref().map(edns_view),
+        malformed: r.defect.map(|d| d.as_str()),
+        source: SourceView {
+            file: source_name(sources, m.source.file),
+            packet: m.source.packet,
+        },
+    };
+    // Writing to a Vec cannot fail, and every field serialises.
+    if serde_json::to_writer(&mut *out, &view).is_ok() {
+        out.push(b'\n');
+    }
+}

@@ -1,0 +1,317 @@
+//! Per-stage counters. Each stage counts in a plain struct of its own
+//! (no atomics on the hot path) and the pipeline sums them at the end.
+
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
+
+use serde::Serialize;
+
+use crate::model::AlertKind;
+
+/// Declares a reason enum with a stable snake_case name per variant and a
+/// fixed-size counter array indexed by it.
+macro_rules! reasons {
+    ($(#[$doc:meta])* $name:ident, $counts:ident { $($(#[$vdoc:meta])* $variant:ident => $label:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vdoc])* $variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $label,)+ }
+            }
+        }
+
+        /// Counts per reason.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $counts([u64; $name::ALL.len()]);
+
+        impl Default for $counts {
+            fn default() -> Self {
+                $counts([0; $name::ALL.len()])
+            }
+        }
+
+        impl $counts {
+            pub fn add(&mut self, reason: $name) {
+                if let Some(c) = self.0.get_mut(reason as usize) {
+                    *c += 1;
+                }
+            }
+
+            pub fn get(&self, reason: $name) -> u64 {
+                self.0.get(reason as usize).copied().unwrap_or(0)
+            }
+
+            pub fn total(&self) -> u64 {
+                self.0.iter().sum()
+            }
+
+            /// Non-zero counts by name, for reports.
+            pub fn to_map(&self) -> BTreeMap<&'static str, u64> {
+                $name::ALL
+                    .iter()
+                    .map(|r| (r.as_str(), self.get(*r)))
+                    .filter(|(_, n)| *n > 0)
+                    .collect()
+            }
+        }
+
+        impl AddAssign<&$counts> for $counts {
+            fn add_assign(&mut self, other: &$counts) {
+                for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+                    *a += *b;
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// Why a packet was not DNS for us. Not an error: a span port carries
+    /// everything.
+    NotDns, NotDnsCounts {
+        /// Link payload is not IPv4 or IPv6 (ARP, LLDP, ...).
+        NotIp => "not_ip",
+        /// IP payload is neither UDP nor TCP.
+        NotUdpOrTcp => "not_udp_or_tcp",
+        /// UDP/TCP but neither port is a DNS port.
+        NotDnsPort => "not_dns_port",
+        /// A DNS query (QR=0): the sensor checks answers only.
+        Query => "dns_query",
+        /// TCP segment on a DNS port without a whole DNS message in it
+        /// (handshake, ACK, or a message this build does not reassemble).
+        TcpNoMessage => "tcp_no_message",
+        /// Link type this build does not decode.
+        UnsupportedLinkType => "unsupported_link_type",
+        /// IP fragment: reassembly is not in this build.
+        IpFragment => "ip_fragment",
+    }
+}
+
+reasons! {
+    /// What was wrong with a malformed packet or message. Each is counted and
+    /// the packet skipped (or, for DNS, decoded up to the damage).
+    Malformed, MalformedCounts {
+        LinkTruncated => "link_truncated",
+        Ipv4HeaderInvalid => "ipv4_header_invalid",
+        Ipv6HeaderInvalid => "ipv6_header_invalid",
+        UdpTruncated => "udp_truncated",
+        TcpHeaderInvalid => "tcp_header_invalid",
+        DnsHeaderTruncated => "dns_header_truncated",
+        DnsQuestionInvalid => "dns_question_invalid",
+        DnsNameBadPointer => "dns_name_bad_pointer",
+        DnsNameTooLong => "dns_name_too_long",
+        DnsLabelInvalid => "dns_label_invalid",
+        DnsTruncated => "dns_truncated",
+        DnsRdataLengthMismatch => "dns_rdata_length_mismatch",
+        DnsRdataInvalid => "dns_rdata_invalid",
+        DnsOptInvalid => "dns_opt_invalid",
+    }
+}
+
+/// Counters of the capture-and-demux stage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub not_dns: NotDnsCounts,
+    pub malformed: MalformedCounts,
+    /// DNS response messages handed to the workers.
+    pub dns_messages: u64,
+}
+
+impl AddAssign<&CaptureCounters> for CaptureCounters {
+    fn add_assign(&mut self, o: &CaptureCounters) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.not_dns += &o.not_dns;
+        self.malformed += &o.malformed;
+        self.dns_messages += o.dns_messages;
+    }
+}
+
+/// Counters of the decode-and-match stage (one set per worker).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerCounters {
+    /// Responses decoded, including those decoded only up to a defect.
+    pub responses: u64,
+    /// Responses whose decoding stopped before the end; each also counted
+    /// by reason in `malformed`.
+    pub partial: u64,
+    /// Messages dropped whole (not even a header).
+    pub dropped: u64,
+    pub malformed: MalformedCounts,
+    pub records: u64,
+}
+
+impl AddAssign<&WorkerCounters> for WorkerCounters {
+    fn add_assign(&mut self, o: &WorkerCounters) {
+        self.responses += o.responses;
+        self.partial += o.partial;
+        self.dropped += o.dropped;
+        self.malformed += &o.malformed;
+        self.records += o.records;
+    }
+}
+
+/// Alerts written, by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertCounts(BTreeMap<AlertKind, u64>);
+
+impl AlertCounts {
+    pub fn add(&mut self, kind: AlertKind) {
+        *self.0.entry(kind).or_default() += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn get(&self, kind: AlertKind) -> u64 {
+        self.0.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn to_map(&self) -> BTreeMap<&'static str, u64> {
+        self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect()
+    }
+}
+
+/// One input file as the capture stage saw it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FileReport {
+    pub path: String,
+    pub format: &'static str,
+    /// Link types met, by name ("EN10MB", "LINUX_SLL2", ...).
+    pub link_types: Vec<String>,
+    pub packets: u64,
+    /// Set when the file could not be read to its end.
+    pub error: Option<String>,
+}
+
+/// The end-of-run summary (`--stats-json`, and the stderr report).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub files: Vec<FileReport>,
+    pub packets_read: u64,
+    pub bytes_read: u64,
+    pub skipped_not_dns: BTreeMap<&'static str, u64>,
+    pub dns_responses: u64,
+    pub dns_responses_partial: u64,
+    pub malformed: BTreeMap<&'static str, u64>,
+    pub alerts: BTreeMap<&'static str, u64>,
+    pub alerts_total: u64,
+    pub elapsed_seconds: f64,
+    pub responses_per_second: f64,
+    pub threads: usize,
+}
+
+impl Summary {
+    pub fn new(
+        files: Vec<FileReport>,
+        capture: &CaptureCounters,
+        workers: &WorkerCounters,
+        alerts: &AlertCounts,
+        elapsed_seconds: f64,
+        threads: usize,
+    ) -> Self {
+        let mut malformed = capture.malformed.clone();
+        malformed += &workers.malformed;
+        let responses_per_second = if elapsed_seconds > 0.0 {
+            workers.responses as f64 / elapsed_seconds
+        } else {
+            0.0
+        };
+        Summary {
+            files,
+            packets_read: capture.packets,
+            bytes_read: capture.bytes,
+            skipped_not_dns: capture.not_dns.to_map(),
+            dns_responses: workers.responses,
+            dns_responses_partial: workers.partial,
+            malformed: malformed.to_map(),
+            alerts: alerts.to_map(),
+            alerts_total: alerts.total(),
+            elapsed_seconds,
+            responses_per_second,
+            threads,
+        }
+    }
+
+    /// Human-readable report for stderr.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "dnsentry: {} packets ({} bytes) from {} file(s) in {:.3} s, {} thread(s)",
+            self.packets_read,
+            self.bytes_read,
+            self.files.len(),
+            self.elapsed_seconds,
+            self.threads
+        );
+        let _ = writeln!(
+            s,
+            "  DNS responses decoded: {} ({} partial), {:.0}/s",
+            self.dns_responses, self.dns_responses_partial, self.responses_per_second
+        );
+        let line = |s: &mut String, title: &str, m: &BTreeMap<&'static str, u64>| {
+            if m.is_empty() {
+                let _ = writeln!(s, "  {title}: none");
+            } else {
+                let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(s, "  {title}: {}", parts.join(" "));
+            }
+        };
+        line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
+        line(&mut s, "malformed", &self.malformed);
+        let _ = write!(s, "  alerts: {}", self.alerts_total);
+        if !self.alerts.is_empty() {
+            let parts: Vec<String> = self
+                .alerts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let _ = write!(s, " ({})", parts.join(" "));
+        }
+        s.push('\n');
+        for f in &self.files {
+            if let Some(e) = &f.error {
+                let _ = writeln!(s, "  error: {}: {e}", f.path);
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_names_are_unique() {
+        let mut names: Vec<_> = Malformed::ALL.iter().map(|r| r.as_str()).collect();
+        names.extend(NotDns::ALL.iter().map(|r| r.as_str()));
+        let before = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn counts_sum_and_map() {
+        let mut a = MalformedCounts::default();
+        a.add(Malformed::DnsTruncated);
+        let mut b = MalformedCounts::default();
+        b.add(Malformed::DnsTruncated);
+        b.add(Malformed::LinkTruncated);
+        a += &b;
+        assert_eq!(a.get(Malformed::DnsTruncated), 2);
+        assert_eq!(a.total(), 3);
+        assert_eq!(a.to_map().get("link_truncated"), Some(&1));
+        assert!(!a.to_map().contains_key("udp_truncated"));
+    }
+}

@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dnsentry::config::{RuleSources, load_rules};
+use dnsentry::output::Target;
+use dnsentry::pipeline::{AnalyzeConfig, RunOutcome, analyze};
+use serde_json::Value;
+
+/// `../shared` beside the project: the public captures and their tshark
+/// ground truth. Present for developers and CI; a test that needs it fails
+/// loudly when it is missing rather than passing on nothing.
+pub fn shared_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        dir.join("pcaps").is_dir(),
+        "{} is missing: the truth tests need the shared captures",
+        dir.display()
+    );
+    dir
+}
+
+pub fn project_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Result of one library-level run.
+pub struct Run {
+    pub outcome: RunOutcome,
+    pub alerts: Vec<Value>,
+    pub dns_log: Vec<Value>,
+}
+
+pub struct RunSpec<'a> {
+    pub inputs: Vec<PathBuf>,
+    pub builtin_feed: bool,
+    pub ioc_files: Vec<PathBuf>,
+    pub expect_files: Vec<PathBuf>,
+    pub dns_ports: &'a [u16],
+    pub threads: usize,
+    pub dns_log: bool,
+}
+
+impl Default for RunSpec<'_> {
+    fn default() -> Self {
+        RunSpec {
+            inputs: Vec::new(),
+            builtin_feed: true,
+            ioc_files: Vec::new(),
+            expect_files: Vec::new(),
+            dns_ports: &[53],
+            threads: 2,
+            dns_log: false,
+        }
+    }
+}
+
+pub fn read_json_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Runs the whole pipeline through the library, outputs to temp files.
+pub fn run(spec: RunSpec<'_>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_path = dir.path().join("alerts.json");
+    let log_path = dir.path().join("dns.json");
+    let rules = load_rules(&RuleSources {
+        builtin_feed: spec.builtin_feed,
+        ioc_files: spec.ioc_files,
+        expect_files: spec.expect_files,
+    })
+    .unwrap();
+    let outcome = analyze(AnalyzeConfig {
+        inputs: spec.inputs,
+        rules: Arc::new(rules),
+        dns_ports: spec.dns_ports.to_vec(),
+        threads: spec.threads,
+        alerts: Target::File(alerts_path.clone()),
+        dns_log: spec.dns_log.then(|| Target::File(log_path.clone())),
+        progress: false,
+    })
+    .unwrap();
+    Run {
+        outcome,
+        alerts: read_json_lines(&alerts_path),
+        dns_log: read_json_lines(&log_path),
+    }
+}
+
+/// The project's `dnsentry` binary, built by cargo for this test run.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dnsentry"))
+}

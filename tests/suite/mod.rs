@@ -1,0 +1,6 @@
+/// The real binary: flags, exit status, error messages, outputs.
+mod cli;
+/// Scenario captures built by `dnsentry::synth`: exact alert sets.
+mod scenarios;
+/// Every shared public capture against tshark's decoding.
+mod truth;

@@ -1,0 +1,403 @@
+//! Every public capture in ../shared/pcaps, decoded by dnsentry, against
+//! tshark's decoding of the same file (`NAME.tshark.tsv`, format in
+//! ../shared/scripts/tshark-truth.sh).
+//!
+//! Per response: qname, qtype, rcode, and for A, AAAA, CNAME, NS, MX and
+//! PTR answers the owner, type, TTL and data exactly; for other answer
+//! types, how many there are. Responses dnsentry logs that tshark does not
+//! (and the reverse) are disagreements too, except mDNS and LLMNR, which
+//! tshark leaves out of the truth by design.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::common::{RunSpec, run, shared_dir};
+
+/// Ports the shared captures carry DNS on: tshark decodes DNS on TCP 5353
+/// and UDP 8053 there too.
+const TRUTH_PORTS: &[u16] = &[53, 5353, 8053];
+
+/// Captures that dnsentry does not yet decode the way tshark does, each
+/// with the reason. A capture listed here must still disagree: once it
+/// agrees the test fails until it is taken off the list.
+const KNOWN_GAPS: &[(&str, &str)] = &[
+    (
+        "tcpdump_arcnet-rfc1201-arp-icmp-http",
+        "ARCnet link type: out of scope",
+    ),
+    ("zeek_dns-inverse-query", "FDDI link type: out of scope"),
+    ("tcpdump_nflog", "NFLOG link type not decoded yet"),
+    ("zeek_radiotap", "802.11 radiotap link type not decoded yet"),
+    ("zeek_wlanmon", "802.11 link type not decoded yet"),
+    (
+        "ndpi_dns_fragmented",
+        "IP fragment reassembly not in this build",
+    ),
+    (
+        "zeek_dns-edns-ecs",
+        "IP fragment reassembly not in this build",
+    ),
+    ("ndpi_6in4tunnel", "IPv6-in-IPv4 tunnel not decoded yet"),
+    ("suricata_vxlan-decoder-03", "VXLAN tunnel not decoded yet"),
+    ("zeek_erspan", "GRE/ERSPAN tunnel not decoded yet"),
+    (
+        "zeek_tunnel-geneve-vxlan-dns-truncated",
+        "Geneve/VXLAN tunnels not decoded yet",
+    ),
+    (
+        "zeek_tunnel-gre-over-udp-4754",
+        "GRE-in-UDP tunnel not decoded yet",
+    ),
+    (
+        "csanders_dns_tcp",
+        "TCP response spans segments: no reassembly yet",
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    name: String,
+    rtype: i64,
+    ttl: String,
+    data: String,
+}
+
+#[derive(Debug, Clone)]
+struct Response {
+    frame: u64,
+    txid: u64,
+    rcode: String,
+    qname: String,
+    qtype: String,
+    answers: Vec<Answer>,
+}
+
+/// Types whose data is compared exactly; other types by count only.
+const EXACT_TYPES: &[i64] = &[1, 2, 5, 12, 15, 28];
+
+/// Names compare after folding: tshark and RFC 1035 escape odd bytes
+/// differently, so every run of escapes, spaces, control or non-ASCII
+/// characters becomes one `?`.
+fn fold_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    let mut in_weird = false;
+    while let Some(c) = chars.next() {
+        let weird = if c == '\\' {
+            // \DDD or \X
+            let mut digits = 0;
+            while digits < 3 && chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+                digits += 1;
+            }
+            // An escaped printable character (`\.` for a dot inside a label)
+            // is that character: tshark prints it bare.
+            if digits == 0 {
+                match chars.next() {
+                    Some(c) if c.is_ascii_graphic() => {
+                        out.push(c);
+                        in_weird = false;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            true
+        } else {
+            !c.is_ascii() || c.is_ascii_control() || c == ' ' || c == '\u{fffd}'
+        };
+        if weird {
+            if !in_weird {
+                out.push('?');
+            }
+            in_weird = true;
+        } else {
+            out.push(c);
+            in_weird = false;
+        }
+    }
+    out
+}
+
+fn fold_data(rtype: i64, data: &str) -> String {
+    match rtype {
+        2 | 5 | 12 => fold_name(data),
+        15 => match data.split_once(' ') {
+            Some((pref, exch)) => format!("{pref} {}", fold_name(exch)),
+            None => data.to_string(),
+        },
+        _ => data.to_string(),
+    }
+}
+
+/// tshark writes a placeholder such as `<Name too long>` where it could not
+/// decode a name; such lines hold no truth.
+fn has_placeholder(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(i) = rest.find('<') {
+        let after = &rest[i + 1..];
+        if let Some(j) = after.find('>') {
+            let inner = &after[..j];
+            if inner.len() > 2 && inner.chars().all(|c| c.is_ascii_alphabetic() || c == ' ') {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
+fn parse_truth(path: &Path) -> Vec<Option<Response>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            if has_placeholder(line) {
+                return None;
+            }
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 8, "{}: bad line {line:?}", path.display());
+            let answers = if f[7].is_empty() {
+                Vec::new()
+            } else {
+                f[7].split(';')
+                    .map(|rr| {
+                        let p: Vec<&str> = rr.splitn(4, '/').collect();
+                        assert_eq!(p.len(), 4, "{}: bad answer {rr:?}", path.display());
+                        let rtype = p[1].parse().unwrap_or(-1);
+                        Answer {
+                            name: fold_name(p[0]),
+                            rtype,
+                            ttl: p[2].to_string(),
+                            data: fold_data(rtype, p[3]),
+                        }
+                    })
+                    .collect()
+            };
+            Some(Response {
+                frame: f[0].parse().unwrap(),
+                txid: f[3].parse().unwrap(),
+                rcode: f[4].to_string(),
+                qname: fold_name(f[5]),
+                qtype: f[6].to_string(),
+                answers,
+            })
+        })
+        .collect()
+}
+
+fn type_codes() -> &'static HashMap<String, u16> {
+    static CODES: OnceLock<HashMap<String, u16>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|c| (dnsentry::decode::dns::type_name(c).into_owned(), c))
+            .collect()
+    })
+}
+
+fn type_code(name: &str) -> i64 {
+    *type_codes()
+        .get(name)
+        .unwrap_or_else(|| panic!("type name {name:?} has no code")) as i64
+}
+
+/// Our DNS log line in the truth's terms.
+fn from_log(v: &Value) -> Response {
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let answers = v["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let rtype = type_code(a["type"].as_str().unwrap());
+            Answer {
+                name: fold_name(a["name"].as_str().unwrap()),
+                rtype,
+                ttl: a["ttl"].to_string(),
+                data: fold_data(rtype, a["data"].as_str().unwrap()),
+            }
+        })
+        .collect();
+    Response {
+        frame: v["source"]["packet"].as_u64().unwrap(),
+        txid: v["txid"].as_u64().unwrap(),
+        rcode: v["rcode"].to_string(),
+        qname: fold_name(&s("qname")),
+        qtype: v["qtype"]
+            .as_str()
+            .map(|t| type_code(t).to_string())
+            .unwrap_or_default(),
+        answers,
+    }
+}
+
+fn compare(truth: &Response, ours: &Response) -> Vec<String> {
+    let mut d = Vec::new();
+    let mut check = |what: &str, t: &dyn std::fmt::Debug, o: &dyn std::fmt::Debug| {
+        let (t, o) = (format!("{t:?}"), format!("{o:?}"));
+        if t != o {
+            d.push(format!("{what}: tshark {t} dnsentry {o}"));
+        }
+    };
+    check("rcode", &truth.rcode, &ours.rcode);
+    check("qname", &truth.qname, &ours.qname);
+    check("qtype", &truth.qtype, &ours.qtype);
+    let exact = |a: &[Answer]| -> Vec<Answer> {
+        a.iter()
+            .filter(|x| EXACT_TYPES.contains(&x.rtype))
+            .cloned()
+            .collect()
+    };
+    let others = |a: &[Answer]| a.iter().filter(|x| !EXACT_TYPES.contains(&x.rtype)).count();
+    check("answers", &exact(&truth.answers), &exact(&ours.answers));
+    check(
+        "other answers",
+        &others(&truth.answers),
+        &others(&ours.answers),
+    );
+    d
+}
+
+/// Disagreements of one capture, as readable lines.
+fn disagreements(pcap: &Path, tsv: &Path) -> Vec<String> {
+    let run = run(RunSpec {
+        inputs: vec![pcap.to_path_buf()],
+        dns_ports: TRUTH_PORTS,
+        dns_log: true,
+        ..RunSpec::default()
+    });
+    let mut ours: BTreeMap<(u64, u64), Vec<Response>> = BTreeMap::new();
+    for v in &run.dns_log {
+        // tshark leaves mDNS/LLMNR and UPDATE responses out of the truth.
+        let udp = v["transport"] == "udp";
+        let port = |k: &str| v[k].as_u64().unwrap_or(0);
+        let mdns = udp
+            && [5353, 5355]
+                .iter()
+                .any(|p| port("src_port") == *p || port("dst_port") == *p);
+        if mdns || v["opcode"] == 5 {
+            continue;
+        }
+        let r = from_log(v);
+        ours.entry((r.frame, r.txid)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for t in parse_truth(tsv) {
+        let Some(t) = t else { continue };
+        let key = (t.frame, t.txid);
+        match ours
+            .get_mut(&key)
+            .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+        {
+            Some(o) => {
+                for d in compare(&t, &o) {
+                    out.push(format!("frame {} id {}: {d}", t.frame, t.txid));
+                }
+            }
+            None => out.push(format!(
+                "frame {} id {}: missing in dnsentry's log",
+                t.frame, t.txid
+            )),
+        }
+    }
+    // Placeholder lines hold no truth, but their messages exist: drop ours
+    // for those frames before counting extras.
+    let placeholder_frames: Vec<u64> = std::fs::read_to_string(tsv)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && has_placeholder(l))
+        .filter_map(|l| l.split('\t').next()?.parse().ok())
+        .collect();
+    for ((frame, txid), rest) in ours {
+        if placeholder_frames.contains(&frame) {
+            continue;
+        }
+        for _ in rest {
+            out.push(format!(
+                "frame {frame} id {txid}: logged by dnsentry, not a response to tshark"
+            ));
+        }
+    }
+    out
+}
+
+fn shared_captures() -> Vec<(String, PathBuf, PathBuf)> {
+    let dir = shared_dir().join("pcaps");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let ext = p.extension()?.to_str()?;
+            if ext != "pcap" && ext != "pcapng" {
+                return None;
+            }
+            let stem = p.file_stem()?.to_str()?.to_string();
+            let tsv = dir.join(format!("{stem}.tshark.tsv"));
+            Some((stem, p, tsv))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn dns_log_agrees_with_tshark_on_every_shared_capture() {
+    let captures = shared_captures();
+    assert!(
+        captures.len() >= 100,
+        "expected the ~105 shared captures, found {}",
+        captures.len()
+    );
+    let mut failures = Vec::new();
+    let mut still_gaps = Vec::new();
+    for (stem, pcap, tsv) in &captures {
+        let d = disagreements(pcap, tsv);
+        let gap = KNOWN_GAPS.iter().find(|(n, _)| n == stem);
+        match (gap, d.is_empty()) {
+            (None, true) => {}
+            (None, false) => failures.push(format!("{stem}:\n    {}", d.join("\n    "))),
+            (Some((_, why)), false) => {
+                still_gaps.push(format!("{stem} ({why}): {} disagreement(s)", d.len()))
+            }
+            (Some(_), true) => failures.push(format!("{stem}: agrees now; take it off KNOWN_GAPS")),
+        }
+    }
+    eprintln!("known gaps:\n  {}", still_gaps.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "disagreements with tshark:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn shared_captures_raise_no_alert_with_the_builtin_feed() {
+    let inputs: Vec<PathBuf> = shared_captures().into_iter().map(|(_, p, _)| p).collect();
+    let run = run(RunSpec {
+        inputs,
+        dns_ports: TRUTH_PORTS,
+        ..RunSpec::default()
+    });
+    assert!(run.outcome.summary.dns_responses > 600);
+    assert!(
+        run.alerts.is_empty(),
+        "unexpected alerts: {:#?}",
+        run.alerts
+    );
+}
+
+#[test]
+fn name_folding() {
+    assert_eq!(fold_name("a\\000\\001b.c"), "a?b.c");
+    assert_eq!(fold_name("x\u{fffd}y"), fold_name("x\\255y"));
+    assert_eq!(
+        fold_name("caf\u{e9}.example"),
+        fold_name("caf\\195\\169.example")
+    );
+    assert_eq!(fold_name("a\\.b"), "a.b");
+    assert!(has_placeholder("<Name too long>"));
+    assert!(!has_placeholder("a/1/2/1.2.3.4"));
+}

@@ -1,0 +1,4 @@
+//! The integration test binary. Each module says what belongs in it.
+
+mod common;
+mod suite;
