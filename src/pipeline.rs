@@ -231,7 +231,6 @@ fn capture_loop(
         });
         reports.push(report);
         if let Err(e) = result {
-            tracing::error!("{e}");
             errors.push(e);
         }
         if abort.load(Ordering::Relaxed) {

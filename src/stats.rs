@@ -278,11 +278,6 @@ impl Summary {
             let _ = write!(s, " ({})", parts.join(" "));
         }
         s.push('\n');
-        for f in &self.files {
-            if let Some(e) = &f.error {
-                let _ = writeln!(s, "  error: {}: {e}", f.path);
-            }
-        }
         s
     }
 }

@@ -1,1 +1,202 @@
-//! The real binary.
+//! The real `dnsentry` binary: exit status, error messages naming file and
+//! line, outputs, and what survives a bad input.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::common::{bin, project_file, read_json_lines};
+
+fn analyze(args: &[&str]) -> Output {
+    bin().arg("analyze").args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout_lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn demo() -> String {
+    project_file("pcaps/demo-hijack.pcap").display().to_string()
+}
+
+fn zones() -> String {
+    project_file("pcaps/demo-hijack.zones.toml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn readme_demo_command_prints_alerts_on_stdout() {
+    let o = analyze(&[&demo(), "--expect", &zones()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let alerts = stdout_lines(&o);
+    assert_eq!(alerts.len(), 16);
+    assert!(stderr(&o).contains("alerts: 16"), "{}", stderr(&o));
+    assert!(alerts.iter().all(|a| a["kind"].as_str().is_some()));
+}
+
+#[test]
+fn missing_and_non_capture_files_stop_before_the_run() {
+    let o = analyze(&["/nonexistent/capture.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/capture.pcap: cannot open"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "this is not a capture\n").unwrap();
+    let o = analyze(&[&demo(), text.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("{}: not a pcap or pcapng capture", text.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty(), "nothing may run when an input is bad");
+}
+
+#[test]
+fn bad_feed_and_expect_files_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.csv");
+    std::fs::write(&feed, "indicator,type\n192.0.2.1,ipv4\n192.0.2.300,ipv4\n").unwrap();
+    let o = analyze(&[&demo(), "--ioc", feed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:3: `192.0.2.300` is not an IP address",
+            feed.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(
+        &zones,
+        "[[zone]]\nname = \"example.org\"\nmx = [\"mail.example.org\"\n",
+    )
+    .unwrap();
+    let o = analyze(&[&demo(), "--expect", zones.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("{}:3:", zones.display())),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = analyze(&[&demo(), "--ioc", "/nonexistent/feed.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/feed.txt:0: cannot read feed"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Cuts the demo capture in the middle of its last packet record.
+fn truncated_demo(dir: &Path) -> std::path::PathBuf {
+    let bytes = std::fs::read(project_file("pcaps/demo-hijack.pcap")).unwrap();
+    let p = dir.join("cut.pcap");
+    std::fs::write(&p, &bytes[..bytes.len() - 30]).unwrap();
+    p
+}
+
+#[test]
+fn truncated_capture_keeps_every_alert_before_the_cut_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = truncated_demo(dir.path());
+    let alerts = dir.path().join("alerts.json");
+    let stats = dir.path().join("stats.json");
+    let o = analyze(&[
+        cut.to_str().unwrap(),
+        &demo(),
+        "--expect",
+        &zones(),
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}: read error after packet 35", cut.display())),
+        "{err}"
+    );
+    // Every alert of the cut file (all before its last packet) plus all of
+    // the second file: a bad file does not stop the ones after it.
+    assert_eq!(read_json_lines(&alerts).len(), 32);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["files"][0]["packets"], 35);
+    assert!(
+        s["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("read error")
+    );
+    assert_eq!(s["files"][1]["error"], Value::Null);
+}
+
+#[test]
+fn stats_json_counts_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    let log = dir.path().join("dns.json");
+    let o = analyze(&[
+        &demo(),
+        "--expect",
+        &zones(),
+        "--alerts",
+        "/dev/null",
+        "--dns-log",
+        log.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+        "--threads",
+        "3",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "-q: {}", stderr(&o));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["packets_read"], 36);
+    assert_eq!(s["dns_responses"], 18);
+    assert_eq!(s["skipped_not_dns"]["dns_query"], 18);
+    assert_eq!(s["alerts_total"], 16);
+    assert_eq!(s["alerts"]["unexpected_ns"], 2);
+    assert_eq!(s["threads"], 3);
+    assert_eq!(s["files"][0]["format"], "pcap");
+    assert_eq!(s["files"][0]["link_types"], serde_json::json!(["ETHERNET"]));
+    assert_eq!(read_json_lines(&log).len(), 18);
+}
+
+#[test]
+fn alerts_and_dns_log_cannot_share_stdout() {
+    let o = analyze(&[&demo(), "--dns-log", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot both go to stdout"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn no_default_ioc_leaves_the_builtin_feed_out() {
+    let o = analyze(&[&demo(), "--no-default-ioc", "-q"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+}

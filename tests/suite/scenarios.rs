@@ -1,1 +1,635 @@
-//! Scenario captures.
+//! Scenario captures built by `dnsentry::synth`, each with the exact alerts
+//! it must raise.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use dnsentry::synth::demo::demo_scenario;
+use dnsentry::synth::{Exchange, Scenario, Via, a, aaaa, cname, mx, ns, rr};
+use hickory_proto::rr::RecordType;
+use serde_json::Value;
+
+use crate::common::{RunSpec, project_file, run};
+
+/// (kind, section, owner, value, packet) of each alert, in output order.
+type Key = (String, String, String, String, u64);
+
+fn keys(alerts: &[Value]) -> Vec<Key> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["section"].as_str().unwrap().to_string(),
+                a["owner"].as_str().unwrap().to_string(),
+                a["value"].as_str().unwrap().to_string(),
+                a["source"]["packet"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn key(kind: &str, section: &str, owner: &str, value: &str, packet: u64) -> Key {
+    (
+        kind.into(),
+        section.into(),
+        owner.into(),
+        value.into(),
+        packet,
+    )
+}
+
+fn write(dir: &Path, name: &str, s: &Scenario) -> PathBuf {
+    let p = dir.join(name);
+    s.write_pcap_file(&p).unwrap();
+    p
+}
+
+fn demo_expected() -> Vec<Key> {
+    vec![
+        key(
+            "ioc_address",
+            "answer",
+            "mail.example.org",
+            "185.20.187.8",
+            20,
+        ),
+        key(
+            "unexpected_address",
+            "answer",
+            "mail.example.org",
+            "185.20.187.8",
+            20,
+        ),
+        key(
+            "ioc_domain",
+            "answer",
+            "example.org",
+            "ns1.rootdnservers.com",
+            22,
+        ),
+        key(
+            "ioc_domain",
+            "answer",
+            "example.org",
+            "ns2.rootdnservers.com",
+            22,
+        ),
+        key(
+            "unexpected_ns",
+            "answer",
+            "example.org",
+            "ns1.rootdnservers.com",
+            22,
+        ),
+        key(
+            "unexpected_ns",
+            "answer",
+            "example.org",
+            "ns2.rootdnservers.com",
+            22,
+        ),
+        key(
+            "unexpected_mx",
+            "answer",
+            "example.org",
+            "mx.relay-hijack.test",
+            24,
+        ),
+        key(
+            "unexpected_address",
+            "answer",
+            "vpn.example.org",
+            "2001:db8:666::1",
+            26,
+        ),
+        key(
+            "ioc_domain",
+            "answer",
+            "webmail.example.org",
+            "webmail.cloudnamedns.com",
+            28,
+        ),
+        key(
+            "ioc_address",
+            "answer",
+            "webmail.cloudnamedns.com",
+            "82.196.11.127",
+            28,
+        ),
+        key(
+            "unexpected_cname",
+            "answer",
+            "webmail.example.org",
+            "webmail.cloudnamedns.com",
+            28,
+        ),
+        key(
+            "ioc_address",
+            "answer",
+            "MaIl.ExAmPlE.oRg",
+            "199.247.3.191",
+            30,
+        ),
+        key(
+            "unexpected_address",
+            "answer",
+            "MaIl.ExAmPlE.oRg",
+            "199.247.3.191",
+            30,
+        ),
+        key(
+            "unexpected_cname",
+            "answer",
+            "portal.example.org",
+            "portal.proxy-hijack.test",
+            32,
+        ),
+        key(
+            "ioc_domain",
+            "question",
+            "ns1.lcjcomputing.com",
+            "ns1.lcjcomputing.com",
+            34,
+        ),
+        key(
+            "ioc_address",
+            "answer",
+            "ns1.lcjcomputing.com",
+            "185.15.247.140",
+            34,
+        ),
+    ]
+}
+
+#[test]
+fn demo_capture_raises_exactly_the_planted_alerts() {
+    let r = run(RunSpec {
+        inputs: vec![project_file("pcaps/demo-hijack.pcap")],
+        expect_files: vec![project_file("pcaps/demo-hijack.zones.toml")],
+        ..RunSpec::default()
+    });
+    assert_eq!(keys(&r.alerts), demo_expected());
+    assert_eq!(r.outcome.summary.dns_responses, 18);
+
+    // The full schema on one line of each detail kind.
+    let ioc = &r.alerts[0];
+    assert_eq!(ioc["ts"], "2019-01-10T09:00:02.262345Z");
+    assert_eq!(ioc["severity"], "high");
+    assert_eq!(ioc["qname"], "mail.example.org");
+    assert_eq!(ioc["qtype"], "A");
+    assert_eq!(ioc["rrtype"], "A");
+    assert_eq!(ioc["src_ip"], "10.1.0.53");
+    assert_eq!(ioc["src_port"], 53);
+    assert_eq!(ioc["dst_ip"], "10.1.2.20");
+    assert_eq!(ioc["transport"], "udp");
+    assert!(ioc["txid"].is_u64());
+    assert!(
+        ioc["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo-hijack.pcap")
+    );
+    assert_eq!(ioc["ioc"]["indicator"], "185.20.187.8");
+    assert_eq!(ioc["ioc"]["type"], "ipv4");
+    assert_eq!(ioc["ioc"]["feed"], "builtin:aa19-024a.csv");
+    assert!(
+        ioc["ioc"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("DNSpionage")
+    );
+    assert!(
+        ioc["ioc"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("github:")
+    );
+    assert!(ioc.get("zone").is_none());
+    let zone = &r.alerts[1];
+    assert_eq!(zone["zone"], "example.org");
+    assert_eq!(zone["expected"], serde_json::json!(["192.0.2.0/24"]));
+    assert_eq!(zone["severity"], "medium");
+    assert!(zone.get("ioc").is_none());
+    let ns = &r.alerts[4];
+    assert_eq!(ns["transport"], "tcp");
+    assert_eq!(ns["severity"], "high");
+}
+
+#[test]
+fn shipped_demo_capture_is_what_the_generator_writes() {
+    let mut fresh = Vec::new();
+    demo_scenario().write_pcap(&mut fresh).unwrap();
+    let shipped = std::fs::read(project_file("pcaps/demo-hijack.pcap")).unwrap();
+    assert!(
+        fresh == shipped,
+        "pcaps/demo-hijack.pcap is stale: run `cargo run --example gen-demo`"
+    );
+}
+
+#[test]
+fn without_zones_only_the_feed_alerts() {
+    let r = run(RunSpec {
+        inputs: vec![project_file("pcaps/demo-hijack.pcap")],
+        ..RunSpec::default()
+    });
+    let expected: Vec<Key> = demo_expected()
+        .into_iter()
+        .filter(|k| k.0.starts_with("ioc_"))
+        .collect();
+    assert_eq!(keys(&r.alerts), expected);
+}
+
+#[test]
+fn without_any_rules_it_decodes_and_logs_only() {
+    let r = run(RunSpec {
+        inputs: vec![project_file("pcaps/demo-hijack.pcap")],
+        builtin_feed: false,
+        dns_log: true,
+        ..RunSpec::default()
+    });
+    assert!(r.alerts.is_empty());
+    assert_eq!(r.dns_log.len(), 18);
+    let nx = r
+        .dns_log
+        .iter()
+        .find(|l| l["rcode_name"] == "NXDOMAIN")
+        .unwrap();
+    assert_eq!(nx["rcode"], 3);
+    assert_eq!(nx["answers"], serde_json::json!([]));
+    assert_eq!(nx["authority"][0]["type"], "SOA");
+    assert_eq!(
+        nx["authority"][0]["data"],
+        "ns1.example.org hostmaster.example.org 2019011001 3600 600 86400 300"
+    );
+    let mxl = r.dns_log.iter().find(|l| l["qtype"] == "MX").unwrap();
+    assert_eq!(mxl["answers"][0]["data"], "10 mail.example.org");
+    assert_eq!(mxl["additional"][0]["data"], "192.0.2.25");
+    let txt = r.dns_log.iter().find(|l| l["qtype"] == "TXT").unwrap();
+    assert_eq!(txt["answers"][0]["data"], "\"v=spf1 mx -all\"");
+}
+
+/// Benign traffic with hijacks at fixed positions, large enough to spread
+/// over many batches and workers.
+fn large_scenario() -> (Scenario, Vec<u64>) {
+    let mut s = Scenario::new(1_600_000_000);
+    let mut planted = Vec::new();
+    for i in 0..6000u32 {
+        let client = format!("10.9.{}.{}", i / 250 % 250, i % 250 + 1);
+        let name = format!("host{i}.example.com");
+        if i % 997 == 0 {
+            let p = s.exchange(
+                &Exchange::new(&client, "10.9.255.53", &name, RecordType::A).answer(rr(
+                    &name,
+                    60,
+                    a("37.139.11.155"),
+                )),
+            );
+            planted.push(p);
+        } else {
+            s.exchange(
+                &Exchange::new(&client, "10.9.255.53", &name, RecordType::A).answer(rr(
+                    &name,
+                    60,
+                    a(&format!("198.51.100.{}", i % 250)),
+                )),
+            );
+        }
+    }
+    (s, planted)
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, planted) = large_scenario();
+    let pcap = write(dir.path(), "large.pcap", &s);
+    let mut outputs = Vec::new();
+    for threads in [1, 2, 7] {
+        let r = run(RunSpec {
+            inputs: vec![pcap.clone()],
+            threads,
+            dns_log: true,
+            ..RunSpec::default()
+        });
+        assert_eq!(r.outcome.summary.dns_responses, 6000);
+        let packets: Vec<u64> = keys(&r.alerts).iter().map(|k| k.4).collect();
+        assert_eq!(packets, planted, "threads={threads}");
+        outputs.push((r.alerts, r.dns_log));
+    }
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn extra_feeds_csv_and_text_with_networks_subdomains_and_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("mine.csv");
+    std::fs::write(
+        &csv,
+        "type,indicator,source,reference,confidence\n\
+         cidr,203.0.113.0/28,internal-ti,TICKET-1,high\n\
+         domain,Evil-Corp.test,internal-ti,TICKET-2,medium\n",
+    )
+    .unwrap();
+    let txt = dir.path().join("list.txt");
+    std::fs::write(&txt, "# one per line\n2001:db8:bad::/48\n").unwrap();
+
+    let mut s = Scenario::new(1_600_000_000);
+    let p1 = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "shop.example.com", RecordType::A).answer(rr(
+            "shop.example.com",
+            60,
+            a("203.0.113.9"),
+        )),
+    );
+    let p2 = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "x.example.com", RecordType::AAAA).answer(rr(
+            "x.example.com",
+            60,
+            aaaa("2001:db8:bad:1::5"),
+        )),
+    );
+    let p3 = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "example.com", RecordType::MX).answer(rr(
+            "example.com",
+            60,
+            mx(5, "MX.eu.EVIL-corp.test"),
+        )),
+    );
+    // Outside the network and a look-alike domain: no alert.
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "ok.example.com", RecordType::A)
+            .answer(rr("ok.example.com", 60, a("203.0.113.16")))
+            .answer(rr("ok.example.com", 60, cname("notevil-corp.test"))),
+    );
+    let pcap = write(dir.path(), "feeds.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        builtin_feed: false,
+        ioc_files: vec![csv.clone(), txt.clone()],
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![
+            key(
+                "ioc_address",
+                "answer",
+                "shop.example.com",
+                "203.0.113.9",
+                p1
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "x.example.com",
+                "2001:db8:bad:1::5",
+                p2
+            ),
+            key(
+                "ioc_domain",
+                "answer",
+                "example.com",
+                "mx.eu.evil-corp.test",
+                p3
+            ),
+        ]
+    );
+    let first = &r.alerts[0]["ioc"];
+    assert_eq!(first["indicator"], "203.0.113.0/28");
+    assert_eq!(first["type"], "cidr");
+    assert_eq!(first["source"], "internal-ti");
+    assert_eq!(first["reference"], "TICKET-1");
+    assert_eq!(first["feed"], csv.display().to_string());
+    assert_eq!(first["meta"], serde_json::json!([["confidence", "high"]]));
+    assert_eq!(r.alerts[1]["ioc"]["feed"], txt.display().to_string());
+}
+
+#[test]
+fn cdn_chain_and_other_zones_are_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = dir.path().join("z.toml");
+    std::fs::write(
+        &zones,
+        "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\ncname = [\"*.cdn.example.net\"]\n\n\
+         [[zone]]\nname = \"shop.example.org\"\na = [\"198.51.100.0/24\"]\n",
+    )
+    .unwrap();
+    let mut s = Scenario::new(1_600_000_000);
+    // Allowed CNAME, CDN-owned A outside the zone's space: quiet.
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "www.example.org", RecordType::A)
+            .answer(rr("www.example.org", 60, cname("e1.cdn.example.net")))
+            .answer(rr("e1.cdn.example.net", 60, a("203.0.113.1"))),
+    );
+    // The most specific zone decides: allowed by shop's list, not by the parent's.
+    s.exchange(
+        &Exchange::new(
+            "10.0.0.2",
+            "10.0.0.53",
+            "www.shop.example.org",
+            RecordType::A,
+        )
+        .answer(rr("www.shop.example.org", 60, a("198.51.100.5"))),
+    );
+    let bad = s.exchange(
+        &Exchange::new(
+            "10.0.0.2",
+            "10.0.0.53",
+            "pay.shop.example.org",
+            RecordType::A,
+        )
+        .answer(rr("pay.shop.example.org", 60, a("192.0.2.5"))),
+    );
+    // Keys absent from the zone are not checked: MX and NS here.
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "example.org", RecordType::MX)
+            .answer(rr("example.org", 60, mx(1, "anything.test")))
+            .answer(rr("example.org", 60, ns("ns.anything.test"))),
+    );
+    // A record owned by the zone reached through a CNAME from elsewhere.
+    let chained = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "alias.other.test", RecordType::A)
+            .answer(rr("alias.other.test", 60, cname("app.example.org")))
+            .answer(rr("app.example.org", 60, a("203.0.113.99")))
+            .via(Via::Tcp),
+    );
+    let pcap = write(dir.path(), "zones.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        builtin_feed: false,
+        expect_files: vec![zones],
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![
+            key(
+                "unexpected_address",
+                "answer",
+                "pay.shop.example.org",
+                "192.0.2.5",
+                bad
+            ),
+            key(
+                "unexpected_address",
+                "answer",
+                "app.example.org",
+                "203.0.113.99",
+                chained
+            ),
+        ]
+    );
+    assert_eq!(r.alerts[0]["zone"], "shop.example.org");
+    assert_eq!(r.alerts[1]["zone"], "example.org");
+    assert_eq!(r.alerts[1]["qname"], "alias.other.test");
+}
+
+#[test]
+fn several_files_are_read_in_the_order_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    let mut s = Scenario::new(1_700_000_000);
+    let p = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "x.test", RecordType::A).answer(rr(
+            "x.test",
+            60,
+            a("45.32.100.62"),
+        )),
+    );
+    let second = write(dir.path(), "second.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![second.clone(), demo.clone()],
+        ..RunSpec::default()
+    });
+    let files: Vec<&str> = r
+        .alerts
+        .iter()
+        .map(|a| a["source"]["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files[0], second.display().to_string());
+    assert_eq!(r.alerts[0]["source"]["packet"], p);
+    assert!(files[1..].iter().all(|f| *f == demo.display().to_string()));
+    assert_eq!(r.outcome.summary.files.len(), 2);
+}
+
+#[test]
+fn pcapng_with_interfaces_of_different_link_types_is_read_whole() {
+    use pcap_file::DataLink;
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+
+    let mut s = Scenario::new(1_700_000_000);
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "a.test", RecordType::A).answer(rr(
+            "a.test",
+            60,
+            a("46.101.250.202"),
+        )),
+    );
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "b.test", RecordType::A).answer(rr(
+            "b.test",
+            60,
+            a("82.196.8.43"),
+        )),
+    );
+    let frames = s.frames();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.pcapng");
+    let mut w = PcapNgWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    for link in [DataLink::ETHERNET, DataLink::RAW] {
+        w.write_pcapng_block(InterfaceDescriptionBlock {
+            linktype: link,
+            snaplen: 0xffff,
+            options: vec![],
+        })
+        .unwrap();
+    }
+    for (i, (ts, data)) in frames.iter().enumerate() {
+        // Second exchange on the raw-IP interface: strip the Ethernet header.
+        let (iface, bytes) = if i < 2 {
+            (0, data.clone())
+        } else {
+            (1, data[14..].to_vec())
+        };
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: iface,
+            timestamp: std::time::Duration::from_micros(ts.0 as u64),
+            original_len: bytes.len() as u32,
+            data: bytes.into(),
+            options: vec![],
+        })
+        .unwrap();
+    }
+    w.get_mut().flush().unwrap();
+    drop(w);
+
+    let r = run(RunSpec {
+        inputs: vec![path],
+        ..RunSpec::default()
+    });
+    let values: Vec<String> = keys(&r.alerts).into_iter().map(|k| k.3).collect();
+    assert_eq!(values, vec!["46.101.250.202", "82.196.8.43"]);
+    assert_eq!(
+        r.outcome.summary.files[0].link_types,
+        vec!["ETHERNET", "RAW"]
+    );
+    assert!(r.outcome.input_errors.is_empty());
+}
+
+#[test]
+fn hostile_packets_are_counted_never_fatal() {
+    let mut s = Scenario::new(1_700_000_000);
+    // A forged answer first, then garbage of every kind, then another answer.
+    let first = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "a.test", RecordType::A).answer(rr(
+            "a.test",
+            60,
+            a("95.179.150.101"),
+        )),
+    );
+    let src = "10.0.0.53".parse().unwrap();
+    let dst = "10.0.0.2".parse().unwrap();
+    let udp = |payload: &[u8]| dnsentry::synth::frame(Via::Udp, src, dst, 53, 4000, payload, 0);
+    // Header only, claiming 5 answers.
+    s.raw_frame(udp(&[0, 1, 0x81, 0x80, 0, 0, 0, 5, 0, 0, 0, 0]));
+    // Question name that points at itself.
+    s.raw_frame(udp(&[
+        0, 2, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1,
+    ]));
+    // Too short for a header.
+    s.raw_frame(udp(&[0, 3, 0x81]));
+    // Label longer than 63 bytes.
+    let mut long = vec![0, 4, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 64];
+    long.extend(std::iter::repeat_n(b'a', 64));
+    long.extend([0, 0, 1, 0, 1]);
+    s.raw_frame(udp(&long));
+    // Frame cut inside the IP header.
+    let cut = udp(&[0; 20]);
+    s.raw_frame(cut[..20].to_vec());
+    let last = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "b.test", RecordType::A).answer(rr(
+            "b.test",
+            60,
+            a("95.179.150.101"),
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = write(dir.path(), "hostile.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        dns_log: true,
+        ..RunSpec::default()
+    });
+    let packets: Vec<u64> = keys(&r.alerts).iter().map(|k| k.4).collect();
+    assert_eq!(packets, vec![first, last]);
+    let m = &r.outcome.summary.malformed;
+    assert_eq!(m.get("dns_truncated"), Some(&1), "{m:?}");
+    assert_eq!(m.get("dns_question_invalid"), Some(&2), "{m:?}");
+    assert_eq!(m.get("dns_header_truncated"), Some(&1), "{m:?}");
+    assert_eq!(m.get("ipv4_header_invalid"), Some(&1), "{m:?}");
+    // Partially decoded responses are still logged.
+    assert_eq!(r.dns_log.len(), 5);
+}
