@@ -20,7 +20,7 @@ use hickory_proto::op::Header;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
 
-use super::name::presentation;
+use super::name::{presentation, push_escaped};
 use crate::model::{
     DnsFlags, DnsRecord, DnsResponse, Edns, EdnsOption, PacketMeta, Question, Rdata,
 };
@@ -278,18 +278,7 @@ fn character_strings(mut bytes: &[u8]) -> Result<String, Malformed> {
             out.push(' ');
         }
         out.push('"');
-        for &b in s {
-            match b {
-                b'"' | b'\\' => {
-                    out.push('\\');
-                    out.push(char::from(b));
-                }
-                0x20..=0x7e => out.push(char::from(b)),
-                _ => {
-                    let _ = write!(out, "\\{b:03}");
-                }
-            }
-        }
+        push_escaped(s, b"\"\\", true, &mut out);
         out.push('"');
         bytes = rest.get(usize::from(len)..).unwrap_or_default();
     }

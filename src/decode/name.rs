@@ -31,19 +31,24 @@ pub fn presentation(name: &Name) -> String {
 }
 
 fn write_label(label: &[u8], out: &mut String) {
-    for &b in label {
-        match b {
-            b'.' | b'\\' => {
-                out.push('\\');
-                out.push(char::from(b));
-            }
-            0x21..=0x7e => out.push(char::from(b)),
-            _ => {
-                out.push('\\');
-                out.push(char::from(b'0' + b / 100));
-                out.push(char::from(b'0' + (b / 10) % 10));
-                out.push(char::from(b'0' + b % 10));
-            }
+    push_escaped(label, b".\\", false, out);
+}
+
+/// Appends attacker-chosen bytes as printable ASCII: each byte of
+/// `specials` as `\X`, bytes outside printable ASCII as `\DDD` (space too
+/// unless `keep_space`). Shared by names and TXT character-strings.
+pub fn push_escaped(bytes: &[u8], specials: &[u8], keep_space: bool, out: &mut String) {
+    for &b in bytes {
+        if specials.contains(&b) {
+            out.push('\\');
+            out.push(char::from(b));
+        } else if b.is_ascii_graphic() || (keep_space && b == b' ') {
+            out.push(char::from(b));
+        } else {
+            out.push('\\');
+            out.push(char::from(b'0' + b / 100));
+            out.push(char::from(b'0' + (b / 10) % 10));
+            out.push(char::from(b'0' + b % 10));
         }
     }
 }
