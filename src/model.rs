@@ -64,6 +64,87 @@ pub struct SourceRef {
 /// rather than a string.
 pub type SourceNames = Arc<[String]>;
 
+/// VLAN ids of a packet, outermost first (802.1Q, 802.1ad, QinQ), inner
+/// tunnels' tags after the outer network's. The first [`VlanStack::CAP`]
+/// are kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VlanStack {
+    ids: [u16; VlanStack::CAP],
+    len: u8,
+}
+
+impl VlanStack {
+    pub const CAP: usize = 4;
+
+    pub fn push(&mut self, id: u16) {
+        if let Some(slot) = self.ids.get_mut(usize::from(self.len)) {
+            *slot = id;
+            self.len += 1;
+        }
+    }
+
+    pub fn ids(&self) -> &[u16] {
+        self.ids.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Encapsulation a packet arrived in (remote span, cloud mirror).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TunnelKind {
+    Gre,
+    /// GRE version 1, as PPTP uses it, carrying PPP.
+    GrePptp,
+    ErspanI,
+    ErspanII,
+    ErspanIII,
+    /// GRE in UDP (RFC 8086, port 4754).
+    GreUdp,
+    Vxlan,
+    Geneve,
+    /// IPv4 in IPv4 (protocol 4).
+    IpIp,
+    /// IPv6 in IPv4 (protocol 41, 6in4).
+    SixInFour,
+    /// IPv4 in IPv6.
+    FourInSix,
+    /// IPv6 in IPv6.
+    SixInSix,
+}
+
+impl TunnelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelKind::Gre => "gre",
+            TunnelKind::GrePptp => "gre_pptp",
+            TunnelKind::ErspanI => "erspan1",
+            TunnelKind::ErspanII => "erspan2",
+            TunnelKind::ErspanIII => "erspan3",
+            TunnelKind::GreUdp => "gre_udp",
+            TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Geneve => "geneve",
+            TunnelKind::IpIp => "ipip",
+            TunnelKind::SixInFour => "6in4",
+            TunnelKind::FourInSix => "4in6",
+            TunnelKind::SixInSix => "6in6",
+        }
+    }
+}
+
+/// The outermost tunnel around a packet: its kind, endpoints, and the
+/// tunnel's own id where it has one (VXLAN/Geneve VNI, GRE key, ERSPAN
+/// session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    pub kind: TunnelKind,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: Option<u32>,
+}
+
 /// Network context of one DNS message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketMeta {
@@ -74,6 +155,8 @@ pub struct PacketMeta {
     pub dst_port: u16,
     pub transport: Transport,
     pub source: SourceRef,
+    pub vlan: VlanStack,
+    pub tunnel: Option<Tunnel>,
 }
 
 /// One DNS message inside a [`PayloadBatch`] arena.
@@ -84,7 +167,22 @@ pub struct PayloadRef {
     pub end: u32,
 }
 
-/// A batch of DNS response messages, in capture order.
+/// One anomaly for the weird log (Zeek's weird.log): a counted reason with
+/// where it was seen. Addresses are those known when it happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Weird {
+    pub ts: Timestamp,
+    pub name: &'static str,
+    pub src_ip: Option<IpAddr>,
+    pub dst_ip: Option<IpAddr>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub source: SourceRef,
+}
+
+/// A batch of DNS response messages, in capture order, with the anomalies
+/// the capture stage met while producing them (only when a weird log is
+/// written).
 ///
 /// `seq` orders batches so that the output stage can restore capture order
 /// whatever the number of workers.
@@ -93,6 +191,7 @@ pub struct PayloadBatch {
     pub seq: u64,
     pub arena: Vec<u8>,
     pub messages: Vec<PayloadRef>,
+    pub weirds: Vec<Weird>,
 }
 
 impl PayloadBatch {
@@ -125,7 +224,7 @@ impl PayloadBatch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.messages.is_empty() && self.weirds.is_empty()
     }
 }
 

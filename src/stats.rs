@@ -81,13 +81,13 @@ reasons! {
         NotDnsPort => "not_dns_port",
         /// A DNS query (QR=0): the sensor checks answers only.
         Query => "dns_query",
-        /// TCP segment on a DNS port without a whole DNS message in it
-        /// (handshake, ACK, or a message this build does not reassemble).
+        /// TCP segment on a DNS port that completed no DNS message
+        /// (handshake, ACK, or part of a message still being reassembled).
         TcpNoMessage => "tcp_no_message",
         /// Link type this build does not decode.
         UnsupportedLinkType => "unsupported_link_type",
-        /// IP fragment: reassembly is not in this build.
-        IpFragment => "ip_fragment",
+        /// 802.11 frame with the Protected bit: its payload is encrypted.
+        Encrypted => "encrypted_80211",
     }
 }
 
@@ -96,6 +96,32 @@ reasons! {
     /// the packet skipped (or, for DNS, decoded up to the damage).
     Malformed, MalformedCounts {
         LinkTruncated => "link_truncated",
+        TooManyVlanTags => "too_many_vlan_tags",
+        TooManyMplsLabels => "too_many_mpls_labels",
+        TunnelHeaderInvalid => "tunnel_header_invalid",
+        /// Tunnels nested deeper than the decoder follows.
+        TooManyEncapsulations => "too_many_encapsulations",
+        /// A fragment etherparse's reassembly rejects (bad length or
+        /// offset, conflicting end).
+        IpFragmentInvalid => "ip_fragment_invalid",
+        /// Fragments overlapping with different ranges: the datagram is
+        /// dropped, as Linux does (RFC 5722 for IPv6).
+        IpFragmentOverlap => "ip_fragment_overlap",
+        /// The reassembly bounds bit: the oldest incomplete datagram was
+        /// dropped to make room.
+        IpFragmentsEvicted => "ip_fragments_evicted",
+        /// An incomplete datagram's fragments timed out (packet time).
+        IpFragmentsTimedOut => "ip_fragments_timed_out",
+        /// A TCP stream skipped data it could not place: a capture gap, or
+        /// out-of-order data past the per-flow bound.
+        TcpGap => "tcp_gap",
+        /// A TCP flow was dropped because the flow table was full.
+        TcpFlowEvicted => "tcp_flow_evicted",
+        /// A DNS-over-TCP length prefix of zero.
+        TcpZeroLengthMessage => "tcp_zero_length_message",
+        /// Bytes at the start of a stream picked up mid-way that did not
+        /// look like a length-prefixed DNS message, skipped to resync.
+        TcpUnsyncedData => "tcp_unsynced_data",
         Ipv4HeaderInvalid => "ipv4_header_invalid",
         Ipv6HeaderInvalid => "ipv6_header_invalid",
         UdpTruncated => "udp_truncated",

@@ -451,6 +451,8 @@ mod tests {
             dst_port: 40000,
             transport: Transport::Udp,
             source: SourceRef { file: 0, packet: 1 },
+            vlan: Default::default(),
+            tunnel: None,
         }
     }
 

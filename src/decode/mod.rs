@@ -1,46 +1,209 @@
 //! Decoding, one module per protocol layer.
 //!
-//! * [`Demux`] runs in the capture thread: link → IP → UDP/TCP → "is this
-//!   a DNS response?". It is cheap and keeps per-flow state (TCP), so it runs
-//!   in packet order; only the DNS messages it finds are copied into the
-//!   [`PayloadBatch`] that goes to the workers. Non-DNS traffic is dropped on
-//!   the port check before any DNS parsing.
+//! * [`Demux`] runs in the capture thread: link → (tunnels) → IP → UDP/TCP
+//!   → "is this a DNS response?". It keeps the stateful parts (IP fragment
+//!   reassembly, TCP streams), so it runs in packet order; only the DNS
+//!   messages it finds are copied into the [`PayloadBatch`] that goes to the
+//!   workers. Non-DNS traffic is dropped on the port check before any DNS
+//!   parsing.
 //! * [`dns::decode_response`] runs in the worker pool: the DNS message to a
 //!   [`crate::model::DnsResponse`].
 
 // Packet and file bytes are hostile: every access is checked.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod defrag;
 pub mod dns;
 pub mod ip;
 pub mod link;
 pub mod name;
+pub mod tcp;
 pub mod transport;
+pub mod tunnel;
 
-use crate::model::{PacketMeta, PayloadBatch, SourceRef, Timestamp, Transport};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use crate::model::{
+    PacketMeta, PayloadBatch, SourceRef, Timestamp, Transport, Tunnel, TunnelKind, VlanStack, Weird,
+};
 use crate::stats::{CaptureCounters, Malformed, NotDns};
-use link::{LinkSkip, LinkType};
-use transport::{IPPROTO_TCP, IPPROTO_UDP, PortSet, Segment};
+use defrag::{Defrag, DefragLimits, Defragged};
+use link::{LinkSkip, LinkType, NetPacket, NetProto};
+use tcp::{StreamKey, StreamSink, TcpLimits, TcpReassembler};
+use transport::{IPPROTO_TCP, IPPROTO_UDP, PortSet};
+use tunnel::{Decap, Inner, PORT_GENEVE, PORT_GRE_IN_UDP, PORT_VXLAN, TunnelSkip};
 
 /// Size of the DNS header; a message shorter than this is counted
 /// malformed by the workers.
 pub const DNS_HEADER_LEN: usize = 12;
 
+const IPPROTO_IPIP: u8 = 4;
+const IPPROTO_IPV6: u8 = 41;
+const IPPROTO_GRE: u8 = 47;
+
+/// Tunnels inside tunnels beyond this depth are not followed: real mirror
+/// sessions nest two or three, and the bound stops a crafted packet from
+/// recursing.
+const MAX_ENCAPSULATION_DEPTH: u8 = 8;
+
+/// Bounds of the stateful stages.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DemuxLimits {
+    pub defrag: DefragLimits,
+    pub tcp: TcpLimits,
+}
+
 /// The link-to-transport stage of one capture thread.
 pub struct Demux {
     ports: PortSet,
+    defrag: Defrag,
+    tcp: TcpReassembler,
+    /// Record each anomaly for the weird log, not only count it.
+    log_weirds: bool,
+    limits: DemuxLimits,
+    /// Last packet seen: file and time, to tell a continuing capture from
+    /// an unrelated one.
+    last: Option<(u32, Timestamp)>,
     pub counters: CaptureCounters,
+}
+
+/// What is known about the packet being decoded, layer by layer.
+struct Ctx {
+    ts: Timestamp,
+    source: SourceRef,
+    vlan: VlanStack,
+    tunnel: Option<Tunnel>,
+    depth: u8,
+}
+
+impl Ctx {
+    /// Identifies the network a packet travelled in (VLANs, tunnel), so
+    /// that reassembly never mixes flows that share addresses.
+    fn channel(&self) -> u64 {
+        if self.vlan.is_empty() && self.tunnel.is_none() {
+            return 0;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.vlan.hash(&mut h);
+        self.tunnel.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Addresses known at the point an anomaly is met.
+#[derive(Clone, Copy, Default)]
+struct Where {
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+    sport: Option<u16>,
+    dport: Option<u16>,
+}
+
+/// Counts an anomaly and, when a weird log is written, records it.
+fn note(
+    counters: &mut CaptureCounters,
+    out: &mut PayloadBatch,
+    log: bool,
+    ctx: &Ctx,
+    at: Where,
+    m: Malformed,
+) {
+    counters.malformed.add(m);
+    if log {
+        out.weirds.push(Weird {
+            ts: ctx.ts,
+            name: m.as_str(),
+            src_ip: at.src,
+            dst_ip: at.dst,
+            src_port: at.sport,
+            dst_port: at.dport,
+            source: ctx.source,
+        });
+    }
+}
+
+/// One DNS message found on the wire: queries are counted and dropped
+/// here, responses go to the workers.
+fn emit_message(
+    counters: &mut CaptureCounters,
+    meta: PacketMeta,
+    msg: &[u8],
+    out: &mut PayloadBatch,
+) {
+    let Some(flags) = msg.get(2) else {
+        return counters.malformed.add(Malformed::DnsHeaderTruncated);
+    };
+    if flags & 0x80 == 0 {
+        return counters.not_dns.add(NotDns::Query);
+    }
+    if out.push(meta, msg) {
+        counters.dns_messages += 1;
+    }
+}
+
+/// Receives what a TCP stream yields for one segment.
+struct TcpEmit<'a> {
+    counters: &'a mut CaptureCounters,
+    out: &'a mut PayloadBatch,
+    log: bool,
+    ctx: &'a Ctx,
+    meta: PacketMeta,
+    messages: u32,
+}
+
+impl StreamSink for TcpEmit<'_> {
+    fn message(&mut self, msg: &[u8]) {
+        self.messages += 1;
+        emit_message(self.counters, self.meta, msg, self.out);
+    }
+
+    fn defect(&mut self, m: Malformed) {
+        let at = Where {
+            src: Some(self.meta.src_ip),
+            dst: Some(self.meta.dst_ip),
+            sport: Some(self.meta.src_port),
+            dport: Some(self.meta.dst_port),
+        };
+        note(self.counters, self.out, self.log, self.ctx, at, m);
+    }
 }
 
 impl Demux {
     pub fn new(ports: PortSet) -> Self {
+        Demux::with_limits(ports, DemuxLimits::default(), false)
+    }
+
+    pub fn with_limits(ports: PortSet, limits: DemuxLimits, log_weirds: bool) -> Self {
         Demux {
             ports,
+            defrag: Defrag::new(limits.defrag),
+            tcp: TcpReassembler::new(limits.tcp),
+            log_weirds,
+            limits,
+            last: None,
             counters: CaptureCounters::default(),
         }
     }
 
-    /// Takes one captured frame; any DNS response in it is appended to `out`.
+    /// Files given in order may be one capture rotated into pieces (state
+    /// carries over) or unrelated captures (it must not: a replayed TCP
+    /// stream would look like a retransmission). A new file whose time
+    /// goes back before the previous file's last packet is taken as
+    /// unrelated, and reassembly starts afresh.
+    fn follow_time(&mut self, source: SourceRef, ts: Timestamp) {
+        if let Some((file, last_ts)) = self.last
+            && file != source.file
+            && ts < last_ts
+        {
+            self.defrag = Defrag::new(self.limits.defrag);
+            self.tcp = TcpReassembler::new(self.limits.tcp);
+        }
+        self.last = Some((source.file, ts));
+    }
+
+    /// Takes one captured frame; any DNS response in it (or completed by
+    /// it, for fragments and TCP) is appended to `out`.
     pub fn frame(
         &mut self,
         link: LinkType,
@@ -51,82 +214,272 @@ impl Demux {
     ) {
         self.counters.packets += 1;
         self.counters.bytes += frame.len() as u64;
-
-        let net = match link::strip(link, frame) {
-            Ok(net) => net,
-            Err(LinkSkip::NotDns(reason)) => return self.counters.not_dns.add(reason),
-            Err(LinkSkip::Malformed(reason)) => return self.counters.malformed.add(reason),
-        };
-        let ip = match ip::parse(net) {
-            Ok(ip) => ip,
-            Err(reason) => return self.counters.malformed.add(reason),
-        };
-        if ip.fragmented {
-            return self.counters.not_dns.add(NotDns::IpFragment);
-        }
-        let (segment, transport) = match ip.protocol {
-            IPPROTO_UDP => (transport::udp(ip.payload), Transport::Udp),
-            IPPROTO_TCP => (transport::tcp(ip.payload), Transport::Tcp),
-            _ => return self.counters.not_dns.add(NotDns::NotUdpOrTcp),
-        };
-        let segment = match segment {
-            Ok(s) => s,
-            Err(reason) => return self.counters.malformed.add(reason),
-        };
-        if !self.ports.contains(segment.src_port) && !self.ports.contains(segment.dst_port) {
-            return self.counters.not_dns.add(NotDns::NotDnsPort);
-        }
-        let meta = PacketMeta {
+        self.follow_time(source, ts);
+        let mut ctx = Ctx {
             ts,
-            src_ip: ip.src,
-            src_port: segment.src_port,
-            dst_ip: ip.dst,
-            dst_port: segment.dst_port,
-            transport,
             source,
+            vlan: VlanStack::default(),
+            tunnel: None,
+            depth: 0,
         };
-        match transport {
-            Transport::Udp => self.message(meta, segment.payload, out),
-            Transport::Tcp => self.tcp_segment(meta, &segment, out),
+        match link::strip(link, frame, &mut ctx.vlan) {
+            Ok(net) => self.network(&mut ctx, net, out),
+            Err(skip) => self.link_skip(&ctx, Where::default(), skip, out),
         }
     }
 
-    /// DNS over TCP without reassembly: the length-prefixed messages that
-    /// lie whole inside this one segment (RFC 1035 §4.2.2).
-    fn tcp_segment(&mut self, meta: PacketMeta, segment: &Segment<'_>, out: &mut PayloadBatch) {
-        let mut rest = segment.payload;
-        let mut found = false;
-        while let Some(len_bytes) = rest.get(..2) {
-            let len = usize::from(u16::from_be_bytes([
-                len_bytes.first().copied().unwrap_or(0),
-                len_bytes.get(1).copied().unwrap_or(0),
-            ]));
-            let Some(msg) = rest.get(2..2 + len) else {
-                break;
-            };
-            if len > 0 {
-                found = true;
-                self.message(meta, msg, out);
-            }
-            rest = rest.get(2 + len..).unwrap_or_default();
+    fn link_skip(&mut self, ctx: &Ctx, at: Where, skip: LinkSkip, out: &mut PayloadBatch) {
+        match skip {
+            LinkSkip::NotDns(reason) => self.counters.not_dns.add(reason),
+            LinkSkip::Malformed(m) => self.defect(ctx, at, m, out),
         }
-        if !found {
+    }
+
+    fn defect(&mut self, ctx: &Ctx, at: Where, m: Malformed, out: &mut PayloadBatch) {
+        note(&mut self.counters, out, self.log_weirds, ctx, at, m);
+    }
+
+    fn network(&mut self, ctx: &mut Ctx, net: NetPacket<'_>, out: &mut PayloadBatch) {
+        let ip = match ip::parse(net) {
+            Ok(ip) => ip,
+            Err(m) => return self.defect(ctx, Where::default(), m, out),
+        };
+        let at = Where {
+            src: Some(ip.src),
+            dst: Some(ip.dst),
+            ..Where::default()
+        };
+        if !ip.fragmented {
+            return self.transport(ctx, ip.src, ip.dst, ip.protocol, ip.payload, out);
+        }
+        let channel = ctx.channel();
+        let Demux {
+            defrag,
+            counters,
+            log_weirds,
+            ..
+        } = self;
+        let log = *log_weirds;
+        let done = defrag.add(net.bytes, channel, ctx.ts, &mut |m| {
+            note(counters, out, log, ctx, at, m)
+        });
+        if let Some(Defragged::Complete { protocol, payload }) = done {
+            self.transport(ctx, ip.src, ip.dst, protocol, &payload.payload, out);
+            self.defrag.give_back(payload);
+        }
+    }
+
+    fn transport(
+        &mut self,
+        ctx: &mut Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        payload: &[u8],
+        out: &mut PayloadBatch,
+    ) {
+        let at = Where {
+            src: Some(src),
+            dst: Some(dst),
+            ..Where::default()
+        };
+        match protocol {
+            IPPROTO_UDP => self.udp(ctx, src, dst, payload, out),
+            IPPROTO_TCP => self.tcp(ctx, src, dst, payload, out),
+            IPPROTO_IPIP | IPPROTO_IPV6 => {
+                let (proto, kind) = match (protocol, src) {
+                    (IPPROTO_IPIP, IpAddr::V4(_)) => (NetProto::Ipv4, TunnelKind::IpIp),
+                    (IPPROTO_IPIP, IpAddr::V6(_)) => (NetProto::Ipv4, TunnelKind::FourInSix),
+                    (_, IpAddr::V4(_)) => (NetProto::Ipv6, TunnelKind::SixInFour),
+                    (_, IpAddr::V6(_)) => (NetProto::Ipv6, TunnelKind::SixInSix),
+                };
+                if self.enter_tunnel(ctx, at, kind, None, out) {
+                    let inner = NetPacket {
+                        proto,
+                        bytes: payload,
+                    };
+                    self.network(ctx, inner, out);
+                }
+            }
+            IPPROTO_GRE => match tunnel::gre(payload, false) {
+                Ok(decap) => self.decap(ctx, at, decap, out),
+                Err(skip) => self.tunnel_skip(ctx, at, skip, out),
+            },
+            _ => self.counters.not_dns.add(NotDns::NotUdpOrTcp),
+        }
+    }
+
+    /// Records the tunnel (the outermost one is kept) and checks the
+    /// nesting bound.
+    fn enter_tunnel(
+        &mut self,
+        ctx: &mut Ctx,
+        at: Where,
+        kind: TunnelKind,
+        id: Option<u32>,
+        out: &mut PayloadBatch,
+    ) -> bool {
+        ctx.depth += 1;
+        if ctx.depth > MAX_ENCAPSULATION_DEPTH {
+            self.defect(ctx, at, Malformed::TooManyEncapsulations, out);
+            return false;
+        }
+        if ctx.tunnel.is_none()
+            && let (Some(src), Some(dst)) = (at.src, at.dst)
+        {
+            ctx.tunnel = Some(Tunnel { kind, src, dst, id });
+        }
+        true
+    }
+
+    fn decap(&mut self, ctx: &mut Ctx, at: Where, d: Decap<'_>, out: &mut PayloadBatch) {
+        if !self.enter_tunnel(ctx, at, d.kind, d.id, out) {
+            return;
+        }
+        let net = match d.inner {
+            Inner::Ethernet(frame) => link::ethernet(frame, &mut ctx.vlan),
+            Inner::EtherType(t, bytes) => link::by_ethertype(t, bytes, &mut ctx.vlan),
+            Inner::Ppp(frame) => link::ppp(frame),
+        };
+        match net {
+            Ok(net) => self.network(ctx, net, out),
+            Err(skip) => self.link_skip(ctx, at, skip, out),
+        }
+    }
+
+    fn tunnel_skip(&mut self, ctx: &Ctx, at: Where, skip: TunnelSkip, out: &mut PayloadBatch) {
+        match skip {
+            TunnelSkip::NotDns(reason) => self.counters.not_dns.add(reason),
+            TunnelSkip::Malformed(m) => self.defect(ctx, at, m, out),
+        }
+    }
+
+    fn meta(
+        ctx: &Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        sport: u16,
+        dport: u16,
+        t: Transport,
+    ) -> PacketMeta {
+        PacketMeta {
+            ts: ctx.ts,
+            src_ip: src,
+            src_port: sport,
+            dst_ip: dst,
+            dst_port: dport,
+            transport: t,
+            source: ctx.source,
+            vlan: ctx.vlan,
+            tunnel: ctx.tunnel,
+        }
+    }
+
+    fn udp(
+        &mut self,
+        ctx: &mut Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        out: &mut PayloadBatch,
+    ) {
+        let at = Where {
+            src: Some(src),
+            dst: Some(dst),
+            ..Where::default()
+        };
+        let seg = match transport::udp(payload) {
+            Ok(seg) => seg,
+            Err(m) => return self.defect(ctx, at, m, out),
+        };
+        let (sport, dport) = (seg.src_port, seg.dst_port);
+        if self.ports.contains(sport) || self.ports.contains(dport) {
+            let meta = Self::meta(ctx, src, dst, sport, dport, Transport::Udp);
+            return emit_message(&mut self.counters, meta, seg.payload, out);
+        }
+        let at = Where {
+            sport: Some(sport),
+            dport: Some(dport),
+            ..at
+        };
+        let tunnel_port = |p: u16| sport == p || dport == p;
+        let decap = if tunnel_port(PORT_VXLAN) {
+            tunnel::vxlan(seg.payload)
+        } else if tunnel_port(PORT_GENEVE) {
+            tunnel::geneve(seg.payload)
+        } else if tunnel_port(PORT_GRE_IN_UDP) {
+            tunnel::gre(seg.payload, true)
+        } else {
+            return self.counters.not_dns.add(NotDns::NotDnsPort);
+        };
+        match decap {
+            Ok(d) => self.decap(ctx, at, d, out),
+            Err(skip) => self.tunnel_skip(ctx, at, skip, out),
+        }
+    }
+
+    fn tcp(
+        &mut self,
+        ctx: &mut Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        out: &mut PayloadBatch,
+    ) {
+        let seg = match transport::tcp(payload) {
+            Ok(seg) => seg,
+            Err(m) => {
+                let at = Where {
+                    src: Some(src),
+                    dst: Some(dst),
+                    ..Where::default()
+                };
+                return self.defect(ctx, at, m, out);
+            }
+        };
+        let (sport, dport) = (seg.src_port, seg.dst_port);
+        if !self.ports.contains(sport) && !self.ports.contains(dport) {
+            return self.counters.not_dns.add(NotDns::NotDnsPort);
+        }
+        let Some(info) = seg.tcp else { return };
+        let key = StreamKey {
+            src,
+            dst,
+            src_port: sport,
+            dst_port: dport,
+            channel: ctx.channel(),
+        };
+        let meta = Self::meta(ctx, src, dst, sport, dport, Transport::Tcp);
+        let Demux {
+            tcp,
+            counters,
+            log_weirds,
+            ..
+        } = self;
+        let mut sink = TcpEmit {
+            counters,
+            out,
+            log: *log_weirds,
+            ctx,
+            meta,
+            messages: 0,
+        };
+        let segment = tcp::Segment {
+            seq: info.seq,
+            syn: info.syn,
+            fin: info.fin,
+            rst: info.rst,
+            payload: seg.payload,
+        };
+        tcp.segment(key, ctx.ts, segment, &mut sink);
+        if sink.messages == 0 {
             self.counters.not_dns.add(NotDns::TcpNoMessage);
         }
     }
 
-    /// One DNS message: queries are counted and dropped here, responses go
-    /// to the workers.
-    fn message(&mut self, meta: PacketMeta, msg: &[u8], out: &mut PayloadBatch) {
-        let Some(flags) = msg.get(2) else {
-            return self.counters.malformed.add(Malformed::DnsHeaderTruncated);
-        };
-        if flags & 0x80 == 0 {
-            return self.counters.not_dns.add(NotDns::Query);
-        }
-        if out.push(meta, msg) {
-            self.counters.dns_messages += 1;
-        }
+    /// Incomplete datagrams and TCP streams held right now.
+    pub fn held(&self) -> (usize, usize) {
+        (self.defrag.held().0, self.tcp.streams())
     }
 }
 
@@ -134,7 +487,6 @@ impl Demux {
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;
-    use std::net::IpAddr;
 
     fn frame_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -166,6 +518,7 @@ mod tests {
         assert_eq!(meta.src_ip, "192.0.2.53".parse::<IpAddr>().unwrap());
         assert_eq!((meta.src_port, meta.dst_port), (53, 40000));
         assert_eq!(meta.transport, Transport::Udp);
+        assert!(meta.tunnel.is_none() && meta.vlan.is_empty());
         assert_eq!(d.counters.dns_messages, 1);
     }
 
@@ -173,43 +526,49 @@ mod tests {
     fn queries_and_other_ports_are_skipped_before_parsing() {
         let mut d = demux();
         let mut batch = PayloadBatch::default();
-        d.frame(
-            LinkType::ETHERNET,
-            SRC,
-            Timestamp(0),
-            &frame_udp(40000, 53, &QUERY_HDR),
-            &mut batch,
-        );
-        d.frame(
-            LinkType::ETHERNET,
-            SRC,
-            Timestamp(0),
-            &frame_udp(123, 123, &RESPONSE_HDR),
-            &mut batch,
-        );
+        let q = frame_udp(40000, 53, &QUERY_HDR);
+        d.frame(LinkType::ETHERNET, SRC, Timestamp(0), &q, &mut batch);
+        let other = frame_udp(123, 123, &RESPONSE_HDR);
+        d.frame(LinkType::ETHERNET, SRC, Timestamp(0), &other, &mut batch);
         assert!(batch.is_empty());
         assert_eq!(d.counters.not_dns.get(NotDns::Query), 1);
         assert_eq!(d.counters.not_dns.get(NotDns::NotDnsPort), 1);
     }
 
     #[test]
-    fn tcp_whole_messages_in_one_segment() {
-        let mut payload = Vec::new();
-        for _ in 0..2 {
-            payload.extend_from_slice(&(RESPONSE_HDR.len() as u16).to_be_bytes());
-            payload.extend_from_slice(&RESPONSE_HDR);
-        }
-        let mut f = Vec::new();
+    fn vxlan_inside_gre_keeps_the_outer_endpoints_and_inner_vlan() {
+        // Inner: VLAN 42 Ethernet frame with the DNS response.
+        let mut inner = Vec::new();
         PacketBuilder::ethernet2([2; 6], [4; 6])
+            .single_vlan(etherparse::VlanId::try_new(42).unwrap())
             .ipv4([192, 0, 2, 53], [198, 51, 100, 7], 64)
-            .tcp(53, 40000, 1, 1000)
-            .write(&mut f, &payload)
+            .udp(53, 40000)
+            .write(&mut inner, &RESPONSE_HDR)
+            .unwrap();
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 7, 0];
+        vx.extend_from_slice(&inner);
+        let mut udp_frame = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(50000, PORT_VXLAN)
+            .write(&mut udp_frame, &vx)
+            .unwrap();
+        let mut gre = vec![0x00, 0x00, 0x08, 0x00];
+        gre.extend_from_slice(&udp_frame);
+        let mut outer = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([172, 16, 0, 1], [172, 16, 0, 2], 64)
+            .write(&mut outer, etherparse::IpNumber::GRE, &gre)
             .unwrap();
         let mut d = demux();
         let mut batch = PayloadBatch::default();
-        d.frame(LinkType::ETHERNET, SRC, Timestamp(0), &f, &mut batch);
-        assert_eq!(batch.len(), 2);
-        assert!(batch.iter().all(|(m, _)| m.transport == Transport::Tcp));
+        d.frame(LinkType::ETHERNET, SRC, Timestamp(0), &outer, &mut batch);
+        assert_eq!(batch.len(), 1);
+        let (meta, _) = batch.iter().next().unwrap();
+        let t = meta.tunnel.unwrap();
+        assert_eq!(t.kind, TunnelKind::Gre);
+        assert_eq!(t.src, "172.16.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(meta.vlan.ids(), &[42]);
+        assert_eq!(meta.src_ip, "192.0.2.53".parse::<IpAddr>().unwrap());
     }
 
     #[test]
@@ -226,5 +585,16 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn weirds_are_recorded_when_asked() {
+        let mut d = Demux::with_limits(PortSet::new(&[53]), DemuxLimits::default(), true);
+        let mut batch = PayloadBatch::default();
+        let f = frame_udp(53, 40000, &RESPONSE_HDR);
+        d.frame(LinkType::ETHERNET, SRC, Timestamp(5), &f[..20], &mut batch);
+        assert_eq!(batch.weirds.len(), 1);
+        assert_eq!(batch.weirds[0].name, "ipv4_header_invalid");
+        assert_eq!(batch.weirds[0].ts, Timestamp(5));
     }
 }

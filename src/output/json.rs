@@ -31,6 +31,25 @@ impl Serialize for TypeName {
 }
 
 #[derive(Serialize)]
+struct TunnelView {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    src: IpAddr,
+    dst: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u32>,
+}
+
+fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView> {
+    t.map(|t| TunnelView {
+        kind: t.kind.as_str(),
+        src: t.src,
+        dst: t.dst,
+        id: t.id,
+    })
+}
+
+#[derive(Serialize)]
 struct SourceView<'a> {
     file: &'a str,
     packet: u64,
@@ -64,6 +83,10 @@ struct AlertView<'a> {
     dst_ip: IpAddr,
     dst_port: u16,
     transport: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    vlan: &'a [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel: Option<TunnelView>,
     txid: u16,
     source: SourceView<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +134,8 @@ pub fn write_alert(
         dst_ip: m.dst_ip,
         dst_port: m.dst_port,
         transport: m.transport.as_str(),
+        vlan: m.vlan.ids(),
+        tunnel: tunnel_view(&m.tunnel),
         txid: alert.txid,
         source: SourceView {
             file: source_name(sources, m.source.file),
@@ -221,6 +246,10 @@ struct DnsLogView<'a> {
     dst_ip: IpAddr,
     dst_port: u16,
     transport: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    vlan: &'a [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel: Option<TunnelView>,
     txid: u16,
     opcode: u8,
     rcode: u8,
@@ -248,6 +277,8 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
         dst_ip: m.dst_ip,
         dst_port: m.dst_port,
         transport: m.transport.as_str(),
+        vlan: m.vlan.ids(),
+        tunnel: tunnel_view(&m.tunnel),
         txid: r.txid,
         opcode: r.opcode,
         rcode: r.rcode,

@@ -29,32 +29,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "ARCnet link type: out of scope",
     ),
     ("zeek_dns-inverse-query", "FDDI link type: out of scope"),
-    ("tcpdump_nflog", "NFLOG link type not decoded yet"),
-    ("zeek_radiotap", "802.11 radiotap link type not decoded yet"),
-    ("zeek_wlanmon", "802.11 link type not decoded yet"),
-    (
-        "ndpi_dns_fragmented",
-        "IP fragment reassembly not in this build",
-    ),
-    (
-        "zeek_dns-edns-ecs",
-        "IP fragment reassembly not in this build",
-    ),
-    ("ndpi_6in4tunnel", "IPv6-in-IPv4 tunnel not decoded yet"),
-    ("suricata_vxlan-decoder-03", "VXLAN tunnel not decoded yet"),
-    ("zeek_erspan", "GRE/ERSPAN tunnel not decoded yet"),
-    (
-        "zeek_tunnel-geneve-vxlan-dns-truncated",
-        "Geneve/VXLAN tunnels not decoded yet",
-    ),
-    (
-        "zeek_tunnel-gre-over-udp-4754",
-        "GRE-in-UDP tunnel not decoded yet",
-    ),
-    (
-        "csanders_dns_tcp",
-        "TCP response spans segments: no reassembly yet",
-    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
