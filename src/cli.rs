@@ -55,6 +55,10 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "PATH")]
     pub dns_log: Option<String>,
 
+    /// Write every anomaly (malformed packet, reassembly bound hit) as a JSON line, as Zeek's weird.log ("-" = stdout).
+    #[arg(long, value_name = "PATH")]
+    pub weird_log: Option<String>,
+
     /// Ports carrying DNS (repeatable). mDNS (5353) and LLMNR (5355) only when listed.
     #[arg(long = "dns-port", value_name = "PORT", default_values_t = [53u16])]
     pub dns_ports: Vec<u16>,

@@ -10,7 +10,7 @@ mod cli;
 
 use cli::{AnalyzeArgs, Cli, Command};
 use dnsentry::config::{RuleSources, load_rules};
-use dnsentry::output::Target;
+use dnsentry::output::{OutputTargets, Target};
 use dnsentry::pipeline::{AnalyzeConfig, analyze};
 
 /// Every input analysed.
@@ -64,8 +64,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         rules: rules.into(),
         dns_ports: args.dns_ports.clone(),
         threads,
-        alerts: Target::parse(&args.alerts),
-        dns_log: args.dns_log.as_deref().map(Target::parse),
+        outputs: OutputTargets {
+            alerts: Target::parse(&args.alerts),
+            dns_log: args.dns_log.as_deref().map(Target::parse),
+            weird_log: args.weird_log.as_deref().map(Target::parse),
+        },
         progress: !args.no_progress && !args.quiet,
     };
     let outcome = match analyze(cfg) {

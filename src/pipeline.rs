@@ -28,13 +28,13 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::capture::offline::{self, read_file};
 use crate::capture::{CaptureError, Flow};
-use crate::decode::Demux;
 use crate::decode::dns::decode_response;
 use crate::decode::transport::PortSet;
+use crate::decode::{Demux, DemuxLimits};
 use crate::matcher::{Matcher, Rules};
-use crate::model::{Alert, PayloadBatch, SourceNames};
-use crate::output::json::{write_alert, write_dns_log};
-use crate::output::{OutputError, Target, Writer};
+use crate::model::{Alert, PayloadBatch, SourceNames, Weird};
+use crate::output::json::{write_alert, write_dns_log, write_weird};
+use crate::output::{OutputError, OutputTargets, Outputs};
 use crate::progress::{Progress, ProgressHandle};
 use crate::stats::{AlertCounts, CaptureCounters, FileReport, Summary, WorkerCounters};
 
@@ -54,8 +54,7 @@ pub struct AnalyzeConfig {
     pub rules: Arc<Rules>,
     pub dns_ports: Vec<u16>,
     pub threads: usize,
-    pub alerts: Target,
-    pub dns_log: Option<Target>,
+    pub outputs: OutputTargets,
     pub progress: bool,
 }
 
@@ -82,7 +81,12 @@ pub enum PipelineError {
 struct WorkerOutput {
     seq: u64,
     alerts: Vec<Alert>,
+    /// Encoded DNS-log lines: encoding is the costly part of the log, so
+    /// it is done here, in parallel.
     dns_log: Vec<u8>,
+    /// Anomalies of the batch, capture stage's and decoder's, in packet
+    /// order; empty unless a weird log is written.
+    weirds: Vec<Weird>,
     counters: WorkerCounters,
 }
 
@@ -96,11 +100,8 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<RunOutcome, PipelineError> {
         offline::probe(p)?;
         total_bytes += std::fs::metadata(p).map_or(0, |m| m.len());
     }
-    if cfg.alerts == Target::Stdout && cfg.dns_log == Some(Target::Stdout) {
-        return Err(OutputError::BothStdout.into());
-    }
-    let mut alerts_out = Writer::open(&cfg.alerts)?;
-    let mut dns_log_out = cfg.dns_log.as_ref().map(Writer::open).transpose()?;
+    let mut outputs = Outputs::open(&cfg.outputs)?;
+    let log_weirds = cfg.outputs.weird_log.is_some();
 
     let threads = cfg.threads.max(1);
     let sources: SourceNames = cfg
@@ -125,7 +126,10 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<RunOutcome, PipelineError> {
         let abort = Arc::clone(&abort);
         thread::Builder::new()
             .name("capture".into())
-            .spawn(move || capture_loop(&inputs, ports, &batch_tx, &progress, &abort))
+            .spawn(move || {
+                let demux = Demux::with_limits(ports, DemuxLimits::default(), log_weirds);
+                capture_loop(&inputs, demux, &batch_tx, &progress, &abort)
+            })
             .map_err(|_| PipelineError::Panicked("capture"))?
     };
 
@@ -135,24 +139,17 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<RunOutcome, PipelineError> {
         let tx = out_tx.clone();
         let matcher = Matcher::new(Arc::clone(&cfg.rules));
         let sources = Arc::clone(&sources);
-        let dns_log = cfg.dns_log.is_some();
+        let dns_log = cfg.outputs.dns_log.is_some();
         let handle = thread::Builder::new()
             .name(format!("worker-{i}"))
-            .spawn(move || worker_loop(&rx, &tx, matcher, &sources, dns_log))
+            .spawn(move || worker_loop(&rx, &tx, matcher, &sources, dns_log, log_weirds))
             .map_err(|_| PipelineError::Panicked("worker"))?;
         workers.push(handle);
     }
     drop(batch_rx);
     drop(out_tx);
 
-    let written = output_loop(
-        &out_rx,
-        &mut alerts_out,
-        dns_log_out.as_mut(),
-        &sources,
-        &progress,
-        &abort,
-    );
+    let written = output_loop(&out_rx, &mut outputs, &sources, &progress, &abort);
 
     let (files, input_errors, capture_counters) = capture
         .join()
@@ -182,12 +179,11 @@ pub fn analyze(cfg: AnalyzeConfig) -> Result<RunOutcome, PipelineError> {
 /// Reads every input in order through the demux, sending full batches.
 fn capture_loop(
     inputs: &[PathBuf],
-    ports: PortSet,
+    mut demux: Demux,
     tx: &Sender<PayloadBatch>,
     progress: &Progress,
     abort: &AtomicBool,
 ) -> (Vec<FileReport>, Vec<CaptureError>, CaptureCounters) {
-    let mut demux = Demux::new(ports);
     let mut batch = PayloadBatch::default();
     let mut seq = 0u64;
     let mut frames_unpublished = 0u64;
@@ -224,7 +220,10 @@ fn capture_loop(
                     return Flow::Stop;
                 }
             }
-            if batch.len() >= BATCH_MESSAGES || batch.arena.len() >= BATCH_BYTES {
+            if batch.len() >= BATCH_MESSAGES
+                || batch.arena.len() >= BATCH_BYTES
+                || batch.weirds.len() >= BATCH_MESSAGES
+            {
                 return send(&mut batch, &mut seq);
             }
             Flow::Continue
@@ -252,34 +251,56 @@ fn worker_loop(
     mut matcher: Matcher,
     sources: &SourceNames,
     dns_log: bool,
+    log_weirds: bool,
 ) {
     for batch in rx {
         let mut out = WorkerOutput {
             seq: batch.seq,
             alerts: Vec::new(),
             dns_log: Vec::new(),
+            weirds: Vec::new(),
             counters: WorkerCounters::default(),
         };
+        let mut decode_weirds = Vec::new();
         for (meta, bytes) in batch.iter() {
-            match decode_response(*meta, bytes) {
+            let defect = match decode_response(*meta, bytes) {
                 Ok(resp) => {
                     out.counters.responses += 1;
                     out.counters.records +=
                         (resp.answers.len() + resp.authority.len() + resp.additional.len()) as u64;
-                    if let Some(defect) = resp.defect {
+                    if resp.defect.is_some() {
                         out.counters.partial += 1;
-                        out.counters.malformed.add(defect);
                     }
                     matcher.check(&resp, &mut out.alerts);
                     if dns_log {
                         write_dns_log(&mut out.dns_log, &resp, sources);
                     }
+                    resp.defect
                 }
                 Err(defect) => {
                     out.counters.dropped += 1;
-                    out.counters.malformed.add(defect);
+                    Some(defect)
+                }
+            };
+            if let Some(d) = defect {
+                out.counters.malformed.add(d);
+                if log_weirds {
+                    decode_weirds.push(Weird {
+                        ts: meta.ts,
+                        name: d.as_str(),
+                        src_ip: Some(meta.src_ip),
+                        dst_ip: Some(meta.dst_ip),
+                        src_port: Some(meta.src_port),
+                        dst_port: Some(meta.dst_port),
+                        source: meta.source,
+                    });
                 }
             }
+        }
+        if log_weirds {
+            out.weirds = batch.weirds;
+            out.weirds.extend(decode_weirds);
+            out.weirds.sort_by_key(|w| (w.source.file, w.source.packet));
         }
         if tx.send(out).is_err() {
             return;
@@ -292,8 +313,7 @@ fn worker_loop(
 /// thread blocks.
 fn output_loop(
     rx: &Receiver<WorkerOutput>,
-    alerts_out: &mut Writer,
-    mut dns_log_out: Option<&mut Writer>,
+    outputs: &mut Outputs,
     sources: &SourceNames,
     progress: &Progress,
     abort: &AtomicBool,
@@ -312,8 +332,7 @@ fn output_loop(
             if failure.is_some() {
                 continue;
             }
-            let written = write_batch(&out, alerts_out, dns_log_out.as_deref_mut(), sources);
-            match written {
+            match write_batch(&out, outputs, sources) {
                 Ok(()) => {
                     for a in &out.alerts {
                         alert_counts.add(a.kind);
@@ -328,12 +347,7 @@ fn output_loop(
         }
     }
     if failure.is_none()
-        && let Err(e) = alerts_out.flush()
-    {
-        failure = Some(e);
-    }
-    if let (None, Some(w)) = (&failure, dns_log_out)
-        && let Err(e) = w.flush()
+        && let Err(e) = outputs.flush()
     {
         failure = Some(e);
     }
@@ -345,21 +359,29 @@ fn output_loop(
 
 fn write_batch(
     out: &WorkerOutput,
-    alerts_out: &mut Writer,
-    dns_log_out: Option<&mut Writer>,
+    outputs: &mut Outputs,
     sources: &SourceNames,
 ) -> Result<(), OutputError> {
     if !out.alerts.is_empty() {
-        alerts_out.write_with(|w| {
+        outputs.alerts.write_with(|w| {
             out.alerts
                 .iter()
                 .try_for_each(|a| write_alert(&mut *w, a, sources))
         })?;
     }
-    if let Some(w) = dns_log_out
+    if let Some(w) = &mut outputs.dns_log
         && !out.dns_log.is_empty()
     {
         w.write_with(|w| std::io::Write::write_all(w, &out.dns_log))?;
+    }
+    if let Some(w) = &mut outputs.weird_log
+        && !out.weirds.is_empty()
+    {
+        w.write_with(|w| {
+            out.weirds
+                .iter()
+                .try_for_each(|x| write_weird(&mut *w, x, sources))
+        })?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::Header;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
@@ -261,8 +262,66 @@ fn decode_rdata(
         RData::Unknown { .. } | RData::NULL(_) | RData::Update0(_) | RData::OPT(_) => {
             Rdata::Opaque(bytes.into())
         }
+        RData::DNSSEC(d) => Rdata::Text(dnssec_text(&d).unwrap_or_else(|| d.to_string())),
         other => Rdata::Text(other.to_string()),
     })
+}
+
+/// Presentation format (RFC 4034 §3.2, §4.2; RFC 5155 §3.3) for the DNSSEC
+/// types that carry names or type lists, so that names follow the log's
+/// convention (no trailing dot) and unknown types read `TYPEnnn`. Other
+/// DNSSEC types use hickory's presentation.
+fn dnssec_text(d: &DNSSECRData) -> Option<String> {
+    use data_encoding::{BASE32HEX_NOPAD, BASE64, HEXUPPER};
+    let types = |it: &mut dyn Iterator<Item = RecordType>| -> String {
+        it.map(|t| type_name(u16::from(t)).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match d {
+        DNSSECRData::RRSIG(sig) => {
+            let i = sig.input();
+            let time = |t: u32| {
+                jiff::Timestamp::from_second(i64::from(t))
+                    .map(|ts| ts.strftime("%Y%m%d%H%M%S").to_string())
+                    .unwrap_or_else(|_| t.to_string())
+            };
+            Some(format!(
+                "{} {} {} {} {} {} {} {} {}",
+                type_name(u16::from(i.type_covered)),
+                u8::from(i.algorithm),
+                i.num_labels,
+                i.original_ttl,
+                time(i.sig_expiration.get()),
+                time(i.sig_inception.get()),
+                i.key_tag,
+                presentation(&i.signer_name),
+                BASE64.encode(sig.sig()),
+            ))
+        }
+        DNSSECRData::NSEC(nsec) => Some(format!(
+            "{} {}",
+            presentation(nsec.next_domain_name()),
+            types(&mut nsec.type_bit_maps())
+        )),
+        DNSSECRData::NSEC3(n) => {
+            let salt = if n.salt().is_empty() {
+                "-".to_string()
+            } else {
+                HEXUPPER.encode(n.salt())
+            };
+            Some(format!(
+                "{} {} {} {} {} {}",
+                u8::from(n.hash_algorithm()),
+                n.flags(),
+                n.iterations(),
+                salt,
+                BASE32HEX_NOPAD.encode(n.next_hashed_owner_name()),
+                types(&mut n.type_bit_maps())
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// TXT-style data: each character-string quoted, `"` and `\` escaped, and

@@ -267,6 +267,43 @@ struct DnsLogView<'a> {
     source: SourceView<'a>,
 }
 
+#[derive(Serialize)]
+struct WeirdView<'a> {
+    ts: Disp<'a, crate::model::Timestamp>,
+    name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_port: Option<u16>,
+    source: SourceView<'a>,
+}
+
+/// Writes one anomaly as a weird-log JSON line.
+pub fn write_weird(
+    out: &mut impl Write,
+    w: &crate::model::Weird,
+    sources: &SourceNames,
+) -> std::io::Result<()> {
+    let view = WeirdView {
+        ts: Disp(&w.ts),
+        name: w.name,
+        src_ip: w.src_ip,
+        src_port: w.src_port,
+        dst_ip: w.dst_ip,
+        dst_port: w.dst_port,
+        source: SourceView {
+            file: source_name(sources, w.source.file),
+            packet: w.source.packet,
+        },
+    };
+    serde_json::to_writer(&mut *out, &view)?;
+    out.write_all(b"\n")
+}
+
 /// Writes one decoded response as a DNS-log JSON line.
 pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) {
     let m = &r.meta;

@@ -39,8 +39,55 @@ pub enum OutputError {
     Create { path: String, source: io::Error },
     #[error("{what}: write failed: {source}")]
     Write { what: String, source: io::Error },
-    #[error("alerts and the DNS log cannot both go to stdout; give one of them a file")]
-    BothStdout,
+    #[error(
+        "only one of --alerts, --dns-log and --weird-log can go to stdout; give the others a file"
+    )]
+    SharedStdout,
+}
+
+/// Where each kind of record goes.
+#[derive(Clone, Debug)]
+pub struct OutputTargets {
+    pub alerts: Target,
+    pub dns_log: Option<Target>,
+    pub weird_log: Option<Target>,
+}
+
+/// The open outputs of a run, owned by the output thread.
+pub struct Outputs {
+    pub alerts: Writer,
+    pub dns_log: Option<Writer>,
+    pub weird_log: Option<Writer>,
+}
+
+impl Outputs {
+    /// Opens every output; fails before the run if one cannot be created
+    /// or two would share stdout.
+    pub fn open(t: &OutputTargets) -> Result<Outputs, OutputError> {
+        let on_stdout = [Some(&t.alerts), t.dns_log.as_ref(), t.weird_log.as_ref()]
+            .iter()
+            .filter(|x| **x == Some(&Target::Stdout))
+            .count();
+        if on_stdout > 1 {
+            return Err(OutputError::SharedStdout);
+        }
+        Ok(Outputs {
+            alerts: Writer::open(&t.alerts)?,
+            dns_log: t.dns_log.as_ref().map(Writer::open).transpose()?,
+            weird_log: t.weird_log.as_ref().map(Writer::open).transpose()?,
+        })
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.alerts.flush()?;
+        if let Some(w) = &mut self.dns_log {
+            w.flush()?;
+        }
+        if let Some(w) = &mut self.weird_log {
+            w.flush()?;
+        }
+        Ok(())
+    }
 }
 
 /// An open output with a name for error messages.

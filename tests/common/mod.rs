@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dnsentry::config::{RuleSources, load_rules};
-use dnsentry::output::Target;
+use dnsentry::output::{OutputTargets, Target};
 use dnsentry::pipeline::{AnalyzeConfig, RunOutcome, analyze};
 use serde_json::Value;
 
@@ -32,6 +32,7 @@ pub struct Run {
     pub outcome: RunOutcome,
     pub alerts: Vec<Value>,
     pub dns_log: Vec<Value>,
+    pub weirds: Vec<Value>,
 }
 
 pub struct RunSpec<'a> {
@@ -42,6 +43,7 @@ pub struct RunSpec<'a> {
     pub dns_ports: &'a [u16],
     pub threads: usize,
     pub dns_log: bool,
+    pub weird_log: bool,
 }
 
 impl Default for RunSpec<'_> {
@@ -54,6 +56,7 @@ impl Default for RunSpec<'_> {
             dns_ports: &[53],
             threads: 2,
             dns_log: false,
+            weird_log: false,
         }
     }
 }
@@ -70,6 +73,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let alerts_path = dir.path().join("alerts.json");
     let log_path = dir.path().join("dns.json");
+    let weird_path = dir.path().join("weird.json");
     let rules = load_rules(&RuleSources {
         builtin_feed: spec.builtin_feed,
         ioc_files: spec.ioc_files,
@@ -81,8 +85,11 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         rules: Arc::new(rules),
         dns_ports: spec.dns_ports.to_vec(),
         threads: spec.threads,
-        alerts: Target::File(alerts_path.clone()),
-        dns_log: spec.dns_log.then(|| Target::File(log_path.clone())),
+        outputs: OutputTargets {
+            alerts: Target::File(alerts_path.clone()),
+            dns_log: spec.dns_log.then(|| Target::File(log_path.clone())),
+            weird_log: spec.weird_log.then(|| Target::File(weird_path.clone())),
+        },
         progress: false,
     })
     .unwrap();
@@ -90,6 +97,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         outcome,
         alerts: read_json_lines(&alerts_path),
         dns_log: read_json_lines(&log_path),
+        weirds: read_json_lines(&weird_path),
     }
 }
 

@@ -184,11 +184,22 @@ fn stats_json_counts_every_stage() {
 }
 
 #[test]
-fn alerts_and_dns_log_cannot_share_stdout() {
+fn two_outputs_cannot_share_stdout() {
     let o = analyze(&[&demo(), "--dns-log", "-"]);
     assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let o = analyze(&[
+        &demo(),
+        "--alerts",
+        "/dev/null",
+        "--dns-log",
+        "-",
+        "--weird-log",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("cannot both go to stdout"),
+        stderr(&o).contains("only one of --alerts, --dns-log and --weird-log can go to stdout"),
         "{}",
         stderr(&o)
     );
