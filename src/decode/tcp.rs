@@ -314,8 +314,9 @@ impl Stream {
 }
 
 /// Whether `data` plausibly starts with a length-prefixed DNS message: a
-/// length that can hold a header, then a header with a defined opcode and
-/// at most a few questions. Used only to pick up a stream mid-way.
+/// length that can hold a header, then a whole header with a defined opcode
+/// and at most a few questions. Used only to pick up a stream mid-way; a
+/// segment too short to show the header is not trusted.
 fn starts_message(data: &[u8]) -> bool {
     let (Some(&hi), Some(&lo)) = (data.first(), data.get(1)) else {
         return false;
@@ -323,15 +324,14 @@ fn starts_message(data: &[u8]) -> bool {
     if usize::from(u16::from_be_bytes([hi, lo])) < DNS_HEADER_LEN {
         return false;
     }
-    let Some(header) = data.get(2..2 + DNS_HEADER_LEN) else {
-        // Too short to check the header: trust the length.
-        return true;
+    let (Some(&flags), Some(&qd_hi), Some(&qd_lo)) = (data.get(4), data.get(6), data.get(7)) else {
+        return false;
     };
-    let opcode = header.get(2).map_or(15, |b| (b >> 3) & 0x0f);
-    let qdcount = u16::from_be_bytes([
-        header.get(4).copied().unwrap_or(0xff),
-        header.get(5).copied().unwrap_or(0xff),
-    ]);
+    if data.len() < 2 + DNS_HEADER_LEN {
+        return false;
+    }
+    let opcode = (flags >> 3) & 0x0f;
+    let qdcount = u16::from_be_bytes([qd_hi, qd_lo]);
     matches!(opcode, 0 | 1 | 2 | 4 | 5 | 6) && qdcount <= 4
 }
 

@@ -7,6 +7,7 @@
 //! randomness.
 
 pub mod demo;
+pub mod encap;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -147,6 +148,27 @@ impl Exchange {
         self.via = via;
         self
     }
+
+    /// The encoded query and response messages.
+    pub fn messages(&self, txid: u16) -> (Vec<u8>, Vec<u8>) {
+        let mut query = Message::new(txid, MessageType::Query, OpCode::Query);
+        query.metadata.recursion_desired = true;
+        query.add_query(Query::query(name_of(&self.qname), self.qtype));
+        let mut response = query.clone();
+        response.metadata.message_type = MessageType::Response;
+        response.metadata.recursion_available = true;
+        response.metadata.response_code = self.rcode;
+        response.add_answers(self.answers.iter().cloned());
+        response.add_authorities(self.authority.iter().cloned());
+        response.add_additionals(self.additional.iter().cloned());
+        let query = query
+            .to_vec()
+            .unwrap_or_else(|e| panic!("encode query: {e}"));
+        let response = response
+            .to_vec()
+            .unwrap_or_else(|e| panic!("encode response: {e}"));
+        (query, response)
+    }
 }
 
 /// A capture being built, Ethernet link type.
@@ -184,23 +206,7 @@ impl Scenario {
             self.next_port + 7
         };
 
-        let mut query = Message::new(txid, MessageType::Query, OpCode::Query);
-        query.metadata.recursion_desired = true;
-        query.add_query(Query::query(name_of(&ex.qname), ex.qtype));
-        let mut response = query.clone();
-        response.metadata.message_type = MessageType::Response;
-        response.metadata.recursion_available = true;
-        response.metadata.response_code = ex.rcode;
-        response.add_answers(ex.answers.iter().cloned());
-        response.add_authorities(ex.authority.iter().cloned());
-        response.add_additionals(ex.additional.iter().cloned());
-        let query = query
-            .to_vec()
-            .unwrap_or_else(|e| panic!("encode query: {e}"));
-        let response = response
-            .to_vec()
-            .unwrap_or_else(|e| panic!("encode response: {e}"));
-
+        let (query, response) = ex.messages(txid);
         let t0 = self.next_ts;
         let q = frame(ex.via, ex.client, ex.server, port, 53, &query, 1);
         let r = frame(ex.via, ex.server, ex.client, 53, port, &response, 1);

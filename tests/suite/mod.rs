@@ -1,5 +1,7 @@
 /// The real binary: flags, exit status, error messages, outputs.
 mod cli;
+/// One generated capture per link layer, tunnel, fragment and TCP case.
+mod encapsulations;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 mod scenarios;
 /// Every shared public capture against tshark's decoding.
