@@ -18,6 +18,7 @@ pub mod capture;
 pub mod config;
 pub mod decode;
 pub mod expect;
+pub mod fuzzing;
 pub mod ioc;
 pub mod matcher;
 pub mod model;

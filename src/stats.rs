@@ -127,7 +127,6 @@ reasons! {
         UdpTruncated => "udp_truncated",
         TcpHeaderInvalid => "tcp_header_invalid",
         DnsHeaderTruncated => "dns_header_truncated",
-        DnsQuestionInvalid => "dns_question_invalid",
         DnsNameBadPointer => "dns_name_bad_pointer",
         DnsNameTooLong => "dns_name_too_long",
         DnsLabelInvalid => "dns_label_invalid",

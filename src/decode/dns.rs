@@ -73,10 +73,7 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
                 }
             }
             Err(e) => {
-                resp.defect = Some(match e {
-                    Malformed::DnsTruncated => Malformed::DnsTruncated,
-                    _ => Malformed::DnsQuestionInvalid,
-                });
+                resp.defect = Some(e);
                 return Ok(resp);
             }
         }
@@ -658,7 +655,7 @@ mod tests {
             0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1,
         ];
         let r = decode_response(meta(), &msg).unwrap();
-        assert_eq!(r.defect, Some(Malformed::DnsQuestionInvalid));
+        assert_eq!(r.defect, Some(Malformed::DnsNameBadPointer));
     }
 
     #[test]

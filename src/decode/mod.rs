@@ -130,9 +130,23 @@ fn emit_message(
     meta: PacketMeta,
     msg: &[u8],
     out: &mut PayloadBatch,
+    log: bool,
 ) {
     let Some(flags) = msg.get(2) else {
-        return counters.malformed.add(Malformed::DnsHeaderTruncated);
+        let m = Malformed::DnsHeaderTruncated;
+        counters.malformed.add(m);
+        if log {
+            out.weirds.push(Weird {
+                ts: meta.ts,
+                name: m.as_str(),
+                src_ip: Some(meta.src_ip),
+                dst_ip: Some(meta.dst_ip),
+                src_port: Some(meta.src_port),
+                dst_port: Some(meta.dst_port),
+                source: meta.source,
+            });
+        }
+        return;
     };
     if flags & 0x80 == 0 {
         return counters.not_dns.add(NotDns::Query);
@@ -155,7 +169,7 @@ struct TcpEmit<'a> {
 impl StreamSink for TcpEmit<'_> {
     fn message(&mut self, msg: &[u8]) {
         self.messages += 1;
-        emit_message(self.counters, self.meta, msg, self.out);
+        emit_message(self.counters, self.meta, msg, self.out, self.log);
     }
 
     fn defect(&mut self, m: Malformed) {
@@ -395,7 +409,7 @@ impl Demux {
         let (sport, dport) = (seg.src_port, seg.dst_port);
         if self.ports.contains(sport) || self.ports.contains(dport) {
             let meta = Self::meta(ctx, src, dst, sport, dport, Transport::Udp);
-            return emit_message(&mut self.counters, meta, seg.payload, out);
+            return emit_message(&mut self.counters, meta, seg.payload, out, self.log_weirds);
         }
         let at = Where {
             sport: Some(sport),

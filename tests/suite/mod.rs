@@ -2,6 +2,8 @@
 mod cli;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
+/// The fuzz corpus, replayed through the fuzz targets on stable.
+mod fuzz_corpus;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 mod scenarios;
 /// Every shared public capture against tshark's decoding.

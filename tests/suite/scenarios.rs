@@ -580,8 +580,15 @@ fn pcapng_with_interfaces_of_different_link_types_is_read_whole() {
 }
 
 #[test]
-fn hostile_packets_are_counted_never_fatal() {
+fn hostile_packets_are_counted_and_logged_never_fatal() {
+    use dnsentry::synth::encap::{
+        ethernet_ip, ethernet_tagged, gre, ip_raw, ip_tcp, ip_udp, ipv4_fragments,
+    };
     let mut s = Scenario::new(1_700_000_000);
+    let src: std::net::IpAddr = "10.0.0.53".parse().unwrap();
+    let dst: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let udp = |payload: &[u8]| ethernet_ip(&ip_udp(src, dst, 53, 4000, payload));
+    let hdr = |id: u8, qd: u8, an: u8| vec![0, id, 0x81, 0x80, 0, qd, 0, an, 0, 0, 0, 0];
     // A forged answer first, then garbage of every kind, then another answer.
     let first = s.exchange(
         &Exchange::new("10.0.0.2", "10.0.0.53", "a.test", RecordType::A).answer(rr(
@@ -590,25 +597,81 @@ fn hostile_packets_are_counted_never_fatal() {
             a("95.179.150.101"),
         )),
     );
-    let src = "10.0.0.53".parse().unwrap();
-    let dst = "10.0.0.2".parse().unwrap();
-    let udp = |payload: &[u8]| dnsentry::synth::frame(Via::Udp, src, dst, 53, 4000, payload, 0);
+    let mut expected: Vec<(&str, u64)> = Vec::new();
+    let mut push = |s: &mut Scenario, frame: Vec<u8>, weird: &'static str| {
+        let p = s.raw_frame(frame);
+        expected.push((weird, p));
+    };
     // Header only, claiming 5 answers.
-    s.raw_frame(udp(&[0, 1, 0x81, 0x80, 0, 0, 0, 5, 0, 0, 0, 0]));
+    push(&mut s, udp(&hdr(1, 0, 5)), "dns_truncated");
     // Question name that points at itself.
-    s.raw_frame(udp(&[
-        0, 2, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1,
-    ]));
+    let mut m = hdr(2, 1, 0);
+    m.extend([0xc0, 12, 0, 1, 0, 1]);
+    push(&mut s, udp(&m), "dns_name_bad_pointer");
+    // Answer owner pointing forward, past itself.
+    let mut m = hdr(3, 0, 1);
+    m.extend([0xc0, 40, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
+    push(&mut s, udp(&m), "dns_name_bad_pointer");
     // Too short for a header.
-    s.raw_frame(udp(&[0, 3, 0x81]));
+    push(&mut s, udp(&[0, 4, 0x81]), "dns_header_truncated");
     // Label longer than 63 bytes.
-    let mut long = vec![0, 4, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 64];
-    long.extend(std::iter::repeat_n(b'a', 64));
-    long.extend([0, 0, 1, 0, 1]);
-    s.raw_frame(udp(&long));
+    let mut m = hdr(5, 1, 0);
+    m.push(64);
+    m.extend(std::iter::repeat_n(b'a', 64));
+    m.extend([0, 0, 1, 0, 1]);
+    push(&mut s, udp(&m), "dns_label_invalid");
+    // Name longer than 255 bytes: five 60-byte labels.
+    let mut m = hdr(6, 1, 0);
+    for _ in 0..5 {
+        m.push(60);
+        m.extend(std::iter::repeat_n(b'b', 60));
+    }
+    m.extend([0, 0, 1, 0, 1]);
+    push(&mut s, udp(&m), "dns_name_too_long");
+    // An A record whose RDATA is 5 bytes.
+    let mut m = hdr(7, 0, 1);
+    m.extend([0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 5, 1, 2, 3, 4, 5]);
+    push(&mut s, udp(&m), "dns_rdata_length_mismatch");
     // Frame cut inside the IP header.
-    let cut = udp(&[0; 20]);
-    s.raw_frame(cut[..20].to_vec());
+    push(&mut s, udp(&[0; 20])[..20].to_vec(), "ipv4_header_invalid");
+    // Nine stacked VLAN tags.
+    let tags: Vec<(u16, u16)> = (1..=9).map(|i| (0x8100, i)).collect();
+    push(
+        &mut s,
+        ethernet_tagged(&tags, 0x0800, &ip_udp(src, dst, 53, 4000, &hdr(8, 0, 0))),
+        "too_many_vlan_tags",
+    );
+    // GRE claiming source routing.
+    let mut g = gre(
+        0x0800,
+        None,
+        None,
+        &ip_udp(src, dst, 53, 4000, &hdr(9, 0, 0)),
+    );
+    g[0] |= 0x40;
+    push(
+        &mut s,
+        ethernet_ip(&ip_raw(
+            "10.9.9.1".parse().unwrap(),
+            "10.9.9.2".parse().unwrap(),
+            47,
+            &g,
+        )),
+        "tunnel_header_invalid",
+    );
+    // A TCP stream whose first frame has length zero.
+    s.raw_frame(ethernet_ip(&ip_tcp(src, dst, 53, 4001, 100, true, &[])));
+    push(
+        &mut s,
+        ethernet_ip(&ip_tcp(src, dst, 53, 4001, 101, false, &[0, 0])),
+        "tcp_zero_length_message",
+    );
+    // Overlapping fragments of one datagram.
+    let big = ip_udp(src, dst, 53, 4002, &[0u8; 200]);
+    let small = ipv4_fragments(&big, 77, 64);
+    let large = ipv4_fragments(&big, 77, 128);
+    s.raw_frame(ethernet_ip(&small[0]));
+    push(&mut s, ethernet_ip(&large[0]), "ip_fragment_overlap");
     let last = s.exchange(
         &Exchange::new("10.0.0.2", "10.0.0.53", "b.test", RecordType::A).answer(rr(
             "b.test",
@@ -621,15 +684,29 @@ fn hostile_packets_are_counted_never_fatal() {
     let r = run(RunSpec {
         inputs: vec![pcap],
         dns_log: true,
+        weird_log: true,
         ..RunSpec::default()
     });
     let packets: Vec<u64> = keys(&r.alerts).iter().map(|k| k.4).collect();
     assert_eq!(packets, vec![first, last]);
-    let m = &r.outcome.summary.malformed;
-    assert_eq!(m.get("dns_truncated"), Some(&1), "{m:?}");
-    assert_eq!(m.get("dns_question_invalid"), Some(&2), "{m:?}");
-    assert_eq!(m.get("dns_header_truncated"), Some(&1), "{m:?}");
-    assert_eq!(m.get("ipv4_header_invalid"), Some(&1), "{m:?}");
+    let weirds: Vec<(&str, u64)> = r
+        .weirds
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap(),
+                w["source"]["packet"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weirds, expected);
+    // The summary counts exactly what the weird log lists.
+    let total: u64 = r.outcome.summary.malformed.values().sum();
+    assert_eq!(total, expected.len() as u64);
     // Partially decoded responses are still logged.
-    assert_eq!(r.dns_log.len(), 5);
+    assert!(
+        r.dns_log
+            .iter()
+            .any(|l| l["malformed"] == "dns_rdata_length_mismatch")
+    );
 }

@@ -1,0 +1,187 @@
+//! Entry points for the fuzz targets in `fuzz/`. They live in the library
+//! so that stable builds compile them and the test suite replays the
+//! committed corpus through them (`tests/suite/fuzz_corpus.rs`); the
+//! cargo-fuzz targets are one-line wrappers.
+//!
+//! Each entry drives untrusted bytes through the same code a capture does
+//! and only has to not panic.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::config::{BUILTIN_FEED, BUILTIN_FEED_NAME};
+use crate::decode::dns::decode_response;
+use crate::decode::link::LinkType;
+use crate::decode::tcp::{Segment, StreamKey, StreamSink, TcpLimits, TcpReassembler};
+use crate::decode::transport::PortSet;
+use crate::decode::{Demux, DemuxLimits};
+use crate::expect::parse_expect;
+use crate::ioc::{IocSet, parse_feed};
+use crate::matcher::{Matcher, Rules};
+use crate::model::{PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, Transport};
+use crate::output::json::write_dns_log;
+
+/// Link types a packet input may claim: its first byte picks one.
+pub const LINK_TYPES: [LinkType; 16] = [
+    LinkType::ETHERNET,
+    LinkType::RAW,
+    LinkType::IPV4,
+    LinkType::IPV6,
+    LinkType::NULL,
+    LinkType::LINUX_SLL,
+    LinkType::LINUX_SLL2,
+    LinkType::PPP,
+    LinkType::PPP_ETHER,
+    LinkType::C_HDLC,
+    LinkType::IEEE802_11,
+    LinkType::IEEE802_11_RADIOTAP,
+    LinkType::IEEE802_11_PRISM,
+    LinkType::NFLOG,
+    LinkType::PKTAP,
+    LinkType::LOOP,
+];
+
+fn rules() -> Arc<Rules> {
+    static RULES: OnceLock<Arc<Rules>> = OnceLock::new();
+    Arc::clone(RULES.get_or_init(|| {
+        let indicators = parse_feed(BUILTIN_FEED_NAME, BUILTIN_FEED)
+            .map(|f| f.indicators)
+            .unwrap_or_default();
+        let expected = parse_expect(
+            "fuzz.toml",
+            "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\nns = [\"ns1.example.org\"]\nmx = [\"mail.example.org\"]\ncname = [\"*.cdn.example.net\"]\n",
+        )
+        .unwrap_or_default();
+        Arc::new(Rules {
+            ioc: IocSet::new(indicators),
+            expected,
+        })
+    }))
+}
+
+/// Decodes, matches and logs every message of a batch, as a worker does.
+fn work(batch: &PayloadBatch) {
+    let mut matcher = Matcher::new(rules());
+    let sources: SourceNames = vec!["fuzz".to_string()].into();
+    let mut alerts = Vec::new();
+    let mut log = Vec::new();
+    for (meta, msg) in batch.iter() {
+        if let Ok(resp) = decode_response(*meta, msg) {
+            matcher.check(&resp, &mut alerts);
+            write_dns_log(&mut log, &resp, &sources);
+        }
+    }
+}
+
+/// A captured frame: byte 0 picks the link type, the rest is the frame.
+/// The frame is fed twice, so fragments and TCP segments meet a state that
+/// already holds data.
+pub fn packet(data: &[u8]) {
+    let Some((&pick, frame)) = data.split_first() else {
+        return;
+    };
+    let link = LINK_TYPES
+        .get(usize::from(pick) % LINK_TYPES.len())
+        .copied()
+        .unwrap_or(LinkType::ETHERNET);
+    let mut demux = Demux::with_limits(
+        PortSet::new(&[53, 5353, 8053]),
+        DemuxLimits::default(),
+        true,
+    );
+    let mut batch = PayloadBatch::default();
+    for packet in 1..=2 {
+        let source = SourceRef { file: 0, packet };
+        demux.frame(link, source, Timestamp(0), frame, &mut batch);
+    }
+    work(&batch);
+}
+
+/// A DNS message as a worker receives it.
+pub fn dns_message(data: &[u8]) {
+    let mut batch = PayloadBatch::default();
+    batch.push(meta(Transport::Udp), data);
+    work(&batch);
+}
+
+fn meta(transport: Transport) -> PacketMeta {
+    PacketMeta {
+        ts: Timestamp(0),
+        src_ip: std::net::IpAddr::from([192, 0, 2, 53]),
+        src_port: 53,
+        dst_ip: std::net::IpAddr::from([198, 51, 100, 7]),
+        dst_port: 40000,
+        transport,
+        source: SourceRef { file: 0, packet: 1 },
+        vlan: Default::default(),
+        tunnel: None,
+    }
+}
+
+struct Collect(PayloadBatch);
+
+impl StreamSink for Collect {
+    fn message(&mut self, msg: &[u8]) {
+        self.0.push(meta(Transport::Tcp), msg);
+    }
+
+    fn defect(&mut self, _: crate::stats::Malformed) {}
+}
+
+/// A TCP stream as segments: each is a flags byte (bit 0 SYN, 1 FIN, 2 RST,
+/// bit 3 picks the reverse direction), a two-byte signed sequence step, a
+/// length byte, then that many payload bytes.
+pub fn tcp_stream(data: &[u8]) {
+    let limits = TcpLimits {
+        max_streams: 4,
+        max_pending_bytes: 4096,
+        idle_timeout_us: 1_000_000,
+    };
+    let mut r = TcpReassembler::new(limits);
+    let mut sink = Collect(PayloadBatch::default());
+    let key = StreamKey {
+        src: std::net::IpAddr::from([192, 0, 2, 53]),
+        dst: std::net::IpAddr::from([198, 51, 100, 7]),
+        src_port: 53,
+        dst_port: 40000,
+        channel: 0,
+    };
+    let reverse = StreamKey {
+        src: key.dst,
+        dst: key.src,
+        src_port: key.dst_port,
+        dst_port: key.src_port,
+        channel: 0,
+    };
+    let mut seq = 0u32;
+    let mut rest = data;
+    let mut ts = 0i64;
+    while let [flags, s0, s1, len, tail @ ..] = rest {
+        let step = i16::from_be_bytes([*s0, *s1]);
+        seq = seq.wrapping_add(step as u32);
+        let take = usize::from(*len).min(tail.len());
+        let (payload, next) = tail.split_at(take);
+        let seg = Segment {
+            seq,
+            syn: flags & 1 != 0,
+            fin: flags & 2 != 0,
+            rst: flags & 4 != 0,
+            payload,
+        };
+        let k = if flags & 8 != 0 { reverse } else { key };
+        ts += i64::from(*flags) * 100_000;
+        r.segment(k, Timestamp(ts), seg, &mut sink);
+        rest = next;
+    }
+    work(&sink.0);
+}
+
+/// A feed or expect file's text.
+pub fn feed(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(f) = parse_feed("fuzz.csv", &text) {
+        let set = IocSet::new(f.indicators);
+        let _ = set.match_name("a.b.example");
+        let _ = set.match_addr(std::net::IpAddr::from([192, 0, 2, 1]));
+    }
+    let _ = parse_expect("fuzz.toml", &text);
+}
