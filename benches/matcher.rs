@@ -2,7 +2,6 @@
 //! matched against the 36 built-in indicators and against a million.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dnsentry::config::{BUILTIN_FEED, BUILTIN_FEED_NAME};
@@ -11,7 +10,7 @@ use dnsentry::decode::dns::decode_response;
 use dnsentry::decode::link::LinkType;
 use dnsentry::decode::transport::PortSet;
 use dnsentry::ioc::{IocSet, parse_feed};
-use dnsentry::matcher::{Matcher, Rules};
+use dnsentry::matcher::{Matcher, Rules, shared};
 use dnsentry::model::{DnsResponse, PayloadBatch, SourceRef};
 use dnsentry::synth::{Exchange, Scenario, a, cname, rr};
 use hickory_proto::rr::RecordType;
@@ -79,7 +78,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("match");
     g.throughput(Throughput::Elements(resp.len() as u64));
     for (label, set) in [("36_indicators", small), ("1M_indicators", big)] {
-        let mut m = Matcher::new(Arc::new(Rules {
+        let mut m = Matcher::new(shared(Rules {
             ioc: set,
             ..Rules::default()
         }));

@@ -1,5 +1,5 @@
-//! Command-line flags, as typed. Validation happens in `config` and
-//! `pipeline`; this module only describes the interface.
+//! Command-line flags, as typed. Merging with `--config` and validation
+//! happen in `main`; this module only describes the interface.
 
 use std::path::PathBuf;
 
@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Passive DNS sensor that catches DNS infrastructure hijacking (CISA AA19-024A)",
     after_help = "Exit status: 0 = every input analysed; 1 = run finished but an input or output failed part-way \
                   (everything before the failure was analysed and written); 2 = nothing ran (bad flags, feed, \
-                  expect file, or capture)."
+                  expect file, config, capture or interface)."
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
@@ -27,14 +27,15 @@ pub struct Cli {
 pub enum Command {
     /// Analyse capture files (pcap or pcapng) and print one JSON line per alert.
     Analyze(AnalyzeArgs),
+    /// Watch network interfaces (a span or mirror port) until stopped.
+    Live(LiveArgs),
+    /// Validate feeds, expect files and a config file, and show what they hold.
+    Check(CheckArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Capture files, read in the order given.
-    #[arg(required = true, value_name = "CAPTURE")]
-    pub captures: Vec<PathBuf>,
-
+/// Which rules to load.
+#[derive(Debug, Args, Default)]
+pub struct RuleArgs {
     /// Add an IOC feed: CSV with `indicator` and `type` columns, or plain text (one indicator per line). Repeatable.
     #[arg(long = "ioc", value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
@@ -46,10 +47,21 @@ pub struct AnalyzeArgs {
     /// Expected records of your own zones (TOML). Repeatable.
     #[arg(long = "expect", value_name = "FILE")]
     pub expect: Vec<PathBuf>,
+}
 
-    /// Where alerts go, one JSON object per line ("-" = stdout).
-    #[arg(long, value_name = "PATH", default_value = "-")]
-    pub alerts: String,
+/// Where records go, and how the run is shaped.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Settings from a TOML file (see dnsentry.example.toml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Where alerts go, one JSON object per line ("-" = stdout, the default).
+    #[arg(long, value_name = "PATH")]
+    pub alerts: Option<String>,
 
     /// Also write every decoded DNS response as a JSON line ("-" = stdout).
     #[arg(long, value_name = "PATH")]
@@ -59,8 +71,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "PATH")]
     pub weird_log: Option<String>,
 
-    /// Ports carrying DNS (repeatable). mDNS (5353) and LLMNR (5355) only when listed.
-    #[arg(long = "dns-port", value_name = "PORT", default_values_t = [53u16])]
+    /// Ports carrying DNS (repeatable; default 53). mDNS (5353) and LLMNR (5355) only when listed.
+    #[arg(long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,
 
     /// Decode-and-match worker threads (default: number of cores).
@@ -74,8 +86,78 @@ pub struct AnalyzeArgs {
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files, read in the order given.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 
     /// Never draw the progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (repeatable: one capture thread each).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+
+    /// List the interfaces libpcap can capture on, and exit.
+    #[arg(long)]
+    pub list_interfaces: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Bytes kept of each packet (default 65535: whole TCP segments and large answers).
+    #[arg(long, value_name = "BYTES")]
+    pub snaplen: Option<i32>,
+
+    /// Kernel capture buffer per interface, in MiB (default 64).
+    #[arg(long, value_name = "MIB")]
+    pub buffer_mb: Option<i32>,
+
+    /// libpcap immediate mode (TPACKET_V2): lower latency, but drops at high rates with a large snaplen.
+    #[arg(long)]
+    pub immediate: bool,
+
+    /// BPF filter instead of the default (DNS ports, VLAN-tagged DNS, IP fragments, tunnels).
+    #[arg(long, value_name = "FILTER")]
+    pub bpf: Option<String>,
+
+    /// Seconds between sensor_health events (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub stats_interval: Option<u64>,
+
+    /// Drop rate (0..1) in an interval above which capture_loss is raised (default 0.01).
+    #[arg(long, value_name = "RATE")]
+    pub loss_threshold: Option<f64>,
+
+    /// Seconds without a DNS response after which capture_stalled is raised (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    pub stall_timeout: Option<u64>,
+
+    /// Serve the counters in Prometheus text format on ADDR:PORT (e.g. 127.0.0.1:9153).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Become this user (and its group) once the capture handles are open.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A config file to validate (its feeds and expect files are checked too).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }

@@ -90,3 +90,146 @@ mod tests {
         );
     }
 }
+
+/// `--config FILE`: everything the command line holds, in TOML. Flags
+/// given on the command line override it; relative paths in it are
+/// relative to the file's own directory.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub rules: RulesSection,
+    #[serde(default)]
+    pub outputs: OutputsSection,
+    #[serde(default)]
+    pub capture: CaptureSection,
+    #[serde(default)]
+    pub health: HealthSection,
+    #[serde(default)]
+    pub run: RunSection,
+}
+
+/// Which indicators and expected records to load.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RulesSection {
+    /// Extra IOC feeds (CSV or text).
+    #[serde(default)]
+    pub ioc: Vec<PathBuf>,
+    /// Leave out the built-in AA19-024A feed.
+    pub no_default_ioc: Option<bool>,
+    /// Expected-record files.
+    #[serde(default)]
+    pub expect: Vec<PathBuf>,
+}
+
+/// Where records go; "-" is stdout.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputsSection {
+    pub alerts: Option<String>,
+    pub dns_log: Option<String>,
+    pub weird_log: Option<String>,
+    pub stats_json: Option<PathBuf>,
+}
+
+/// What to capture and how.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    /// Interfaces for `dnsentry live`.
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    #[serde(default)]
+    pub dns_ports: Vec<u16>,
+    pub snaplen: Option<i32>,
+    pub buffer_mb: Option<i32>,
+    pub immediate: Option<bool>,
+    pub bpf: Option<String>,
+}
+
+/// Health reporting of `dnsentry live`.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    /// Seconds between `sensor_health` events.
+    pub stats_interval: Option<u64>,
+    /// Drop rate (0..1) above which `capture_loss` is raised.
+    pub loss_threshold: Option<f64>,
+    /// Seconds without DNS after which `capture_stalled` is raised.
+    pub stall_timeout: Option<u64>,
+    /// Address for the Prometheus endpoint, e.g. "127.0.0.1:9153".
+    pub metrics: Option<String>,
+}
+
+/// How the process runs.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    pub threads: Option<u16>,
+    /// User to become once the capture handles are open.
+    pub user: Option<String>,
+}
+
+/// Reads and validates a config file; errors name file and line.
+pub fn load_config_file(path: &std::path::Path) -> Result<FileConfig, crate::expect::ExpectError> {
+    let name = path.display().to_string();
+    let err = |line: u64, message: String| crate::expect::ExpectError {
+        path: name.clone(),
+        line,
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read config: {e}")))?;
+    let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(0, |s| {
+            1 + text
+                .get(..s.start)
+                .unwrap_or_default()
+                .bytes()
+                .filter(|b| *b == b'\n')
+                .count() as u64
+        });
+        err(line, e.message().trim().to_string())
+    })?;
+    if let Some(t) = cfg.health.loss_threshold
+        && !(0.0..=1.0).contains(&t)
+    {
+        return Err(err(
+            0,
+            format!("health.loss_threshold {t} is not between 0 and 1"),
+        ));
+    }
+    if let Some(m) = &cfg.health.metrics
+        && m.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(err(
+            0,
+            format!("health.metrics {m:?} is not an address:port"),
+        ));
+    }
+    // Paths in the file are relative to the file.
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let rebase = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    };
+    cfg.rules.ioc.iter_mut().for_each(rebase);
+    cfg.rules.expect.iter_mut().for_each(rebase);
+    let rebase_out = |o: &mut Option<String>| {
+        if let Some(s) = o
+            && s != "-"
+            && std::path::Path::new(s.as_str()).is_relative()
+        {
+            *s = base.join(s.as_str()).display().to_string();
+        }
+    };
+    rebase_out(&mut cfg.outputs.alerts);
+    rebase_out(&mut cfg.outputs.dns_log);
+    rebase_out(&mut cfg.outputs.weird_log);
+    if let Some(p) = cfg.outputs.stats_json.as_mut() {
+        rebase(p);
+    }
+    Ok(cfg)
+}

@@ -16,7 +16,7 @@ use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::expect::parse_expect;
 use crate::ioc::{IocSet, parse_feed};
-use crate::matcher::{Matcher, Rules};
+use crate::matcher::{Matcher, Rules, SharedRules, shared};
 use crate::model::{PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, Transport};
 use crate::output::json::write_dns_log;
 
@@ -40,8 +40,8 @@ pub const LINK_TYPES: [LinkType; 16] = [
     LinkType::LOOP,
 ];
 
-fn rules() -> Arc<Rules> {
-    static RULES: OnceLock<Arc<Rules>> = OnceLock::new();
+fn rules() -> SharedRules {
+    static RULES: OnceLock<SharedRules> = OnceLock::new();
     Arc::clone(RULES.get_or_init(|| {
         let indicators = parse_feed(BUILTIN_FEED_NAME, BUILTIN_FEED)
             .map(|f| f.indicators)
@@ -51,7 +51,7 @@ fn rules() -> Arc<Rules> {
             "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\nns = [\"ns1.example.org\"]\nmx = [\"mail.example.org\"]\ncname = [\"*.cdn.example.net\"]\n",
         )
         .unwrap_or_default();
-        Arc::new(Rules {
+        shared(Rules {
             ioc: IocSet::new(indicators),
             expected,
         })

@@ -19,14 +19,16 @@ pub mod config;
 pub mod decode;
 pub mod expect;
 pub mod fuzzing;
+pub mod health;
 pub mod ioc;
 pub mod matcher;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod privilege;
 pub mod progress;
 pub mod stats;
 pub mod synth;
 
 pub use model::{Alert, AlertKind, DnsResponse, PacketMeta};
-pub use pipeline::{AnalyzeConfig, RunOutcome, analyze};
+pub use pipeline::{Inputs, RunConfig, RunOutcome, run};

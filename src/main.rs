@@ -1,21 +1,35 @@
-//! The `dnsentry` binary: flags in, exit status out. All work is in the library.
+//! The `dnsentry` binary: flags (and `--config`) in, exit status out. All
+//! work is in the library.
 
+mod cli;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-mod cli;
-
-use cli::{AnalyzeArgs, Cli, Command};
-use dnsentry::config::{RuleSources, load_rules};
-use dnsentry::output::{OutputTargets, Target};
-use dnsentry::pipeline::{AnalyzeConfig, analyze};
+use cli::{AnalyzeArgs, CheckArgs, Cli, Command, CommonArgs, LiveArgs, RuleArgs};
+use dnsentry::capture::live::{LiveOptions, list_interfaces};
+use dnsentry::config::{
+    BUILTIN_FEED, BUILTIN_FEED_NAME, FileConfig, RuleSources, load_config_file, load_rules,
+};
+use dnsentry::expect::load_expect_file;
+use dnsentry::health::HealthOptions;
+use dnsentry::ioc::{IndicatorType, load_feed_file, parse_feed};
+use dnsentry::matcher::{SharedRules, shared};
+use dnsentry::output::{OutputTargets, Target, metrics};
+use dnsentry::pipeline::{Inputs, PipelineError, RunConfig, RunOutcome, run};
 
 /// Every input analysed.
 const EXIT_OK: u8 = 0;
-/// The run finished, but an input or output failed part-way.
+/// The run finished, but an input or output failed part-way (or, for
+/// `check`, a file is invalid).
 const EXIT_PARTIAL: u8 = 1;
 /// Nothing ran.
 const EXIT_NOT_RUN: u8 = 2;
@@ -23,14 +37,17 @@ const EXIT_NOT_RUN: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match cli.command {
-        Command::Analyze(args) => match run_analyze(args) {
-            Ok(code) => ExitCode::from(code),
-            Err(e) => {
-                eprintln!("dnsentry: error: {e:#}");
-                ExitCode::from(EXIT_NOT_RUN)
-            }
-        },
+    let result = match cli.command {
+        Command::Analyze(args) => run_analyze(args),
+        Command::Live(args) => run_live(args),
+        Command::Check(args) => run_check(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("dnsentry: error: {e:#}");
+            ExitCode::from(EXIT_NOT_RUN)
+        }
     }
 }
 
@@ -49,40 +66,235 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
-    let rules = load_rules(&RuleSources {
-        builtin_feed: !args.no_default_ioc,
-        ioc_files: args.ioc.clone(),
-        expect_files: args.expect.clone(),
-    })?;
-    let threads = match args.threads {
+/// Settings shared by `analyze` and `live`, after flags override the file.
+struct Settings {
+    rules: RuleSources,
+    outputs: OutputTargets,
+    dns_ports: Vec<u16>,
+    threads: usize,
+    stats_json: Option<PathBuf>,
+    quiet: bool,
+}
+
+fn load_file_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
+    Ok(match path {
+        Some(p) => load_config_file(p)?,
+        None => FileConfig::default(),
+    })
+}
+
+/// The rules named by flags, or else by the config file.
+fn rule_sources(args: &RuleArgs, file: &FileConfig) -> RuleSources {
+    let pick = |flag: &Vec<PathBuf>, file: &Vec<PathBuf>| {
+        if flag.is_empty() {
+            file.clone()
+        } else {
+            flag.clone()
+        }
+    };
+    RuleSources {
+        builtin_feed: !(args.no_default_ioc || file.rules.no_default_ioc.unwrap_or(false)),
+        ioc_files: pick(&args.ioc, &file.rules.ioc),
+        expect_files: pick(&args.expect, &file.rules.expect),
+    }
+}
+
+fn settings(c: &CommonArgs, file: &FileConfig) -> Settings {
+    let o = &file.outputs;
+    let dns_ports = if !c.dns_ports.is_empty() {
+        c.dns_ports.clone()
+    } else if !file.capture.dns_ports.is_empty() {
+        file.capture.dns_ports.clone()
+    } else {
+        vec![53]
+    };
+    let threads = match c.threads.or(file.run.threads) {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let cfg = AnalyzeConfig {
-        inputs: args.captures.clone(),
-        rules: rules.into(),
-        dns_ports: args.dns_ports.clone(),
-        threads,
+    Settings {
+        rules: rule_sources(&c.rules, file),
         outputs: OutputTargets {
-            alerts: Target::parse(&args.alerts),
-            dns_log: args.dns_log.as_deref().map(Target::parse),
-            weird_log: args.weird_log.as_deref().map(Target::parse),
+            alerts: Target::parse(c.alerts.as_deref().or(o.alerts.as_deref()).unwrap_or("-")),
+            dns_log: c
+                .dns_log
+                .as_deref()
+                .or(o.dns_log.as_deref())
+                .map(Target::parse),
+            weird_log: c
+                .weird_log
+                .as_deref()
+                .or(o.weird_log.as_deref())
+                .map(Target::parse),
         },
-        progress: !args.no_progress && !args.quiet,
+        dns_ports,
+        threads,
+        stats_json: c.stats_json.clone().or_else(|| o.stats_json.clone()),
+        quiet: c.quiet,
+    }
+}
+
+/// SIGINT and SIGTERM set `stop`: capture ends, the pipeline drains, every
+/// output is flushed. A second SIGINT while stopping exits at once.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))?;
+        flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
+fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let file = load_file_config(args.common.config.as_ref())?;
+    let s = settings(&args.common, &file);
+    let rules = load_rules(&s.rules)?;
+    let cfg = RunConfig {
+        inputs: Inputs::Files(args.captures.clone()),
+        rules: shared(rules),
+        dns_ports: s.dns_ports.clone(),
+        threads: s.threads,
+        outputs: s.outputs.clone(),
+        progress: !args.no_progress && !s.quiet,
+        metrics: None,
+        stop: stop_on_signals()?,
+        after_open: None,
     };
-    let outcome = match analyze(cfg) {
+    finish(run(cfg), &s)
+}
+
+fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
+    if args.list_interfaces {
+        for (name, desc) in list_interfaces()? {
+            println!("{name}\t{desc}");
+        }
+        return Ok(EXIT_OK);
+    }
+    let file = load_file_config(args.common.config.as_ref())?;
+    let s = settings(&args.common, &file);
+    let interfaces = if args.interfaces.is_empty() {
+        file.capture.interfaces.clone()
+    } else {
+        args.interfaces.clone()
+    };
+    anyhow::ensure!(
+        !interfaces.is_empty(),
+        "no interface: give -i IFACE (see --list-interfaces) or capture.interfaces in the config"
+    );
+    let defaults = LiveOptions::default();
+    let fc = &file.capture;
+    let options = LiveOptions {
+        snaplen: args.snaplen.or(fc.snaplen).unwrap_or(defaults.snaplen),
+        buffer_mb: args
+            .buffer_mb
+            .or(fc.buffer_mb)
+            .unwrap_or(defaults.buffer_mb),
+        immediate: args.immediate || fc.immediate.unwrap_or(defaults.immediate),
+        promisc: true,
+        bpf: args.bpf.clone().or_else(|| fc.bpf.clone()),
+        dns_ports: s.dns_ports.clone(),
+    };
+    let hd = HealthOptions::default();
+    let fh = &file.health;
+    let loss_threshold = args
+        .loss_threshold
+        .or(fh.loss_threshold)
+        .unwrap_or(hd.loss_threshold);
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&loss_threshold),
+        "--loss-threshold {loss_threshold} is not between 0 and 1"
+    );
+    let health = HealthOptions {
+        interval: args
+            .stats_interval
+            .or(fh.stats_interval)
+            .map_or(hd.interval, Duration::from_secs)
+            .max(Duration::from_secs(1)),
+        loss_threshold,
+        stall_after: args
+            .stall_timeout
+            .or(fh.stall_timeout)
+            .map_or(hd.stall_after, Duration::from_secs),
+    };
+    let metrics_addr = match args.metrics {
+        Some(a) => Some(a),
+        None => fh.metrics.as_deref().map(str::parse).transpose()?,
+    };
+    // Bound now: a bad address fails before the run, and a privileged port
+    // is bound before privileges are dropped.
+    let metrics = metrics_addr
+        .map(|a| metrics::bind(a).with_context(|| format!("--metrics {a}: cannot listen")))
+        .transpose()?;
+    let user = args.user.clone().or_else(|| file.run.user.clone());
+    let after_open = user.map(|u| {
+        Box::new(move || dnsentry::privilege::drop_to(&u)) as dnsentry::pipeline::AfterOpen
+    });
+
+    let rules = shared(load_rules(&s.rules)?);
+    let reload = reload_on_sighup(s.rules.clone(), Arc::clone(&rules))?;
+    let cfg = RunConfig {
+        inputs: Inputs::Live {
+            interfaces,
+            options,
+            health,
+        },
+        rules,
+        dns_ports: s.dns_ports.clone(),
+        threads: s.threads,
+        outputs: s.outputs.clone(),
+        progress: false,
+        metrics,
+        stop: stop_on_signals()?,
+        after_open,
+    };
+    let result = finish(run(cfg), &s);
+    reload.close();
+    result
+}
+
+/// SIGHUP reloads every feed and expect file; the new rules are swapped in
+/// whole, and a file that fails keeps the old rules and logs why.
+fn reload_on_sighup(
+    sources: RuleSources,
+    rules: SharedRules,
+) -> anyhow::Result<signal_hook::iterator::Handle> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("reload".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                match load_rules(&sources) {
+                    Ok(new) => {
+                        tracing::warn!(
+                            indicators = new.ioc.len(),
+                            zones = new.expected.len(),
+                            "Reloaded rules"
+                        );
+                        rules.store(Arc::new(new));
+                    }
+                    Err(e) => tracing::error!("Reload failed, keeping the previous rules: {e}"),
+                }
+            }
+        })?;
+    Ok(handle)
+}
+
+fn finish(result: Result<RunOutcome, PipelineError>, s: &Settings) -> anyhow::Result<u8> {
+    let outcome = match result {
         Ok(o) => o,
-        Err(dnsentry::pipeline::PipelineError::Output(e)) if is_partial_output(&e) => {
+        Err(PipelineError::Output(e @ dnsentry::output::OutputError::Write { .. })) => {
             eprintln!("dnsentry: error: {e}");
             return Ok(EXIT_PARTIAL);
         }
         Err(e) => return Err(e.into()),
     };
-    if !args.quiet {
+    if !s.quiet {
         eprint!("{}", outcome.summary.render());
     }
-    if let Some(path) = &args.stats_json {
+    if let Some(path) = &s.stats_json {
         let json = serde_json::to_string_pretty(&outcome.summary)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("{}: cannot write stats", path.display()))?;
@@ -97,8 +309,98 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// A write that failed mid-run (the run had started) versus an output that
-/// could not even be opened.
-fn is_partial_output(e: &dnsentry::output::OutputError) -> bool {
-    matches!(e, dnsentry::output::OutputError::Write { .. })
+/// `dnsentry check`: every file is read, every error reported, what the
+/// valid ones hold printed. Exit 0 when all are valid, 1 otherwise.
+fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
+    let mut errors: Vec<String> = Vec::new();
+    let file = match &args.config {
+        Some(p) => match load_config_file(p) {
+            Ok(c) => {
+                println!(
+                    "{}: config ok (interfaces: {})",
+                    p.display(),
+                    if c.capture.interfaces.is_empty() {
+                        "none".to_string()
+                    } else {
+                        c.capture.interfaces.join(", ")
+                    }
+                );
+                c
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                FileConfig::default()
+            }
+        },
+        None => FileConfig::default(),
+    };
+    let sources = rule_sources(&args.rules, &file);
+    let describe = |name: &str, inds: &[dnsentry::ioc::Indicator], skipped: u64| {
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in inds {
+            *by_type.entry(i.kind.as_str()).or_default() += 1;
+        }
+        let types: Vec<String> = [
+            IndicatorType::Ipv4,
+            IndicatorType::Ipv6,
+            IndicatorType::Cidr,
+            IndicatorType::Domain,
+        ]
+        .iter()
+        .filter_map(|t| {
+            by_type
+                .get(t.as_str())
+                .map(|n| format!("{n} {}", t.as_str()))
+        })
+        .collect();
+        let mut line = format!("{name}: {} indicators ({})", inds.len(), types.join(", "));
+        if skipped > 0 {
+            line.push_str(&format!(", {skipped} rows of other types skipped"));
+        }
+        println!("{line}");
+    };
+    if sources.builtin_feed {
+        match parse_feed(BUILTIN_FEED_NAME, BUILTIN_FEED) {
+            Ok(f) => describe(BUILTIN_FEED_NAME, &f.indicators, f.skipped),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for p in &sources.ioc_files {
+        match load_feed_file(p) {
+            Ok(f) => describe(&p.display().to_string(), &f.indicators, f.skipped),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for p in &sources.expect_files {
+        match load_expect_file(p) {
+            Ok(z) => {
+                println!("{}: {} zone(s)", p.display(), z.len());
+                let mut zones: Vec<_> = z.zones().collect();
+                zones.sort_by(|a, b| a.name.cmp(&b.name));
+                for zone in zones {
+                    let mut keys = Vec::new();
+                    let mut key = |k: &str, n: Option<usize>| {
+                        if let Some(n) = n {
+                            keys.push(format!("{k} ({n})"));
+                        }
+                    };
+                    key("a", zone.a.as_ref().map(|p| p.listed.len()));
+                    key("aaaa", zone.aaaa.as_ref().map(|p| p.listed.len()));
+                    key("ns", zone.ns.as_ref().map(|p| p.listed.len()));
+                    key("mx", zone.mx.as_ref().map(|p| p.listed.len()));
+                    key("cname", zone.cname.as_ref().map(|p| p.listed.len()));
+                    println!("  {}: {}", zone.name, keys.join(", "));
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(if errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    })
 }

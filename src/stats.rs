@@ -271,7 +271,7 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "dnsentry: {} packets ({} bytes) from {} file(s) in {:.3} s, {} thread(s)",
+            "dnsentry: {} packets ({} bytes) from {} input(s) in {:.3} s, {} thread(s)",
             self.packets_read,
             self.bytes_read,
             self.files.len(),

@@ -6,6 +6,7 @@
 // Packet and file bytes are hostile: every access is checked.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod live;
 pub mod offline;
 
 use crate::decode::link::LinkType;

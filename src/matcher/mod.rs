@@ -8,6 +8,8 @@ mod ioc;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::decode::name::fold_into;
 use crate::expect::ExpectedZones;
 use crate::ioc::IocSet;
@@ -20,9 +22,18 @@ pub struct Rules {
     pub expected: ExpectedZones,
 }
 
-/// One worker's matcher: shared rules plus scratch buffers, so matching a
-/// response allocates nothing unless it alerts.
+/// The rules every worker reads; a reload swaps in a whole new set
+/// atomically, so matching never pauses and never sees half a reload.
+pub type SharedRules = Arc<ArcSwap<Rules>>;
+
+pub fn shared(rules: Rules) -> SharedRules {
+    Arc::new(ArcSwap::from_pointee(rules))
+}
+
+/// One worker's matcher: the current rules plus scratch buffers, so
+/// matching a response allocates nothing unless it alerts.
 pub struct Matcher {
+    shared: SharedRules,
     rules: Arc<Rules>,
     folded: String,
     /// (kind, value) already alerted for the current response.
@@ -30,11 +41,20 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    pub fn new(rules: Arc<Rules>) -> Self {
+    pub fn new(shared: SharedRules) -> Self {
         Matcher {
-            rules,
+            rules: shared.load_full(),
+            shared,
             folded: String::with_capacity(256),
             seen: Vec::new(),
+        }
+    }
+
+    /// Takes up the latest rules (after a reload).
+    pub fn refresh(&mut self) {
+        let current = self.shared.load();
+        if !Arc::ptr_eq(&current, &self.rules) {
+            self.rules = Arc::clone(&current);
         }
     }
 

@@ -4,6 +4,7 @@
 //! writes in capture order whatever the number of workers.
 
 pub mod json;
+pub mod metrics;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

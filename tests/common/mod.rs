@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use dnsentry::config::{RuleSources, load_rules};
+use dnsentry::matcher::shared;
 use dnsentry::output::{OutputTargets, Target};
-use dnsentry::pipeline::{AnalyzeConfig, RunOutcome, analyze};
+use dnsentry::pipeline::{Inputs, RunConfig, RunOutcome, run as run_pipeline};
 use serde_json::Value;
 
 /// `../shared` beside the project: the public captures and their tshark
@@ -80,9 +82,9 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         expect_files: spec.expect_files,
     })
     .unwrap();
-    let outcome = analyze(AnalyzeConfig {
-        inputs: spec.inputs,
-        rules: Arc::new(rules),
+    let outcome = run_pipeline(RunConfig {
+        inputs: Inputs::Files(spec.inputs),
+        rules: shared(rules),
         dns_ports: spec.dns_ports.to_vec(),
         threads: spec.threads,
         outputs: OutputTargets {
@@ -91,6 +93,9 @@ pub fn run(spec: RunSpec<'_>) -> Run {
             weird_log: spec.weird_log.then(|| Target::File(weird_path.clone())),
         },
         progress: false,
+        metrics: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        after_open: None,
     })
     .unwrap();
     Run {

@@ -1,0 +1,319 @@
+//! The threads of a run and the channels between them. Only this module
+//! decides what runs where.
+//!
+//! ```text
+//!  capture thread(s)        worker pool (--threads)         output thread
+//! ┌──────────────────┐    ┌──────────────────────────┐    ┌────────────────┐
+//! │ read files or    │    │ decode DNS (hickory)     │    │ reorder by seq │
+//! │ interfaces       │──▶ │ match IOCs, expectations │──▶ │ write alerts,  │
+//! │ demux L2..L4     │    │ encode DNS log lines     │    │ logs, health   │
+//! │ batch DNS msgs   │    │                          │    │                │
+//! └──────────────────┘    └──────────────────────────┘    └────────────────┘
+//!        PayloadBatch (bounded)          WorkerOutput (bounded)
+//! ```
+//!
+//! Offline, one capture thread reads the files in order; live, there is one
+//! per interface. Batches carry a sequence number taken when they are sent;
+//! the output side restores that order, so the same input gives the same
+//! lines in the same order whatever the number of workers. Both channels
+//! are bounded, so memory stays flat however large the capture: a slow
+//! stage slows the reader (live: the kernel ring absorbs bursts, and what
+//! it cannot hold is counted as kernel drops).
+
+mod live;
+mod offline;
+mod sink;
+mod worker;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Instant;
+
+use crossbeam_channel::{Sender, bounded};
+
+use crate::capture::live::{LiveCapture, LiveOptions};
+use crate::capture::offline::probe;
+use crate::capture::{CaptureError, Flow};
+use crate::health::{HealthBoard, HealthOptions};
+use crate::matcher::{Matcher, SharedRules};
+use crate::model::{PayloadBatch, SourceNames};
+use crate::output::{OutputError, OutputTargets, Outputs, metrics};
+use crate::progress::{Progress, ProgressHandle};
+use crate::stats::{CaptureCounters, FileReport, Summary};
+
+/// DNS messages per batch. Large enough that channel hand-offs cost nothing
+/// per packet, small enough that a batch stays in cache.
+const BATCH_MESSAGES: usize = 1024;
+/// Arena bytes per batch: TCP and EDNS responses can be large.
+const BATCH_BYTES: usize = 512 * 1024;
+/// Batches in flight per worker on each channel.
+const QUEUE_PER_WORKER: usize = 4;
+
+/// What to read.
+#[derive(Clone, Debug)]
+pub enum Inputs {
+    /// Capture files, in order.
+    Files(Vec<PathBuf>),
+    /// Interfaces to capture on until stopped.
+    Live {
+        interfaces: Vec<String>,
+        options: LiveOptions,
+        health: HealthOptions,
+    },
+}
+
+/// Runs after every capture handle, output and listening socket is open,
+/// before any packet is read: where privileges are dropped.
+pub type AfterOpen = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
+/// Everything a run needs, already validated.
+pub struct RunConfig {
+    pub inputs: Inputs,
+    pub rules: SharedRules,
+    pub dns_ports: Vec<u16>,
+    pub threads: usize,
+    pub outputs: OutputTargets,
+    /// Draw a progress bar (offline, and only on a terminal).
+    pub progress: bool,
+    /// Already-bound listener for `--metrics`.
+    pub metrics: Option<TcpListener>,
+    /// Set to stop the run (signals); also set by the run itself when an
+    /// output fails.
+    pub stop: Arc<AtomicBool>,
+    pub after_open: Option<AfterOpen>,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub summary: Summary,
+    /// Inputs that could not be read to their end (or interfaces that
+    /// failed); what came before the failure was analysed and its alerts
+    /// written.
+    pub input_errors: Vec<CaptureError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Input(#[from] CaptureError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("cannot drop privileges: {0}")]
+    Privileges(String),
+    #[error("internal error: {0} thread panicked")]
+    Panicked(&'static str),
+}
+
+/// What a capture thread returns.
+type CaptureResult = (Vec<FileReport>, Vec<CaptureError>, CaptureCounters);
+
+/// Collects DNS messages into batches and sends them, numbered.
+struct Batcher<'a> {
+    tx: &'a Sender<PayloadBatch>,
+    seq: &'a AtomicU64,
+    batch: PayloadBatch,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(tx: &'a Sender<PayloadBatch>, seq: &'a AtomicU64) -> Self {
+        Batcher {
+            tx,
+            seq,
+            batch: PayloadBatch::default(),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.batch.len() >= BATCH_MESSAGES
+            || self.batch.arena.len() >= BATCH_BYTES
+            || self.batch.weirds.len() >= BATCH_MESSAGES
+    }
+
+    /// Sends the batch if it holds anything. `Stop` when nobody listens.
+    fn flush(&mut self) -> Flow {
+        if self.batch.is_empty() {
+            return Flow::Continue;
+        }
+        let mut full = std::mem::take(&mut self.batch);
+        // Start the next arena at the size this one reached: no regrowth.
+        self.batch.arena.reserve(full.arena.len());
+        self.batch.messages.reserve(full.messages.len());
+        full.seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(full).is_err() {
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+}
+
+/// Runs the pipeline until the inputs end (files) or `stop` is set (live).
+pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
+    let started = Instant::now();
+    // Fail before any thread starts: a missing file, an interface that
+    // cannot be opened or an unwritable output must not cost a
+    // half-finished run.
+    let (names, total_bytes, live_caps) = match &cfg.inputs {
+        Inputs::Files(files) => {
+            let mut total = 0u64;
+            for p in files {
+                probe(p)?;
+                total += std::fs::metadata(p).map_or(0, |m| m.len());
+            }
+            let names = files.iter().map(|p| p.display().to_string()).collect();
+            (names, total, Vec::new())
+        }
+        Inputs::Live {
+            interfaces,
+            options,
+            ..
+        } => {
+            let mut opts = options.clone();
+            opts.dns_ports = cfg.dns_ports.clone();
+            let caps = interfaces
+                .iter()
+                .map(|i| LiveCapture::open(i, &opts))
+                .collect::<Result<Vec<_>, _>>()?;
+            (interfaces.clone(), 0, caps)
+        }
+    };
+    let mut outputs = Outputs::open(&cfg.outputs)?;
+    if let Some(after_open) = cfg.after_open.take() {
+        after_open().map_err(PipelineError::Privileges)?;
+    }
+
+    let log_weirds = cfg.outputs.weird_log.is_some();
+    let threads = cfg.threads.max(1);
+    let sources: SourceNames = names.clone().into();
+    let board = Arc::new(HealthBoard::new(&names));
+    let metrics_thread = match cfg.metrics.take() {
+        Some(listener) => Some(
+            metrics::serve(listener, Arc::clone(&board), Arc::clone(&cfg.stop))
+                .map_err(|_| PipelineError::Panicked("metrics"))?,
+        ),
+        None => None,
+    };
+    let progress = Arc::new(Progress::default());
+    let progress_bar = (cfg.progress && matches!(cfg.inputs, Inputs::Files(_)))
+        .then(|| ProgressHandle::start(Arc::clone(&progress), total_bytes));
+
+    let (batch_tx, batch_rx) = bounded::<PayloadBatch>(threads * QUEUE_PER_WORKER);
+    let (out_tx, out_rx) = bounded(threads * QUEUE_PER_WORKER);
+    let seq = Arc::new(AtomicU64::new(0));
+
+    let mut captures = Vec::new();
+    let health = match &cfg.inputs {
+        Inputs::Files(files) => {
+            let ctx = offline::Ctx {
+                files: files.clone(),
+                ports: cfg.dns_ports.clone(),
+                log_weirds,
+                tx: batch_tx,
+                seq: Arc::clone(&seq),
+                progress: Arc::clone(&progress),
+                stop: Arc::clone(&cfg.stop),
+            };
+            captures.push(
+                thread::Builder::new()
+                    .name("capture".into())
+                    .spawn(move || offline::capture(ctx))
+                    .map_err(|_| PipelineError::Panicked("capture"))?,
+            );
+            None
+        }
+        Inputs::Live {
+            options, health, ..
+        } => {
+            for (index, cap) in live_caps.into_iter().enumerate() {
+                let ctx = live::Ctx {
+                    index,
+                    cap,
+                    options: options.clone(),
+                    ports: cfg.dns_ports.clone(),
+                    log_weirds,
+                    tx: batch_tx.clone(),
+                    seq: Arc::clone(&seq),
+                    board: Arc::clone(&board),
+                    stop: Arc::clone(&cfg.stop),
+                };
+                captures.push(
+                    thread::Builder::new()
+                        .name(format!("capture-{index}"))
+                        .spawn(move || live::capture(ctx))
+                        .map_err(|_| PipelineError::Panicked("capture"))?,
+                );
+            }
+            drop(batch_tx);
+            Some(*health)
+        }
+    };
+
+    let mut workers = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let ctx = worker::Ctx {
+            rx: batch_rx.clone(),
+            tx: out_tx.clone(),
+            matcher: Matcher::new(Arc::clone(&cfg.rules)),
+            sources: Arc::clone(&sources),
+            dns_log: cfg.outputs.dns_log.is_some(),
+            log_weirds,
+        };
+        workers.push(
+            thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || worker::work(ctx))
+                .map_err(|_| PipelineError::Panicked("worker"))?,
+        );
+    }
+    drop(batch_rx);
+    drop(out_tx);
+
+    let written = sink::output_loop(sink::Ctx {
+        rx: out_rx,
+        outputs: &mut outputs,
+        sources: &sources,
+        progress: &progress,
+        stop: &cfg.stop,
+        board: &board,
+        health,
+    });
+
+    let mut files = Vec::new();
+    let mut input_errors = Vec::new();
+    let mut capture_counters = CaptureCounters::default();
+    for c in captures {
+        let (reports, errors, counters) =
+            c.join().map_err(|_| PipelineError::Panicked("capture"))?;
+        files.extend(reports);
+        input_errors.extend(errors);
+        capture_counters += &counters;
+    }
+    for w in workers {
+        w.join().map_err(|_| PipelineError::Panicked("worker"))?;
+    }
+    if let Some(bar) = progress_bar {
+        bar.finish();
+    }
+    // The run is over: let the metrics server go too.
+    cfg.stop.store(true, Ordering::Relaxed);
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
+    let (alert_counts, worker_counters) = written?;
+
+    let summary = Summary::new(
+        files,
+        &capture_counters,
+        &worker_counters,
+        &alert_counts,
+        started.elapsed().as_secs_f64(),
+        threads,
+    );
+    Ok(RunOutcome {
+        summary,
+        input_errors,
+    })
+}

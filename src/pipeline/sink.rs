@@ -1,0 +1,184 @@
+//! The output thread: writes worker results in sequence order and, live,
+//! the periodic health events.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, never, select, tick};
+
+use super::worker::WorkerOutput;
+use crate::health::{HealthBoard, HealthOptions, HealthReporter, SensorEvent};
+use crate::model::SourceNames;
+use crate::output::json::{write_alert, write_weird};
+use crate::output::{OutputError, Outputs};
+use crate::progress::Progress;
+use crate::stats::{AlertCounts, WorkerCounters};
+
+pub(super) struct Ctx<'a> {
+    pub rx: Receiver<WorkerOutput>,
+    pub outputs: &'a mut Outputs,
+    pub sources: &'a SourceNames,
+    pub progress: &'a Progress,
+    pub stop: &'a AtomicBool,
+    pub board: &'a HealthBoard,
+    /// Live runs report health; offline runs do not.
+    pub health: Option<HealthOptions>,
+}
+
+/// Writes until the workers hang up. On a write error it stops writing,
+/// tells the capture side to stop, and drains the channel so no thread
+/// blocks.
+pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<(AlertCounts, WorkerCounters), OutputError> {
+    let Ctx {
+        rx,
+        outputs,
+        sources,
+        progress,
+        stop,
+        board,
+        health,
+    } = ctx;
+    let live = health.is_some();
+    let ticker = match health {
+        Some(h) => tick(h.interval),
+        None => never(),
+    };
+    let mut reporter = health.map(HealthReporter::new);
+    let mut pending: BTreeMap<u64, WorkerOutput> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut alert_counts = AlertCounts::default();
+    let mut counters = WorkerCounters::default();
+    let mut failure: Option<OutputError> = None;
+
+    loop {
+        select! {
+            recv(rx) -> msg => {
+                let Ok(out) = msg else { break };
+                pending.insert(out.seq, out);
+                while let Some(out) = pending.remove(&next) {
+                    next += 1;
+                    counters += &out.counters;
+                    if failure.is_some() {
+                        continue;
+                    }
+                    match write_batch(&out, outputs, sources, live) {
+                        Ok(()) => {
+                            for a in &out.alerts {
+                                alert_counts.add(a.kind);
+                            }
+                            Progress::add(&progress.alerts, out.alerts.len() as u64);
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            failure = Some(e);
+                        }
+                    }
+                }
+                if live {
+                    board.publish_totals(|t| {
+                        t.workers = counters.clone();
+                        t.alerts = alert_counts.clone();
+                    });
+                }
+            }
+            recv(ticker) -> _ => {
+                if let Some(r) = reporter.as_mut()
+                    && failure.is_none()
+                    && let Err(e) = write_events(outputs, r.report(board, false), board)
+                {
+                    failure = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(r) = reporter.as_mut()
+        && failure.is_none()
+    {
+        board.publish_totals(|t| {
+            t.workers = counters.clone();
+            t.alerts = alert_counts.clone();
+        });
+        if let Err(e) = write_events(outputs, r.report(board, true), board) {
+            failure = Some(e);
+        }
+    }
+    if failure.is_none()
+        && let Err(e) = outputs.flush()
+    {
+        failure = Some(e);
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((alert_counts, counters)),
+    }
+}
+
+/// Writes health and blindness events to the alert output (they carry
+/// their own `kind`, so a SIEM never mistakes them for detections) and to
+/// the log.
+fn write_events(
+    outputs: &mut Outputs,
+    events: Vec<SensorEvent>,
+    board: &HealthBoard,
+) -> Result<(), OutputError> {
+    for e in &events {
+        match e {
+            SensorEvent::SensorHealth { dns_responses, .. } => {
+                tracing::info!(dns_responses, "Sensor health");
+            }
+            SensorEvent::CaptureLoss {
+                interface,
+                drop_rate,
+                ..
+            } => {
+                tracing::warn!(%interface, drop_rate, "Capture loss");
+            }
+            SensorEvent::CaptureStalled {
+                interface, reason, ..
+            } => {
+                tracing::warn!(%interface, %reason, "Capture stalled");
+            }
+        }
+        outputs.alerts.write_with(|w| {
+            serde_json::to_writer(&mut *w, e)?;
+            w.write_all(b"\n")
+        })?;
+    }
+    board.publish_totals(|t| t.sensor_events += events.len() as u64);
+    outputs.alerts.flush()
+}
+
+fn write_batch(
+    out: &WorkerOutput,
+    outputs: &mut Outputs,
+    sources: &SourceNames,
+    live: bool,
+) -> Result<(), OutputError> {
+    if !out.alerts.is_empty() {
+        outputs.alerts.write_with(|w| {
+            out.alerts
+                .iter()
+                .try_for_each(|a| write_alert(&mut *w, a, sources))
+        })?;
+        // Live, an alert waits for nothing: it is on the wire now.
+        if live {
+            outputs.alerts.flush()?;
+        }
+    }
+    if let Some(w) = &mut outputs.dns_log
+        && !out.dns_log.is_empty()
+    {
+        w.write_with(|w| std::io::Write::write_all(w, &out.dns_log))?;
+    }
+    if let Some(w) = &mut outputs.weird_log
+        && !out.weirds.is_empty()
+    {
+        w.write_with(|w| {
+            out.weirds
+                .iter()
+                .try_for_each(|x| write_weird(&mut *w, x, sources))
+        })?;
+    }
+    Ok(())
+}
