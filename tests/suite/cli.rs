@@ -211,3 +211,79 @@ fn no_default_ioc_leaves_the_builtin_feed_out() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn check_validates_config_feeds_and_zones() {
+    let o = bin()
+        .args(["check", "--config"])
+        .arg(project_file("dnsentry.example.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("config ok (interfaces: eth1)"), "{out}");
+    assert!(
+        out.contains("builtin:aa19-024a.csv: 36 indicators (19 ipv4, 17 domain)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("example.org: a (1), aaaa (1), ns (2), mx (1), cname (1)"),
+        "{out}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[capture]\ninterfaces = [\"eth1\"]\nsnaplenn = 10\n").unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "good.example\nbad example\n").unwrap();
+    let o = bin()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("--ioc")
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:3:", cfg.display())), "{err}");
+    assert!(err.contains("snaplenn"), "{err}");
+    assert!(
+        err.contains(&format!("{}:2:", feed.display())),
+        "every error is reported: {err}"
+    );
+}
+
+#[test]
+fn config_file_settings_apply_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        project_file("pcaps/demo-hijack.zones.toml"),
+        dir.path().join("zones.toml"),
+    )
+    .unwrap();
+    let cfg = dir.path().join("dnsentry.toml");
+    std::fs::write(
+        &cfg,
+        "[rules]\nexpect = [\"zones.toml\"]\nno_default_ioc = true\n[outputs]\nalerts = \"from-config.json\"\n",
+    )
+    .unwrap();
+    let o = analyze(&[&demo(), "--config", cfg.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let alerts = read_json_lines(&dir.path().join("from-config.json"));
+    assert_eq!(
+        alerts.len(),
+        8,
+        "only the zone alerts: the config leaves the feed out"
+    );
+    let flag = dir.path().join("from-flag.json");
+    let o = analyze(&[
+        &demo(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--alerts",
+        flag.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(read_json_lines(&flag).len(), 8);
+}

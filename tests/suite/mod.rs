@@ -4,6 +4,8 @@ mod cli;
 mod encapsulations;
 /// The fuzz corpus, replayed through the fuzz targets on stable.
 mod fuzz_corpus;
+/// `dnsentry live` on veth pairs in network namespaces the tests make.
+mod live;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 mod scenarios;
 /// Every shared public capture against tshark's decoding.

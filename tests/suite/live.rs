@@ -1,0 +1,545 @@
+//! `dnsentry live` on real packets: each test makes two network namespaces
+//! joined by a veth pair (addresses only inside them), replays a capture
+//! with tcpreplay into one end and captures on the other. Nothing leaves
+//! the namespaces. Where the kernel refuses namespaces (not root, no
+//! CAP_SYS_ADMIN) the tests fail saying so: they never pass on nothing.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{RunSpec, project_file, read_json_lines, run};
+
+/// Two namespaces and a veth pair, removed on drop.
+struct Netns {
+    ns_a: String,
+    ns_b: String,
+    veth_a: String,
+    veth_b: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run `ip` (iproute2): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Netns {
+    /// `tag`: a few characters unique to the test (interface names are
+    /// limited to 15 bytes).
+    fn new(tag: &str) -> Netns {
+        let id = std::process::id() % 100_000;
+        let n = Netns {
+            ns_a: format!("dnsentry-{tag}-{id}-a"),
+            ns_b: format!("dnsentry-{tag}-{id}-b"),
+            veth_a: format!("de{tag}{id}a"),
+            veth_b: format!("de{tag}{id}b"),
+        };
+        let setup = || -> Result<(), String> {
+            ip(&["netns", "add", &n.ns_a])?;
+            ip(&["netns", "add", &n.ns_b])?;
+            ip(&[
+                "link", "add", &n.veth_a, "netns", &n.ns_a, "type", "veth", "peer", "name",
+                &n.veth_b, "netns", &n.ns_b,
+            ])?;
+            for (ns, dev) in [(&n.ns_a, &n.veth_a), (&n.ns_b, &n.veth_b)] {
+                ip(&["-n", ns, "link", "set", "lo", "up"])?;
+                ip(&["-n", ns, "link", "set", dev, "up"])?;
+            }
+            ip(&[
+                "-n",
+                &n.ns_a,
+                "addr",
+                "add",
+                "198.18.200.1/30",
+                "dev",
+                &n.veth_a,
+            ])?;
+            ip(&[
+                "-n",
+                &n.ns_b,
+                "addr",
+                "add",
+                "198.18.200.2/30",
+                "dev",
+                &n.veth_b,
+            ])
+        };
+        if let Err(e) = setup() {
+            panic!("the kernel refused the test's network namespaces (live tests need root): {e}");
+        }
+        n
+    }
+
+    fn exec_b(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns_b]).args(args);
+        c
+    }
+
+    /// Replays `pcap` into the A end; returns the packets tcpreplay sent.
+    fn replay(&self, pcap: &Path, rate: &[&str]) -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns_a,
+                "tcpreplay",
+                "-q",
+                "-i",
+                &self.veth_a,
+            ])
+            .args(rate)
+            .arg(pcap)
+            .output()
+            .expect("tcpreplay (installed by .ci/run) must be on PATH");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "tcpreplay failed: {text}");
+        let sent = text
+            .split("Actual: ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        sent.unwrap_or_else(|| panic!("no packet count in tcpreplay output: {text}"))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.ns_a]);
+        let _ = ip(&["netns", "del", &self.ns_b]);
+    }
+}
+
+/// A running `dnsentry live` in namespace B.
+struct Sensor {
+    child: Child,
+    alerts: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Sensor {
+    fn start(net: &Netns, dir: &Path, extra: &[&str]) -> Sensor {
+        let alerts = dir.join("alerts.json");
+        let stderr = dir.join("stderr.txt");
+        let mut args = vec![
+            env!("CARGO_BIN_EXE_dnsentry"),
+            "live",
+            "-i",
+            &net.veth_b,
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--stats-interval",
+            "1",
+            "-v",
+        ];
+        args.extend_from_slice(extra);
+        let child = net
+            .exec_b(&args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let s = Sensor {
+            child,
+            alerts,
+            stderr,
+        };
+        // Health events start once every capture thread runs.
+        s.wait_for(Duration::from_secs(15), |lines| {
+            lines.iter().any(|l| l["kind"] == "sensor_health")
+        });
+        s
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        if !self.alerts.exists() {
+            return Vec::new();
+        }
+        read_json_lines(&self.alerts)
+    }
+
+    fn wait_for(&self, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let start = Instant::now();
+        loop {
+            let lines = self.lines();
+            if done(&lines) {
+                return lines;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out; sensor stderr:\n{}",
+                std::fs::read_to_string(&self.stderr).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_stderr(&self, timeout: Duration, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            if err.contains(needle) {
+                return;
+            }
+            assert!(start.elapsed() < timeout, "no {needle:?} on stderr:\n{err}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until a health event shows `packets` packets read.
+    fn wait_packets(&self, packets: u64) {
+        self.wait_for(Duration::from_secs(10), |l| {
+            l.iter().any(|x| {
+                x["kind"] == "sensor_health"
+                    && x["interfaces"][0]["packets"].as_u64() >= Some(packets)
+            })
+        });
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit status (within `timeout`).
+    fn stop(mut self, timeout: Duration) -> (Option<i32>, String) {
+        self.signal("TERM");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                std::fs::File::open(&self.stderr)
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                return (status.code(), err);
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("sensor did not stop within {timeout:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn detections(lines: &[Value]) -> Vec<Value> {
+    lines
+        .iter()
+        .filter(|l| {
+            l["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("ioc_") || k.starts_with("unexpected_"))
+        })
+        .cloned()
+        .collect()
+}
+
+/// What must be equal between a live alert and the same alert offline
+/// (not the time, file name or packet number).
+fn essence(a: &Value) -> Value {
+    let mut v = a.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("ts");
+        o.remove("source");
+    }
+    v
+}
+
+/// The demo capture plus one in a VXLAN tunnel and one VLAN-tagged, so the
+/// default BPF filter is exercised too.
+fn mixed_capture(dir: &Path) -> PathBuf {
+    use dnsentry::model::Timestamp;
+    use dnsentry::synth::encap::*;
+    use dnsentry::synth::{Exchange, a, rr, write_pcap};
+    use hickory_proto::rr::RecordType;
+    let mut frames: Vec<(Timestamp, Vec<u8>)> = Vec::new();
+    let demo = dnsentry::synth::demo::demo_scenario();
+    frames.extend(demo.frames().iter().cloned());
+    let msg = |name: &str, addr: &str| {
+        Exchange::new("198.51.100.7", "192.0.2.53", name, RecordType::A)
+            .answer(rr(name, 60, a(addr)))
+            .messages(0x7777)
+            .1
+    };
+    let s: std::net::IpAddr = "192.0.2.53".parse().unwrap();
+    let c: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let inner = ethernet_ip(&ip_udp(
+        s,
+        c,
+        53,
+        41000,
+        &msg("vx.example.org", "46.101.250.202"),
+    ));
+    let outer = ip_udp(
+        "10.0.0.1".parse().unwrap(),
+        "10.0.0.2".parse().unwrap(),
+        50000,
+        4789,
+        &vxlan(42, &inner),
+    );
+    frames.push((Timestamp(1_547_111_000_000_000), ethernet_ip(&outer)));
+    let tagged = ethernet_tagged(
+        &[(0x8100, 12)],
+        0x0800,
+        &ip_udp(s, c, 53, 41001, &msg("vl.example.org", "128.199.50.175")),
+    );
+    frames.push((Timestamp(1_547_111_001_000_000), tagged));
+    let path = dir.join("mixed.pcap");
+    write_pcap(
+        std::fs::File::create(&path).unwrap(),
+        pcap_file::DataLink::ETHERNET,
+        &frames,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn live_alerts_equal_analyze_on_the_same_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = mixed_capture(dir.path());
+    let zones = project_file("pcaps/demo-hijack.zones.toml");
+    let offline = run(RunSpec {
+        inputs: vec![pcap.clone()],
+        expect_files: vec![zones.clone()],
+        ..RunSpec::default()
+    });
+    // 16 in the demo; the tunnelled and the tagged answer each raise
+    // ioc_address and unexpected_address.
+    assert_eq!(offline.alerts.len(), 20);
+
+    let net = Netns::new("eq");
+    let stats = dir.path().join("stats.json");
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &[
+            "--expect",
+            zones.to_str().unwrap(),
+            "--stats-json",
+            stats.to_str().unwrap(),
+        ],
+    );
+    let sent = net.replay(&pcap, &["--pps", "2000"]);
+    assert_eq!(sent, 38);
+    let lines = sensor.wait_for(Duration::from_secs(15), |l| detections(l).len() >= 20);
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{err}");
+
+    let live: Vec<Value> = detections(&lines).iter().map(essence).collect();
+    let offline: Vec<Value> = offline.alerts.iter().map(essence).collect();
+    assert_eq!(live, offline);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["packets_read"], 38);
+    assert_eq!(s["files"][0]["format"], "live");
+    // The final health event reports the interface and no loss.
+    let all = read_json_lines(&dir.path().join("alerts.json"));
+    let last = all
+        .iter()
+        .rev()
+        .find(|l| l["kind"] == "sensor_health")
+        .unwrap();
+    assert_eq!(last["final"], true);
+    assert_eq!(last["interfaces"][0]["received"], 38);
+    assert_eq!(last["interfaces"][0]["kernel_dropped"], 0);
+}
+
+#[test]
+fn top_speed_replay_reports_consistent_drop_counters() {
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    use hickory_proto::rr::RecordType;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Scenario::new(1_600_000_000);
+    for i in 0..20_000u32 {
+        let name = format!("h{i}.example.com");
+        s.exchange(
+            &Exchange::new("10.9.0.2", "10.9.0.53", &name, RecordType::A).answer(rr(
+                &name,
+                60,
+                a("198.51.100.1"),
+            )),
+        );
+    }
+    let pcap = dir.path().join("fast.pcap");
+    s.write_pcap_file(&pcap).unwrap();
+    let net = Netns::new("ts");
+    // A 1 MiB ring and immediate mode: small enough that a burst can
+    // overflow it, which is what the counters must then account for.
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &["--buffer-mb", "1", "--immediate", "--no-default-ioc"],
+    );
+    let sent = net.replay(&pcap, &["--topspeed"]);
+    assert_eq!(sent, 40_000);
+    // Whatever was not dropped is read within a few poll intervals.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, err) = sensor.stop(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{err}");
+    let lines = read_json_lines(&dir.path().join("alerts.json"));
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| l["kind"] == "sensor_health" && l["final"] == true)
+        .unwrap();
+    let i = &last["interfaces"][0];
+    let received = i["received"].as_u64().unwrap();
+    let dropped = i["kernel_dropped"].as_u64().unwrap();
+    let read = i["packets"].as_u64().unwrap();
+    // The kernel counts every packet that passed the filter; each was
+    // either read by the sensor or dropped, and nothing else arrived.
+    assert_eq!(received, sent, "{i}");
+    assert_eq!(read + dropped, received, "{i}");
+    assert_eq!(
+        last["dns_responses"].as_u64().unwrap(),
+        i["dns_messages"].as_u64().unwrap()
+    );
+    if dropped > 0 {
+        assert!(
+            lines.iter().any(|l| l["kind"] == "capture_loss"),
+            "drops without a capture_loss alert"
+        );
+    }
+}
+
+#[test]
+fn user_switch_drops_root_and_still_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sensor, as nobody, must still be able to write its alerts file:
+    // it is opened before privileges are dropped.
+    let net = Netns::new("us");
+    let sensor = Sensor::start(&net, dir.path(), &["--user", "nobody"]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .unwrap()
+    };
+    assert_eq!(field("Uid:"), "65534 65534 65534 65534");
+    assert_eq!(field("Gid:"), "65534 65534 65534 65534");
+    assert_eq!(field("CapEff:"), "0000000000000000");
+    assert_eq!(field("CapPrm:"), "0000000000000000");
+    net.replay(&project_file("pcaps/demo-hijack.pcap"), &["--pps", "2000"]);
+    let lines = sensor.wait_for(Duration::from_secs(15), |l| detections(l).len() >= 8);
+    assert_eq!(detections(&lines).len(), 8);
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn idle_interface_stops_promptly_and_reports_the_stall() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Netns::new("id");
+    let sensor = Sensor::start(&net, dir.path(), &["--stall-timeout", "1"]);
+    let lines = sensor.wait_for(Duration::from_secs(10), |l| {
+        l.iter().any(|x| x["kind"] == "capture_stalled")
+    });
+    let stalled = lines
+        .iter()
+        .find(|x| x["kind"] == "capture_stalled")
+        .unwrap();
+    assert!(
+        stalled["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no DNS response")
+    );
+    let t = Instant::now();
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "idle capture took {:?} to stop",
+        t.elapsed()
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "# nothing yet\n").unwrap();
+    let net = Netns::new("hu");
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &["--no-default-ioc", "--ioc", feed.to_str().unwrap()],
+    );
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    net.replay(&demo, &["--pps", "2000"]);
+    sensor.wait_packets(36);
+    assert!(detections(&sensor.lines()).is_empty());
+
+    std::fs::write(&feed, "185.20.187.8\n").unwrap();
+    sensor.signal("HUP");
+    sensor.wait_stderr(Duration::from_secs(10), "Reloaded rules");
+    net.replay(&demo, &["--pps", "2000"]);
+    let lines = sensor.wait_for(Duration::from_secs(10), |l| !detections(l).is_empty());
+    assert_eq!(detections(&lines)[0]["value"], "185.20.187.8");
+
+    std::fs::write(&feed, "not an indicator at all\n").unwrap();
+    sensor.signal("HUP");
+    sensor.wait_stderr(Duration::from_secs(10), "Reload failed");
+    net.replay(&demo, &["--pps", "2000"]);
+    let lines = sensor.wait_for(Duration::from_secs(10), |l| detections(l).len() >= 2);
+    assert_eq!(detections(&lines).len(), 2, "old rules still apply");
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains(&format!(
+            "Reload failed, keeping the previous rules: {}:1:",
+            feed.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn metrics_are_served_in_prometheus_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Netns::new("me");
+    let sensor = Sensor::start(&net, dir.path(), &["--metrics", "127.0.0.1:9153"]);
+    net.replay(&project_file("pcaps/demo-hijack.pcap"), &["--pps", "2000"]);
+    sensor.wait_for(Duration::from_secs(10), |l| detections(l).len() >= 8);
+    sensor.wait_packets(36);
+    let out = net
+        .exec_b(&["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9153; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"])
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "dnsentry_packets_read_total{{interface=\"{}\"}} 36",
+            net.veth_b
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("dnsentry_alerts_total{kind=\"ioc_address\"} 4"),
+        "{body}"
+    );
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{err}");
+}
