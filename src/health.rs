@@ -128,6 +128,8 @@ pub struct IfaceReport {
     pub interface_dropped: u64,
     pub packets: u64,
     pub dns_messages: u64,
+    /// Times the capture thread waited for the workers (never a drop).
+    pub queue_waits: u64,
     /// Share of packets lost in this interval.
     pub interval_drop_rate: f64,
     pub seconds_since_dns: Option<u64>,
@@ -264,6 +266,7 @@ impl HealthReporter {
                 interface_dropped: iface.kernel.interface_dropped,
                 packets: iface.counters.packets,
                 dns_messages: iface.counters.dns_messages,
+                queue_waits: iface.counters.queue_waits,
                 interval_drop_rate: rate,
                 seconds_since_dns: iface.last_dns.map(|t| t.elapsed().as_secs()),
             });
@@ -306,7 +309,8 @@ pub fn render_prometheus(board: &HealthBoard) -> String {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     };
-    let per_iface: [(&str, &str, IfaceCounter); 5] = [
+    let per_iface: [(&str, &str, IfaceCounter); 6] = [
+        ("queue_waits_total", "Times a full batch waited for the workers (the pipeline never drops internally).", |i| i.counters.queue_waits),
         (
             "packets_received_total",
             "Packets the kernel delivered to the capture.",

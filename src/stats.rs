@@ -146,10 +146,16 @@ pub struct CaptureCounters {
     pub malformed: MalformedCounts,
     /// DNS response messages handed to the workers.
     pub dns_messages: u64,
+    /// Times a full batch found the workers' queue full and had to wait.
+    /// The pipeline never drops internally: it waits, and live the kernel
+    /// ring absorbs the burst (what it cannot hold is a kernel drop). A
+    /// rising count says the workers are the bottleneck.
+    pub queue_waits: u64,
 }
 
 impl AddAssign<&CaptureCounters> for CaptureCounters {
     fn add_assign(&mut self, o: &CaptureCounters) {
+        self.queue_waits += o.queue_waits;
         self.packets += o.packets;
         self.bytes += o.bytes;
         self.not_dns += &o.not_dns;
@@ -223,6 +229,8 @@ pub struct Summary {
     pub packets_read: u64,
     pub bytes_read: u64,
     pub skipped_not_dns: BTreeMap<&'static str, u64>,
+    /// Times the capture side waited for the workers (never a drop).
+    pub queue_waits: u64,
     pub dns_responses: u64,
     pub dns_responses_partial: u64,
     pub malformed: BTreeMap<&'static str, u64>,
@@ -254,6 +262,7 @@ impl Summary {
             packets_read: capture.packets,
             bytes_read: capture.bytes,
             skipped_not_dns: capture.not_dns.to_map(),
+            queue_waits: capture.queue_waits,
             dns_responses: workers.responses,
             dns_responses_partial: workers.partial,
             malformed: malformed.to_map(),

@@ -95,7 +95,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
                 &mut batcher.batch,
             );
             if batcher.is_full() {
-                return batcher.flush();
+                return batcher.flush(&mut demux.counters.queue_waits);
             }
             Flow::Continue
         });
@@ -109,7 +109,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
             errors.push(e.clone());
             failed = Some((Instant::now(), e));
         }
-        if batcher.flush() == Flow::Stop {
+        if batcher.flush(&mut demux.counters.queue_waits) == Flow::Stop {
             break;
         }
         if demux.counters.dns_messages > dns_seen {
@@ -127,7 +127,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
             });
         }
     }
-    let _ = batcher.flush();
+    let _ = batcher.flush(&mut demux.counters.queue_waits);
     let kernel = cap.stats();
     let counters = demux.counters.clone();
     board.publish_iface(index, |h| {

@@ -133,8 +133,9 @@ impl<'a> Batcher<'a> {
             || self.batch.weirds.len() >= BATCH_MESSAGES
     }
 
-    /// Sends the batch if it holds anything. `Stop` when nobody listens.
-    fn flush(&mut self) -> Flow {
+    /// Sends the batch if it holds anything, counting a wait in
+    /// `queue_waits` when the queue is full. `Stop` when nobody listens.
+    fn flush(&mut self, queue_waits: &mut u64) -> Flow {
         if self.batch.is_empty() {
             return Flow::Continue;
         }
@@ -143,6 +144,12 @@ impl<'a> Batcher<'a> {
         self.batch.arena.reserve(full.arena.len());
         self.batch.messages.reserve(full.messages.len());
         full.seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let full = match self.tx.try_send(full) {
+            Ok(()) => return Flow::Continue,
+            Err(crossbeam_channel::TrySendError::Full(b)) => b,
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => return Flow::Stop,
+        };
+        *queue_waits += 1;
         if self.tx.send(full).is_err() {
             return Flow::Stop;
         }

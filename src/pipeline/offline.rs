@@ -64,7 +64,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
                 }
             }
             if batcher.is_full() {
-                return batcher.flush();
+                return batcher.flush(&mut demux.counters.queue_waits);
             }
             Flow::Continue
         });
@@ -76,7 +76,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
             break;
         }
     }
-    let _ = batcher.flush();
+    let _ = batcher.flush(&mut demux.counters.queue_waits);
     Progress::add(&progress.packets, frames_unpublished);
     Progress::add(&progress.bytes, bytes_unpublished);
     (reports, errors, demux.counters)
