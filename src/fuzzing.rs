@@ -21,24 +21,7 @@ use crate::model::{PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, 
 use crate::output::json::write_dns_log;
 
 /// Link types a packet input may claim: its first byte picks one.
-pub const LINK_TYPES: [LinkType; 16] = [
-    LinkType::ETHERNET,
-    LinkType::RAW,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NULL,
-    LinkType::LINUX_SLL,
-    LinkType::LINUX_SLL2,
-    LinkType::PPP,
-    LinkType::PPP_ETHER,
-    LinkType::C_HDLC,
-    LinkType::IEEE802_11,
-    LinkType::IEEE802_11_RADIOTAP,
-    LinkType::IEEE802_11_PRISM,
-    LinkType::NFLOG,
-    LinkType::PKTAP,
-    LinkType::LOOP,
-];
+pub const LINK_TYPES: [LinkType; LinkType::SUPPORTED.len()] = LinkType::SUPPORTED;
 
 fn rules() -> SharedRules {
     static RULES: OnceLock<SharedRules> = OnceLock::new();

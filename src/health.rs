@@ -310,7 +310,11 @@ pub fn render_prometheus(board: &HealthBoard) -> String {
             .replace('\n', "\\n")
     };
     let per_iface: [(&str, &str, IfaceCounter); 6] = [
-        ("queue_waits_total", "Times a full batch waited for the workers (the pipeline never drops internally).", |i| i.counters.queue_waits),
+        (
+            "queue_waits_total",
+            "Times a full batch waited for the workers (the pipeline never drops internally).",
+            |i| i.counters.queue_waits,
+        ),
         (
             "packets_received_total",
             "Packets the kernel delivered to the capture.",

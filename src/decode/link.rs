@@ -72,28 +72,30 @@ impl LinkType {
         known.to_string()
     }
 
+    /// Every link type this build decodes.
+    pub const SUPPORTED: [LinkType; 17] = [
+        LinkType::ETHERNET,
+        LinkType::RAW,
+        LinkType::IPV4,
+        LinkType::IPV6,
+        LinkType::NULL,
+        LinkType::LOOP,
+        LinkType::LINUX_SLL,
+        LinkType::LINUX_SLL2,
+        LinkType::PPP,
+        LinkType::PPP_HDLC,
+        LinkType::PPP_ETHER,
+        LinkType::C_HDLC,
+        LinkType::IEEE802_11,
+        LinkType::IEEE802_11_RADIOTAP,
+        LinkType::IEEE802_11_PRISM,
+        LinkType::NFLOG,
+        LinkType::PKTAP,
+    ];
+
     /// Whether this build decodes the link type at all.
     pub fn is_supported(self) -> bool {
-        matches!(
-            self,
-            LinkType::NULL
-                | LinkType::ETHERNET
-                | LinkType::PPP
-                | LinkType::PPP_HDLC
-                | LinkType::PPP_ETHER
-                | LinkType::RAW
-                | LinkType::C_HDLC
-                | LinkType::IEEE802_11
-                | LinkType::LOOP
-                | LinkType::LINUX_SLL
-                | LinkType::IEEE802_11_PRISM
-                | LinkType::IEEE802_11_RADIOTAP
-                | LinkType::IPV4
-                | LinkType::IPV6
-                | LinkType::NFLOG
-                | LinkType::PKTAP
-                | LinkType::LINUX_SLL2
-        )
+        LinkType::SUPPORTED.contains(&self)
     }
 }
 
@@ -518,21 +520,7 @@ mod tests {
             0x8100,
             &[0x00, 0x0b, 0x88, 0x64, 0x11, 0x00, 0, 1, 0, 8, 0, 0x21],
         );
-        for link in [
-            LinkType::ETHERNET,
-            LinkType::LINUX_SLL,
-            LinkType::LINUX_SLL2,
-            LinkType::NULL,
-            LinkType::RAW,
-            LinkType::PPP,
-            LinkType::PPP_ETHER,
-            LinkType::C_HDLC,
-            LinkType::IEEE802_11,
-            LinkType::IEEE802_11_RADIOTAP,
-            LinkType::IEEE802_11_PRISM,
-            LinkType::NFLOG,
-            LinkType::PKTAP,
-        ] {
+        for link in LinkType::SUPPORTED {
             for cut in 0..full.len() {
                 let _ = strip_v(link, &full[..cut]);
             }

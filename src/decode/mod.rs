@@ -100,6 +100,16 @@ struct Where {
     dport: Option<u16>,
 }
 
+impl Where {
+    fn ips(src: IpAddr, dst: IpAddr) -> Where {
+        Where {
+            src: Some(src),
+            dst: Some(dst),
+            ..Where::default()
+        }
+    }
+}
+
 /// Counts an anomaly and, when a weird log is written, records it.
 fn note(
     counters: &mut CaptureCounters,
@@ -258,11 +268,7 @@ impl Demux {
             Ok(ip) => ip,
             Err(m) => return self.defect(ctx, Where::default(), m, out),
         };
-        let at = Where {
-            src: Some(ip.src),
-            dst: Some(ip.dst),
-            ..Where::default()
-        };
+        let at = Where::ips(ip.src, ip.dst);
         if !ip.fragmented {
             return self.transport(ctx, ip.src, ip.dst, ip.protocol, ip.payload, out);
         }
@@ -292,11 +298,7 @@ impl Demux {
         payload: &[u8],
         out: &mut PayloadBatch,
     ) {
-        let at = Where {
-            src: Some(src),
-            dst: Some(dst),
-            ..Where::default()
-        };
+        let at = Where::ips(src, dst);
         match protocol {
             IPPROTO_UDP => self.udp(ctx, src, dst, payload, out),
             IPPROTO_TCP => self.tcp(ctx, src, dst, payload, out),
@@ -397,11 +399,7 @@ impl Demux {
         payload: &[u8],
         out: &mut PayloadBatch,
     ) {
-        let at = Where {
-            src: Some(src),
-            dst: Some(dst),
-            ..Where::default()
-        };
+        let at = Where::ips(src, dst);
         let seg = match transport::udp(payload) {
             Ok(seg) => seg,
             Err(m) => return self.defect(ctx, at, m, out),
@@ -443,11 +441,7 @@ impl Demux {
         let seg = match transport::tcp(payload) {
             Ok(seg) => seg,
             Err(m) => {
-                let at = Where {
-                    src: Some(src),
-                    dst: Some(dst),
-                    ..Where::default()
-                };
+                let at = Where::ips(src, dst);
                 return self.defect(ctx, at, m, out);
             }
         };

@@ -118,23 +118,11 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
-            let kernel = cap.stats();
-            let counters = demux.counters.clone();
-            board.publish_iface(index, |h| {
-                h.kernel = kernel;
-                h.counters = counters;
-                h.last_dns = last_dns;
-            });
+            publish(&board, index, &mut cap, &demux, last_dns);
         }
     }
     let _ = batcher.flush(&mut demux.counters.queue_waits);
-    let kernel = cap.stats();
-    let counters = demux.counters.clone();
-    board.publish_iface(index, |h| {
-        h.kernel = kernel;
-        h.counters = counters;
-        h.last_dns = last_dns;
-    });
+    publish(&board, index, &mut cap, &demux, last_dns);
     let report = FileReport {
         path: name,
         format: "live",
@@ -143,4 +131,21 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
         error: errors.last().map(ToString::to_string),
     };
     (vec![report], errors, demux.counters)
+}
+
+/// Puts the interface's kernel statistics and counters on the board.
+fn publish(
+    board: &HealthBoard,
+    index: usize,
+    cap: &mut LiveCapture,
+    demux: &Demux,
+    last_dns: Option<Instant>,
+) {
+    let kernel = cap.stats();
+    let counters = demux.counters.clone();
+    board.publish_iface(index, |h| {
+        h.kernel = kernel;
+        h.counters = counters;
+        h.last_dns = last_dns;
+    });
 }
