@@ -1,6 +1,8 @@
 //! Expected records of the organisation's own zones (`--expect FILE`).
 //!
 //! ```toml
+//! resolvers = ["10.1.0.53"]           # optional: who may answer for every zone
+//!
 //! [[zone]]
 //! name  = "example.org"           # this name and every name under it
 //! a     = ["192.0.2.0/24"]        # allowed IPv4 answers: addresses or CIDRs
@@ -8,10 +10,19 @@
 //! ns    = ["ns1.example.org", "ns2.example.org"]
 //! mx    = ["mail.example.org"]
 //! cname = ["*.cdn.example.net"]   # "*." = any name under it
+//! ns_addresses = ["192.0.2.53"]   # addresses of the zone's name servers (glue)
+//! ttl_min = 300                   # a monitored record with a lower TTL alerts
+//! resolvers = ["10.1.0.53"]       # servers allowed to answer for this zone
+//! dnssec = true                   # signed zone: answers must carry RRSIGs
+//!
+//! [[zone.override]]               # a name under the zone served elsewhere
+//! name  = "shop.example.org"      # this name and every name under it
+//! cname = ["*.shops.saas.example"]
 //! ```
 //!
-//! A key that is absent is not checked. A record is checked against the
-//! most specific zone its *owner name* falls in.
+//! A key that is absent is not checked; an override's keys replace the
+//! zone's for names under it, the others are inherited. A record is checked
+//! against the most specific zone its *owner name* falls in.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -38,7 +49,22 @@ pub struct ExpectError {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
+    resolvers: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
     zone: Vec<RawZone>,
+}
+
+/// The record keys shared by zones and their overrides. (Written out in
+/// both rather than `#[serde(flatten)]`ed: flattening loses the spans that
+/// error lines come from, and defeats `deny_unknown_fields`.)
+struct RawPolicy {
+    a: Option<Vec<Spanned<String>>>,
+    aaaa: Option<Vec<Spanned<String>>>,
+    ns: Option<Vec<Spanned<String>>>,
+    mx: Option<Vec<Spanned<String>>>,
+    cname: Option<Vec<Spanned<String>>>,
+    ns_addresses: Option<Vec<Spanned<String>>>,
+    ttl_min: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -50,10 +76,30 @@ struct RawZone {
     ns: Option<Vec<Spanned<String>>>,
     mx: Option<Vec<Spanned<String>>>,
     cname: Option<Vec<Spanned<String>>>,
+    ns_addresses: Option<Vec<Spanned<String>>>,
+    ttl_min: Option<u32>,
+    resolvers: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    dnssec: bool,
+    #[serde(default, rename = "override")]
+    overrides: Vec<RawOverride>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    name: Spanned<String>,
+    a: Option<Vec<Spanned<String>>>,
+    aaaa: Option<Vec<Spanned<String>>>,
+    ns: Option<Vec<Spanned<String>>>,
+    mx: Option<Vec<Spanned<String>>>,
+    cname: Option<Vec<Spanned<String>>>,
+    ns_addresses: Option<Vec<Spanned<String>>>,
+    ttl_min: Option<u32>,
 }
 
 /// Allowed addresses of one record type.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AddressPolicy {
     nets: Vec<IpNet>,
     /// The list as written, for the alert's `expected` field.
@@ -88,15 +134,140 @@ impl NamePolicy {
     }
 }
 
-/// The policy of one zone.
-#[derive(Debug)]
-pub struct ZonePolicy {
-    pub name: Arc<str>,
+/// What records of a zone (or of an override inside it) may hold.
+#[derive(Debug, Default)]
+pub struct Policy {
     pub a: Option<AddressPolicy>,
     pub aaaa: Option<AddressPolicy>,
     pub ns: Option<NamePolicy>,
     pub mx: Option<NamePolicy>,
     pub cname: Option<NamePolicy>,
+    pub ns_addresses: Option<AddressPolicy>,
+    pub ttl_min: Option<u32>,
+}
+
+/// The policy of one zone.
+#[derive(Debug)]
+pub struct ZonePolicy {
+    pub name: Arc<str>,
+    pub policy: Policy,
+    /// Servers allowed to answer for the zone (its own list, else the
+    /// file's top-level one).
+    pub resolvers: Option<AddressPolicy>,
+    /// The zone is signed: responses that asked for DNSSEC must carry it.
+    pub dnssec: bool,
+    /// Names under the zone with keys of their own, most specific first.
+    pub overrides: Vec<Override>,
+}
+
+#[derive(Debug)]
+pub struct Override {
+    pub name: Arc<str>,
+    pub policy: Policy,
+}
+
+/// The policy that applies to one owner name: the zone's keys, replaced
+/// key by key by the most specific override the name falls under.
+#[derive(Clone, Copy, Debug)]
+pub struct Effective<'a> {
+    pub zone: &'a ZonePolicy,
+    /// The zone's or the override's name: what the alert reports.
+    pub scope: &'a Arc<str>,
+    pub a: Option<&'a AddressPolicy>,
+    pub aaaa: Option<&'a AddressPolicy>,
+    pub ns: Option<&'a NamePolicy>,
+    pub mx: Option<&'a NamePolicy>,
+    pub cname: Option<&'a NamePolicy>,
+    pub ns_addresses: Option<&'a AddressPolicy>,
+    pub ttl_min: Option<u32>,
+}
+
+impl Policy {
+    /// The keys set, with the size of each list: `a (1), ns (2), ...`.
+    fn keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut list = |k: &str, n: Option<usize>| {
+            if let Some(n) = n {
+                keys.push(format!("{k} ({n})"));
+            }
+        };
+        list("a", self.a.as_ref().map(|p| p.listed.len()));
+        list("aaaa", self.aaaa.as_ref().map(|p| p.listed.len()));
+        list("ns", self.ns.as_ref().map(|p| p.listed.len()));
+        list("mx", self.mx.as_ref().map(|p| p.listed.len()));
+        list("cname", self.cname.as_ref().map(|p| p.listed.len()));
+        list(
+            "ns_addresses",
+            self.ns_addresses.as_ref().map(|p| p.listed.len()),
+        );
+        if let Some(t) = self.ttl_min {
+            keys.push(format!("ttl_min {t}"));
+        }
+        keys
+    }
+}
+
+impl ZonePolicy {
+    /// One line for `dnsentry check`: the zone and every key it sets.
+    pub fn describe(&self) -> String {
+        let mut keys = self.policy.keys();
+        if let Some(r) = &self.resolvers {
+            keys.push(format!("resolvers ({})", r.listed.len()));
+        }
+        if self.dnssec {
+            keys.push("dnssec".into());
+        }
+        let mut line = format!("{}: {}", self.name, keys.join(", "));
+        for o in &self.overrides {
+            line.push_str(&format!(
+                "; override {}: {}",
+                o.name,
+                o.policy.keys().join(", ")
+            ));
+        }
+        line
+    }
+
+    /// The policy for `folded`, a name in this zone.
+    pub fn effective(&self, folded: &str) -> Effective<'_> {
+        let base = &self.policy;
+        let mut e = Effective {
+            zone: self,
+            scope: &self.name,
+            a: base.a.as_ref(),
+            aaaa: base.aaaa.as_ref(),
+            ns: base.ns.as_ref(),
+            mx: base.mx.as_ref(),
+            cname: base.cname.as_ref(),
+            ns_addresses: base.ns_addresses.as_ref(),
+            ttl_min: base.ttl_min,
+        };
+        let Some(o) = self
+            .overrides
+            .iter()
+            .find(|o| is_at_or_under(folded, &o.name))
+        else {
+            return e;
+        };
+        let p = &o.policy;
+        e.scope = &o.name;
+        e.a = p.a.as_ref().or(e.a);
+        e.aaaa = p.aaaa.as_ref().or(e.aaaa);
+        e.ns = p.ns.as_ref().or(e.ns);
+        e.mx = p.mx.as_ref().or(e.mx);
+        e.cname = p.cname.as_ref().or(e.cname);
+        e.ns_addresses = p.ns_addresses.as_ref().or(e.ns_addresses);
+        e.ttl_min = p.ttl_min.or(e.ttl_min);
+        e
+    }
+}
+
+/// `name` equals `zone` or is a name under it (both folded).
+pub fn is_at_or_under(name: &str, zone: &str) -> bool {
+    name == zone
+        || name
+            .strip_suffix(zone)
+            .is_some_and(|head| head.ends_with('.') && !head.ends_with("\\."))
 }
 
 /// All monitored zones.
@@ -177,6 +348,7 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
         return Err(err(None, "no [[zone]] tables: nothing to check".into()));
     }
 
+    let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err)?.map(Arc::new);
     let mut zones = HashMap::new();
     for z in raw.zone {
         let zone_name = normalise_name(z.name.get_ref())
@@ -187,33 +359,85 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
                 format!("zone `{zone_name}` defined twice"),
             ));
         }
-        let a = addresses(z.a, false, &err)?;
-        let aaaa = addresses(z.aaaa, true, &err)?;
-        let ns = names(z.ns, "ns", &err)?;
-        let mx = names(z.mx, "mx", &err)?;
-        let cname = names(z.cname, "cname", &err)?;
+        let zone_policy = policy(
+            RawPolicy {
+                a: z.a,
+                aaaa: z.aaaa,
+                ns: z.ns,
+                mx: z.mx,
+                cname: z.cname,
+                ns_addresses: z.ns_addresses,
+                ttl_min: z.ttl_min,
+            },
+            &err,
+        )?;
+        let mut overrides = Vec::with_capacity(z.overrides.len());
+        for o in z.overrides {
+            let name = normalise_name(o.name.get_ref())
+                .map_err(|m| err(Some(o.name.span()), format!("override name: {m}")))?;
+            if !is_at_or_under(&name, &zone_name) || name == zone_name {
+                return Err(err(
+                    Some(o.name.span()),
+                    format!("override `{name}` is not a name under zone `{zone_name}`"),
+                ));
+            }
+            let raw = RawPolicy {
+                a: o.a,
+                aaaa: o.aaaa,
+                ns: o.ns,
+                mx: o.mx,
+                cname: o.cname,
+                ns_addresses: o.ns_addresses,
+                ttl_min: o.ttl_min,
+            };
+            overrides.push(Override {
+                name: name.into(),
+                policy: policy(raw, &err)?,
+            });
+        }
+        // Most specific first, so the first match is the one that applies.
+        overrides.sort_by_key(|o| std::cmp::Reverse(o.name.len()));
+        let resolvers = match addresses(z.resolvers, None, "resolvers", &err)? {
+            Some(own) => Some(own),
+            None => global_resolvers.as_deref().map(AddressPolicy::clone),
+        };
         zones.insert(
             zone_name.clone(),
             ZonePolicy {
                 name: zone_name.into(),
-                a,
-                aaaa,
-                ns,
-                mx,
-                cname,
+                policy: zone_policy,
+                resolvers,
+                dnssec: z.dnssec,
+                overrides,
             },
         );
     }
     Ok(ExpectedZones { zones })
 }
 
+fn policy(
+    raw: RawPolicy,
+    err: &impl Fn(Option<Range<usize>>, String) -> ExpectError,
+) -> Result<Policy, ExpectError> {
+    Ok(Policy {
+        a: addresses(raw.a, Some(false), "a", err)?,
+        aaaa: addresses(raw.aaaa, Some(true), "aaaa", err)?,
+        ns: names(raw.ns, "ns", err)?,
+        mx: names(raw.mx, "mx", err)?,
+        cname: names(raw.cname, "cname", err)?,
+        ns_addresses: addresses(raw.ns_addresses, None, "ns_addresses", err)?,
+        ttl_min: raw.ttl_min,
+    })
+}
+
+/// A list of addresses and networks; `v6` restricts the family when set.
 fn addresses(
     list: Option<Vec<Spanned<String>>>,
-    v6: bool,
+    v6: Option<bool>,
+    key: &str,
     err: &impl Fn(Option<Range<usize>>, String) -> ExpectError,
 ) -> Result<Option<AddressPolicy>, ExpectError> {
     let Some(list) = list else { return Ok(None) };
-    let key = if v6 { "aaaa" } else { "a" };
     let mut nets = Vec::with_capacity(list.len());
     let mut listed = Vec::with_capacity(list.len());
     for item in list {
@@ -227,7 +451,9 @@ fn addresses(
                     format!("`{s}` in `{key}` is not an address or CIDR network"),
                 )
             })?;
-        if matches!(net, IpNet::V6(_)) != v6 {
+        if let Some(v6) = v6
+            && matches!(net, IpNet::V6(_)) != v6
+        {
             let want = if v6 { "IPv6" } else { "IPv4" };
             return Err(err(
                 Some(item.span()),
@@ -326,7 +552,7 @@ a    = ["203.0.113.0/28"]
     #[test]
     fn policies() {
         let z = parse_expect("z.toml", SAMPLE).unwrap();
-        let p = z.zone_for("example.org").unwrap();
+        let p = &z.zone_for("example.org").unwrap().policy;
         let a = p.a.as_ref().unwrap();
         assert!(a.allows("192.0.2.77".parse().unwrap()));
         assert!(a.allows("198.51.100.7".parse().unwrap()));
@@ -342,7 +568,101 @@ a    = ["203.0.113.0/28"]
         assert!(!cname.allows("evilcdn.example.net"));
         assert!(p.ns.as_ref().unwrap().allows("ns2.example.org"));
         assert!(!p.ns.as_ref().unwrap().allows("ns1.attacker.example"));
-        assert!(z.zone_for("x.shop.example.org").unwrap().mx.is_none());
+        assert!(
+            z.zone_for("x.shop.example.org")
+                .unwrap()
+                .policy
+                .mx
+                .is_none()
+        );
+    }
+
+    const FULL: &str = r#"
+resolvers = ["10.1.0.53"]
+
+[[zone]]
+name = "example.org"
+a = ["192.0.2.0/24"]
+ns = ["ns1.example.org"]
+ns_addresses = ["192.0.2.53", "2001:db8::53"]
+ttl_min = 300
+dnssec = true
+
+[[zone.override]]
+name = "shop.example.org"
+a = ["203.0.113.0/24"]
+ttl_min = 60
+
+[[zone.override]]
+name = "eu.shop.example.org"
+cname = ["*.saas.example"]
+
+[[zone]]
+name = "example.net"
+resolvers = ["10.2.0.53"]
+"#;
+
+    #[test]
+    fn overrides_inherit_and_replace_key_by_key() {
+        let z = parse_expect("z.toml", FULL).unwrap();
+        let zone = z.zone_for("www.eu.shop.example.org").unwrap();
+        let e = zone.effective("www.eu.shop.example.org");
+        assert_eq!(&**e.scope, "eu.shop.example.org");
+        assert!(e.cname.unwrap().allows("x.saas.example"));
+        // eu.shop has no `a`: the zone's applies, not shop's sibling override.
+        assert!(e.a.unwrap().allows("192.0.2.1".parse().unwrap()));
+        assert_eq!(e.ttl_min, Some(300));
+        let e = zone.effective("pay.shop.example.org");
+        assert_eq!(&**e.scope, "shop.example.org");
+        assert!(e.a.unwrap().allows("203.0.113.9".parse().unwrap()));
+        assert_eq!(e.ttl_min, Some(60));
+        assert_eq!(e.ns.unwrap().listed.len(), 1, "inherited");
+        let e = zone.effective("shopping.example.org");
+        assert_eq!(&**e.scope, "example.org", "a label boundary, not a prefix");
+        assert!(zone.dnssec);
+        assert!(
+            zone.resolvers
+                .as_ref()
+                .unwrap()
+                .allows("10.1.0.53".parse().unwrap())
+        );
+        let net = z.zone_for("example.net").unwrap();
+        assert!(
+            net.resolvers
+                .as_ref()
+                .unwrap()
+                .allows("10.2.0.53".parse().unwrap())
+        );
+        assert!(
+            !net.resolvers
+                .as_ref()
+                .unwrap()
+                .allows("10.1.0.53".parse().unwrap())
+        );
+        assert!(
+            zone.describe()
+                .contains("override shop.example.org: a (1), ttl_min 60")
+        );
+    }
+
+    #[test]
+    fn override_outside_its_zone_is_an_error() {
+        let e = parse_expect(
+            "z.toml",
+            "[[zone]]\nname = \"a.org\"\n[[zone.override]]\nname = \"b.org\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("not a name under zone"));
+        let e = parse_expect(
+            "z.toml",
+            "[[zone]]\nname = \"a.org\"\n[[zone.override]]\nname = \"x.a.org\"\ndnssec = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.line, 5,
+            "zone-only keys are not allowed in an override: {e}"
+        );
     }
 
     #[test]

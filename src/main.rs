@@ -378,18 +378,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
                 let mut zones: Vec<_> = z.zones().collect();
                 zones.sort_by(|a, b| a.name.cmp(&b.name));
                 for zone in zones {
-                    let mut keys = Vec::new();
-                    let mut key = |k: &str, n: Option<usize>| {
-                        if let Some(n) = n {
-                            keys.push(format!("{k} ({n})"));
-                        }
-                    };
-                    key("a", zone.a.as_ref().map(|p| p.listed.len()));
-                    key("aaaa", zone.aaaa.as_ref().map(|p| p.listed.len()));
-                    key("ns", zone.ns.as_ref().map(|p| p.listed.len()));
-                    key("mx", zone.mx.as_ref().map(|p| p.listed.len()));
-                    key("cname", zone.cname.as_ref().map(|p| p.listed.len()));
-                    println!("  {}: {}", zone.name, keys.join(", "));
+                    println!("  {}", zone.describe());
                 }
             }
             Err(e) => errors.push(e.to_string()),

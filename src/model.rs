@@ -445,18 +445,26 @@ pub enum AlertKind {
     IocDomain,
     UnexpectedAddress,
     UnexpectedNs,
+    UnexpectedNsAddress,
     UnexpectedMx,
     UnexpectedCname,
+    LowTtl,
+    UnexpectedResolver,
+    DnssecMissing,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 10] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
         AlertKind::UnexpectedAddress,
         AlertKind::UnexpectedNs,
+        AlertKind::UnexpectedNsAddress,
         AlertKind::UnexpectedMx,
         AlertKind::UnexpectedCname,
+        AlertKind::LowTtl,
+        AlertKind::UnexpectedResolver,
+        AlertKind::DnssecMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -465,22 +473,33 @@ impl AlertKind {
             AlertKind::IocDomain => "ioc_domain",
             AlertKind::UnexpectedAddress => "unexpected_address",
             AlertKind::UnexpectedNs => "unexpected_ns",
+            AlertKind::UnexpectedNsAddress => "unexpected_ns_address",
             AlertKind::UnexpectedMx => "unexpected_mx",
             AlertKind::UnexpectedCname => "unexpected_cname",
+            AlertKind::LowTtl => "low_ttl",
+            AlertKind::UnexpectedResolver => "unexpected_resolver",
+            AlertKind::DnssecMissing => "dnssec_missing",
         }
     }
 
-    /// Known-bad infrastructure and a moved delegation are what AA19-024A
-    /// looks like on the wire; other deviations from the expected records
-    /// are often an unannounced change by the organisation itself.
+    /// Known-bad infrastructure, a moved delegation, an answer from a
+    /// server that has no business answering, and a stripped signature are
+    /// what AA19-024A and Sea Turtle look like on the wire; other
+    /// deviations from the expected records are often an unannounced change
+    /// by the organisation itself, and a lowered TTL prepares a change
+    /// rather than being one.
     pub fn severity(self) -> Severity {
         match self {
-            AlertKind::IocAddress | AlertKind::IocDomain | AlertKind::UnexpectedNs => {
-                Severity::High
-            }
-            AlertKind::UnexpectedAddress | AlertKind::UnexpectedMx | AlertKind::UnexpectedCname => {
-                Severity::Medium
-            }
+            AlertKind::IocAddress
+            | AlertKind::IocDomain
+            | AlertKind::UnexpectedNs
+            | AlertKind::UnexpectedNsAddress
+            | AlertKind::UnexpectedResolver
+            | AlertKind::DnssecMissing => Severity::High,
+            AlertKind::UnexpectedAddress
+            | AlertKind::UnexpectedMx
+            | AlertKind::UnexpectedCname
+            | AlertKind::LowTtl => Severity::Medium,
         }
     }
 }
@@ -526,5 +545,8 @@ pub struct Alert {
     pub section: Section,
     /// The offending value: an address, or a name without trailing dot.
     pub value: String,
+    /// TTL of the offending record (none for a question match or a
+    /// whole-response finding).
+    pub ttl: Option<u32>,
     pub detail: AlertDetail,
 }

@@ -1,5 +1,5 @@
-//! `ioc_address` and `ioc_domain`: answers that point at known-bad
-//! infrastructure.
+//! `ioc_address` and `ioc_domain`: responses that point at known-bad
+//! infrastructure, in any section.
 
 use std::sync::Arc;
 
@@ -18,12 +18,14 @@ pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut
             rrtype: q.qtype,
             section: Section::Question,
             value,
+            ttl: None,
             detail: AlertDetail::Ioc(ind),
         };
         m.emit(out, hit);
     }
-    for record in &resp.answers {
-        let section = Section::Answer;
+    // Every section: glue addresses in additional and name servers in
+    // authority are where a delegation hijack shows.
+    for (section, record) in resp.records() {
         if let Some((ind, value)) = name_hit(m, set, &record.name) {
             let hit = Hit::record(
                 AlertKind::IocDomain,

@@ -100,6 +100,7 @@ impl Matcher {
             rrtype: hit.rrtype,
             section: hit.section,
             value: hit.value,
+            ttl: hit.ttl,
             detail: hit.detail,
         });
     }
@@ -113,6 +114,7 @@ struct Hit<'a> {
     rrtype: u16,
     section: Section,
     value: String,
+    ttl: Option<u32>,
     detail: AlertDetail,
 }
 
@@ -132,6 +134,7 @@ impl<'a> Hit<'a> {
             rrtype: record.rtype,
             section,
             value,
+            ttl: Some(record.ttl),
             detail,
         }
     }

@@ -78,6 +78,8 @@ struct AlertView<'a> {
     rrtype: TypeName,
     section: &'static str,
     value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl: Option<u32>,
     src_ip: IpAddr,
     src_port: u16,
     dst_ip: IpAddr,
@@ -129,6 +131,7 @@ pub fn write_alert(
         rrtype: TypeName(alert.rrtype),
         section: alert.section.as_str(),
         value: &alert.value,
+        ttl: alert.ttl,
         src_ip: m.src_ip,
         src_port: m.src_port,
         dst_ip: m.dst_ip,

@@ -71,6 +71,26 @@ pub fn txt(text: &str) -> RData {
     RData::TXT(TXT::new(vec![text.to_string()]))
 }
 
+/// An RRSIG over `covered` records, signed by `signer` (algorithm 13,
+/// ECDSAP256SHA256) with a made-up signature: decoders and the sensor never
+/// verify signatures, they only see whether one is there.
+pub fn rrsig(covered: RecordType, labels: u8, signer: &str) -> RData {
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::dnssec::rdata::{DNSSECRData, RRSIG, SigInput};
+    use hickory_proto::rr::SerialNumber;
+    let input = SigInput {
+        type_covered: covered,
+        algorithm: Algorithm::ECDSAP256SHA256,
+        num_labels: labels,
+        original_ttl: 300,
+        sig_expiration: SerialNumber::new(1_548_000_000),
+        sig_inception: SerialNumber::new(1_546_000_000),
+        key_tag: 12345,
+        signer_name: name_of(signer),
+    };
+    RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0xab; 64])))
+}
+
 pub fn soa(mname: &str, rname: &str, serial: u32) -> RData {
     RData::SOA(SOA::new(
         name_of(mname),
@@ -103,6 +123,9 @@ pub struct Exchange {
     pub authority: Vec<Record>,
     pub additional: Vec<Record>,
     pub via: Via,
+    /// The response carries EDNS with the DO bit: the query asked for
+    /// DNSSEC.
+    pub dnssec_ok: bool,
 }
 
 impl Exchange {
@@ -121,6 +144,7 @@ impl Exchange {
             authority: Vec::new(),
             additional: Vec::new(),
             via: Via::Udp,
+            dnssec_ok: false,
         }
     }
 
@@ -149,6 +173,11 @@ impl Exchange {
         self
     }
 
+    pub fn dnssec_ok(mut self) -> Exchange {
+        self.dnssec_ok = true;
+        self
+    }
+
     /// The encoded query and response messages.
     pub fn messages(&self, txid: u16) -> (Vec<u8>, Vec<u8>) {
         let mut query = Message::new(txid, MessageType::Query, OpCode::Query);
@@ -161,6 +190,12 @@ impl Exchange {
         response.add_answers(self.answers.iter().cloned());
         response.add_authorities(self.authority.iter().cloned());
         response.add_additionals(self.additional.iter().cloned());
+        if self.dnssec_ok {
+            let mut edns = hickory_proto::op::Edns::new();
+            edns.set_dnssec_ok(true);
+            edns.set_max_payload(1232);
+            response.set_edns(edns);
+        }
         let query = query
             .to_vec()
             .unwrap_or_else(|e| panic!("encode query: {e}"));

@@ -710,3 +710,187 @@ fn hostile_packets_are_counted_and_logged_never_fatal() {
             .any(|l| l["malformed"] == "dns_rdata_length_mismatch")
     );
 }
+
+#[test]
+fn zone_policy_referrals_glue_ttl_resolvers_dnssec_and_overrides() {
+    use dnsentry::synth::rrsig;
+    let dir = tempfile::tempdir().unwrap();
+    let zones = dir.path().join("z.toml");
+    std::fs::write(
+        &zones,
+        r#"resolvers = ["10.1.0.53"]
+
+[[zone]]
+name = "example.org"
+a = ["192.0.2.0/24"]
+ns = ["ns1.example.org", "ns2.example.org"]
+ns_addresses = ["192.0.2.53", "192.0.2.54"]
+ttl_min = 300
+dnssec = true
+
+[[zone.override]]
+name = "shop.example.org"
+cname = ["*.shops.saas.test"]
+"#,
+    )
+    .unwrap();
+    let ok = "10.1.0.53";
+    let c = "10.1.2.3";
+    let mut s = Scenario::new(1_700_000_000);
+    // Quiet: allowed everything, from the allowed resolver, signed.
+    s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A)
+            .answer(rr("www.example.org", 3600, a("192.0.2.10")))
+            .answer(rr(
+                "www.example.org",
+                3600,
+                rrsig(RecordType::A, 3, "example.org"),
+            ))
+            .dnssec_ok(),
+    );
+    // Quiet: no DO bit, so no signature is expected.
+    s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A).answer(rr(
+            "www.example.org",
+            3600,
+            a("192.0.2.10"),
+        )),
+    );
+    // Quiet: the override allows the SaaS CNAME.
+    s.exchange(
+        &Exchange::new(c, ok, "shop.example.org", RecordType::A).answer(rr(
+            "shop.example.org",
+            3600,
+            cname("store.shops.saas.test"),
+        )),
+    );
+    let low = s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A).answer(rr(
+            "www.example.org",
+            60,
+            a("192.0.2.10"),
+        )),
+    );
+    let rogue = s.exchange(
+        &Exchange::new(c, "10.6.6.6", "www.example.org", RecordType::A).answer(rr(
+            "www.example.org",
+            3600,
+            a("192.0.2.10"),
+        )),
+    );
+    // A referral to the Sea Turtle name servers, with their glue.
+    let referral = s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A)
+            .authority(rr("example.org", 3600, ns("ns1.rootdnservers.com")))
+            .additional(rr("ns1.rootdnservers.com", 3600, a("45.32.100.62"))),
+    );
+    // The right name server name, the wrong glue address.
+    let glue = s.exchange(
+        &Exchange::new(c, ok, "example.org", RecordType::NS)
+            .answer(rr("example.org", 3600, ns("ns1.example.org")))
+            .additional(rr("ns1.example.org", 3600, a("203.0.113.53"))),
+    );
+    let unsigned = s.exchange(
+        &Exchange::new(c, ok, "mail.example.org", RecordType::A)
+            .answer(rr("mail.example.org", 3600, a("192.0.2.25")))
+            .dnssec_ok(),
+    );
+    let shop = s.exchange(
+        &Exchange::new(c, ok, "shop.example.org", RecordType::A).answer(rr(
+            "shop.example.org",
+            3600,
+            cname("shop.evil.test"),
+        )),
+    );
+    let pcap = write(dir.path(), "policy.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        expect_files: vec![zones],
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![
+            key("low_ttl", "answer", "www.example.org", "192.0.2.10", low),
+            key(
+                "unexpected_resolver",
+                "question",
+                "www.example.org",
+                "10.6.6.6",
+                rogue
+            ),
+            key(
+                "ioc_domain",
+                "authority",
+                "example.org",
+                "ns1.rootdnservers.com",
+                referral
+            ),
+            key(
+                "ioc_address",
+                "additional",
+                "ns1.rootdnservers.com",
+                "45.32.100.62",
+                referral
+            ),
+            key(
+                "unexpected_ns",
+                "authority",
+                "example.org",
+                "ns1.rootdnservers.com",
+                referral
+            ),
+            key(
+                "unexpected_ns_address",
+                "additional",
+                "ns1.rootdnservers.com",
+                "45.32.100.62",
+                referral
+            ),
+            key(
+                "unexpected_address",
+                "additional",
+                "ns1.example.org",
+                "203.0.113.53",
+                glue
+            ),
+            key(
+                "unexpected_ns_address",
+                "additional",
+                "ns1.example.org",
+                "203.0.113.53",
+                glue
+            ),
+            key(
+                "dnssec_missing",
+                "answer",
+                "mail.example.org",
+                "unsigned A",
+                unsigned
+            ),
+            key(
+                "unexpected_cname",
+                "answer",
+                "shop.example.org",
+                "shop.evil.test",
+                shop
+            ),
+        ]
+    );
+    let by_kind = |k: &str| r.alerts.iter().find(|a| a["kind"] == k).unwrap();
+    assert_eq!(by_kind("low_ttl")["ttl"], 60);
+    assert_eq!(
+        by_kind("low_ttl")["expected"],
+        serde_json::json!(["ttl >= 300"])
+    );
+    assert_eq!(
+        by_kind("unexpected_resolver")["expected"],
+        serde_json::json!(["10.1.0.53"])
+    );
+    assert_eq!(
+        by_kind("unexpected_ns_address")["expected"],
+        serde_json::json!(["192.0.2.53", "192.0.2.54"])
+    );
+    assert_eq!(by_kind("unexpected_cname")["zone"], "shop.example.org");
+    assert_eq!(by_kind("dnssec_missing")["severity"], "high");
+}
