@@ -348,7 +348,7 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
         return Err(err(None, "no [[zone]] tables: nothing to check".into()));
     }
 
-    let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err)?.map(Arc::new);
+    let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err)?;
     let mut zones = HashMap::new();
     for z in raw.zone {
         let zone_name = normalise_name(z.name.get_ref())
@@ -399,7 +399,7 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
         overrides.sort_by_key(|o| std::cmp::Reverse(o.name.len()));
         let resolvers = match addresses(z.resolvers, None, "resolvers", &err)? {
             Some(own) => Some(own),
-            None => global_resolvers.as_deref().map(AddressPolicy::clone),
+            None => global_resolvers.clone(),
         };
         zones.insert(
             zone_name.clone(),
