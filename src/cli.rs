@@ -79,6 +79,10 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
+    /// Alert once per (kind, owner, value) per this much packet time, then again with the count suppressed ("1h", "10m", "0" = every time). Default 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub suppress: Option<String>,
+
     /// Write the end-of-run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,

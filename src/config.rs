@@ -167,6 +167,8 @@ pub struct HealthSection {
 #[serde(deny_unknown_fields)]
 pub struct RunSection {
     pub threads: Option<u16>,
+    /// Suppression window, e.g. "1h", "10m"; "0" alerts every time.
+    pub suppress: Option<String>,
     /// User to become once the capture handles are open.
     pub user: Option<String>,
 }

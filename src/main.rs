@@ -74,6 +74,7 @@ struct Settings {
     threads: usize,
     stats_json: Option<PathBuf>,
     quiet: bool,
+    suppress: Duration,
 }
 
 fn load_file_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
@@ -99,7 +100,16 @@ fn rule_sources(args: &RuleArgs, file: &FileConfig) -> RuleSources {
     }
 }
 
-fn settings(c: &CommonArgs, file: &FileConfig) -> Settings {
+/// "1h", "90s", "0": the suppression window.
+fn parse_window(s: &str) -> anyhow::Result<Duration> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s.trim())
+        .with_context(|| format!("suppression window {s:?}: expected e.g. 1h, 10m, 30s or 0"))
+}
+
+fn settings(c: &CommonArgs, file: &FileConfig) -> anyhow::Result<Settings> {
     let o = &file.outputs;
     let dns_ports = if !c.dns_ports.is_empty() {
         c.dns_ports.clone()
@@ -112,7 +122,11 @@ fn settings(c: &CommonArgs, file: &FileConfig) -> Settings {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Settings {
+    let suppress = match c.suppress.as_deref().or(file.run.suppress.as_deref()) {
+        Some(s) => parse_window(s)?,
+        None => Duration::from_secs(3600),
+    };
+    Ok(Settings {
         rules: rule_sources(&c.rules, file),
         outputs: OutputTargets {
             alerts: Target::parse(c.alerts.as_deref().or(o.alerts.as_deref()).unwrap_or("-")),
@@ -131,7 +145,8 @@ fn settings(c: &CommonArgs, file: &FileConfig) -> Settings {
         threads,
         stats_json: c.stats_json.clone().or_else(|| o.stats_json.clone()),
         quiet: c.quiet,
-    }
+        suppress,
+    })
 }
 
 /// SIGINT and SIGTERM set `stop`: capture ends, the pipeline drains, every
@@ -149,7 +164,7 @@ fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
 
 fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let file = load_file_config(args.common.config.as_ref())?;
-    let s = settings(&args.common, &file);
+    let s = settings(&args.common, &file)?;
     let rules = load_rules(&s.rules)?;
     let cfg = RunConfig {
         inputs: Inputs::Files(args.captures.clone()),
@@ -161,6 +176,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         metrics: None,
         stop: stop_on_signals()?,
         after_open: None,
+        suppress: s.suppress,
     };
     finish(run(cfg), &s)
 }
@@ -173,7 +189,7 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     let file = load_file_config(args.common.config.as_ref())?;
-    let s = settings(&args.common, &file);
+    let s = settings(&args.common, &file)?;
     let interfaces = if args.interfaces.is_empty() {
         file.capture.interfaces.clone()
     } else {
@@ -248,6 +264,7 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
         metrics,
         stop: stop_on_signals()?,
         after_open,
+        suppress: s.suppress,
     };
     let result = finish(run(cfg), &s);
     reload.close();

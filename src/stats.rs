@@ -236,6 +236,8 @@ pub struct Summary {
     pub malformed: BTreeMap<&'static str, u64>,
     pub alerts: BTreeMap<&'static str, u64>,
     pub alerts_total: u64,
+    /// Alerts suppressed (same kind, owner and value within the window).
+    pub suppressed: BTreeMap<&'static str, u64>,
     pub elapsed_seconds: f64,
     pub responses_per_second: f64,
     pub threads: usize,
@@ -268,6 +270,7 @@ impl Summary {
             malformed: malformed.to_map(),
             alerts: alerts.to_map(),
             alerts_total: alerts.total(),
+            suppressed: BTreeMap::new(),
             elapsed_seconds,
             responses_per_second,
             threads,
@@ -312,6 +315,13 @@ impl Summary {
             let _ = write!(s, " ({})", parts.join(" "));
         }
         s.push('\n');
+        if !self.suppressed.is_empty() {
+            line(
+                &mut s,
+                "suppressed (repeats within the window)",
+                &self.suppressed,
+            );
+        }
         s
     }
 }

@@ -5,6 +5,7 @@
 
 mod expected;
 mod ioc;
+pub mod suppress;
 
 use std::sync::Arc;
 

@@ -70,6 +70,9 @@ struct IocView<'a> {
 #[derive(Serialize)]
 struct AlertView<'a> {
     ts: Disp<'a, crate::model::Timestamp>,
+    id: String,
+    /// Alerts of the same id suppressed since this one last fired.
+    count: u64,
     kind: &'static str,
     severity: &'static str,
     qname: &'a str,
@@ -99,10 +102,13 @@ struct AlertView<'a> {
     expected: Option<&'a [String]>,
 }
 
-/// Writes one alert as a JSON line.
+/// Writes one alert as a JSON line; `id` is its stable id and `count` how
+/// many alerts of that id were suppressed since it last fired.
 pub fn write_alert(
     out: &mut impl Write,
     alert: &Alert,
+    id: u64,
+    count: u64,
     sources: &SourceNames,
 ) -> std::io::Result<()> {
     let m = &alert.meta;
@@ -123,6 +129,8 @@ pub fn write_alert(
     };
     let view = AlertView {
         ts: Disp(&m.ts),
+        id: format!("{id:016x}"),
+        count,
         kind: alert.kind.as_str(),
         severity: alert.kind.severity().as_str(),
         qname: &alert.qname,

@@ -84,6 +84,9 @@ pub struct RunConfig {
     /// output fails.
     pub stop: Arc<AtomicBool>,
     pub after_open: Option<AfterOpen>,
+    /// One (kind, owner, value) alerts once per this much packet time;
+    /// zero alerts every time.
+    pub suppress: std::time::Duration,
 }
 
 /// What a run did.
@@ -286,6 +289,9 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         stop: &cfg.stop,
         board: &board,
         health,
+        suppress: crate::matcher::suppress::Suppressor::new(
+            i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX),
+        ),
     });
 
     let mut files = Vec::new();
@@ -309,9 +315,9 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     if let Some(t) = metrics_thread {
         let _ = t.join();
     }
-    let (alert_counts, worker_counters) = written?;
+    let (alert_counts, worker_counters, suppressed) = written?;
 
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         files,
         &capture_counters,
         &worker_counters,
@@ -319,6 +325,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         started.elapsed().as_secs_f64(),
         threads,
     );
+    summary.suppressed = suppressed.to_map();
     Ok(RunOutcome {
         summary,
         input_errors,

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, never, select, tick};
 
 use super::worker::WorkerOutput;
 use crate::health::{HealthBoard, HealthOptions, HealthReporter, SensorEvent};
+use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::SourceNames;
 use crate::output::json::{write_alert, write_weird};
 use crate::output::{OutputError, Outputs};
@@ -24,12 +25,15 @@ pub(super) struct Ctx<'a> {
     pub board: &'a HealthBoard,
     /// Live runs report health; offline runs do not.
     pub health: Option<HealthOptions>,
+    pub suppress: Suppressor,
 }
 
 /// Writes until the workers hang up. On a write error it stops writing,
 /// tells the capture side to stop, and drains the channel so no thread
 /// blocks.
-pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<(AlertCounts, WorkerCounters), OutputError> {
+pub(super) fn output_loop(
+    ctx: Ctx<'_>,
+) -> Result<(AlertCounts, WorkerCounters, AlertCounts), OutputError> {
     let Ctx {
         rx,
         outputs,
@@ -38,6 +42,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<(AlertCounts, WorkerCounters),
         stop,
         board,
         health,
+        mut suppress,
     } = ctx;
     let live = health.is_some();
     let ticker = match health {
@@ -62,12 +67,12 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<(AlertCounts, WorkerCounters),
                     if failure.is_some() {
                         continue;
                     }
-                    match write_batch(&out, outputs, sources, live) {
-                        Ok(()) => {
-                            for a in &out.alerts {
-                                alert_counts.add(a.kind);
+                    match write_batch(&out, outputs, sources, live, &mut suppress) {
+                        Ok(written) => {
+                            for kind in &written {
+                                alert_counts.add(*kind);
                             }
-                            Progress::add(&progress.alerts, out.alerts.len() as u64);
+                            Progress::add(&progress.alerts, written.len() as u64);
                         }
                         Err(e) => {
                             stop.store(true, Ordering::Relaxed);
@@ -110,7 +115,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<(AlertCounts, WorkerCounters),
     }
     match failure {
         Some(e) => Err(e),
-        None => Ok((alert_counts, counters)),
+        None => Ok((alert_counts, counters, suppress.suppressed)),
     }
 }
 
@@ -149,20 +154,29 @@ fn write_events(
     outputs.alerts.flush()
 }
 
+/// Writes a batch's records; returns the kinds of the alerts written
+/// (those not suppressed).
 fn write_batch(
     out: &WorkerOutput,
     outputs: &mut Outputs,
     sources: &SourceNames,
     live: bool,
-) -> Result<(), OutputError> {
+    suppress: &mut Suppressor,
+) -> Result<Vec<crate::model::AlertKind>, OutputError> {
+    let mut written = Vec::new();
     if !out.alerts.is_empty() {
         outputs.alerts.write_with(|w| {
-            out.alerts
-                .iter()
-                .try_for_each(|a| write_alert(&mut *w, a, sources))
+            for a in &out.alerts {
+                let id = alert_id(a);
+                if let Some(count) = suppress.admit(a, id) {
+                    write_alert(&mut *w, a, id, count, sources)?;
+                    written.push(a.kind);
+                }
+            }
+            Ok(())
         })?;
         // Live, an alert waits for nothing: it is on the wire now.
-        if live {
+        if live && !written.is_empty() {
             outputs.alerts.flush()?;
         }
     }
@@ -180,5 +194,5 @@ fn write_batch(
                 .try_for_each(|x| write_weird(&mut *w, x, sources))
         })?;
     }
-    Ok(())
+    Ok(written)
 }

@@ -46,6 +46,7 @@ pub struct RunSpec<'a> {
     pub threads: usize,
     pub dns_log: bool,
     pub weird_log: bool,
+    pub suppress: std::time::Duration,
 }
 
 impl Default for RunSpec<'_> {
@@ -59,6 +60,7 @@ impl Default for RunSpec<'_> {
             threads: 2,
             dns_log: false,
             weird_log: false,
+            suppress: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -96,6 +98,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         metrics: None,
         stop: Arc::new(AtomicBool::new(false)),
         after_open: None,
+        suppress: spec.suppress,
     })
     .unwrap();
     Run {

@@ -136,9 +136,9 @@ fn truncated_capture_keeps_every_alert_before_the_cut_and_exits_1() {
         err.contains(&format!("{}: read error after packet 35", cut.display())),
         "{err}"
     );
-    // Every alert of the cut file (all before its last packet) plus all of
-    // the second file: a bad file does not stop the ones after it.
-    assert_eq!(read_json_lines(&alerts).len(), 32);
+    // Every alert of the cut file (all before its last packet). The second
+    // file repeats them within the hour: read, and suppressed.
+    assert_eq!(read_json_lines(&alerts).len(), 16);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     assert_eq!(s["files"][0]["packets"], 35);
     assert!(
@@ -148,6 +148,18 @@ fn truncated_capture_keeps_every_alert_before_the_cut_and_exits_1() {
             .contains("read error")
     );
     assert_eq!(s["files"][1]["error"], Value::Null);
+    assert_eq!(
+        s["files"][1]["packets"], 36,
+        "a bad file does not stop the ones after it"
+    );
+    assert_eq!(s["suppressed"]["unexpected_ns"], 2);
+    let total: u64 = s["suppressed"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 16);
 }
 
 #[test]

@@ -484,7 +484,13 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
     let sensor = Sensor::start(
         &net,
         dir.path(),
-        &["--no-default-ioc", "--ioc", feed.to_str().unwrap()],
+        &[
+            "--no-default-ioc",
+            "--ioc",
+            feed.to_str().unwrap(),
+            "--suppress",
+            "0",
+        ],
     );
     let demo = project_file("pcaps/demo-hijack.pcap");
     net.replay(&demo, &["--pps", "2000"]);

@@ -894,3 +894,61 @@ cname = ["*.shops.saas.test"]
     assert_eq!(by_kind("unexpected_cname")["zone"], "shop.example.org");
     assert_eq!(by_kind("dnssec_missing")["severity"], "high");
 }
+
+#[test]
+fn repeats_are_suppressed_per_window_then_fire_with_the_count() {
+    let mut s = Scenario::new(1_700_000_000);
+    let hijack = Exchange::new("10.0.0.2", "10.0.0.53", "mail.example.org", RecordType::A)
+        .answer(rr("mail.example.org", 60, a("185.20.187.8")));
+    let first = s.exchange(&hijack);
+    s.exchange(&hijack);
+    // The same value under another owner is another detection.
+    let other = s.exchange(
+        &Exchange::new(
+            "10.0.0.2",
+            "10.0.0.53",
+            "webmail.example.org",
+            RecordType::A,
+        )
+        .answer(rr("webmail.example.org", 60, a("185.20.187.8"))),
+    );
+    s.exchange(&hijack);
+    let dir = tempfile::tempdir().unwrap();
+    let mut later = Scenario::new(1_700_000_000 + 7200);
+    let mut frames = s.frames().to_vec();
+    later.exchange(&hijack);
+    frames.extend(later.frames().iter().cloned());
+    let path = dir.path().join("repeats.pcap");
+    dnsentry::synth::write_pcap(
+        std::fs::File::create(&path).unwrap(),
+        pcap_file::DataLink::ETHERNET,
+        &frames,
+    )
+    .unwrap();
+
+    let r = run(RunSpec {
+        inputs: vec![path.clone()],
+        ..RunSpec::default()
+    });
+    let got: Vec<(u64, u64)> = r
+        .alerts
+        .iter()
+        .map(|a| {
+            (
+                a["source"]["packet"].as_u64().unwrap(),
+                a["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![(first, 0), (other, 0), (frames.len() as u64, 2)]);
+    assert_eq!(r.alerts[0]["id"], r.alerts[2]["id"]);
+    assert_ne!(r.alerts[0]["id"], r.alerts[1]["id"]);
+    assert_eq!(r.outcome.summary.suppressed.get("ioc_address"), Some(&2));
+
+    let every = run(RunSpec {
+        inputs: vec![path],
+        suppress: std::time::Duration::ZERO,
+        ..RunSpec::default()
+    });
+    assert_eq!(every.alerts.len(), 5);
+}
