@@ -40,6 +40,10 @@ pub struct RuleArgs {
     #[arg(long = "ioc", value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
 
+    /// An allowlist (any feed format): indicators known to be benign raise no alert, whatever feed lists them. Repeatable.
+    #[arg(long = "allow", value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+
     /// Leave out the built-in AA19-024A feed.
     #[arg(long)]
     pub no_default_ioc: bool,

@@ -28,6 +28,7 @@ pub enum ConfigError {
 pub struct RuleSources {
     pub builtin_feed: bool,
     pub ioc_files: Vec<PathBuf>,
+    pub allow_files: Vec<PathBuf>,
     pub expect_files: Vec<PathBuf>,
 }
 
@@ -50,6 +51,10 @@ pub fn load_rules(src: &RuleSources) -> Result<Rules, ConfigError> {
         tracing::info!(feed = %path.display(), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
         indicators.extend(feed.indicators);
     }
+    let mut allowed = Vec::new();
+    for path in &src.allow_files {
+        allowed.extend(load_feed_file(path)?.indicators);
+    }
     let mut expected = ExpectedZones::default();
     for path in &src.expect_files {
         let zones = load_expect_file(path)?;
@@ -57,6 +62,7 @@ pub fn load_rules(src: &RuleSources) -> Result<Rules, ConfigError> {
     }
     Ok(Rules {
         ioc: IocSet::new(indicators),
+        allow: IocSet::new(allowed),
         expected,
     })
 }
@@ -118,6 +124,9 @@ pub struct RulesSection {
     pub ioc: Vec<PathBuf>,
     /// Leave out the built-in AA19-024A feed.
     pub no_default_ioc: Option<bool>,
+    /// Allowlists (any feed format): indicators known to be benign.
+    #[serde(default)]
+    pub allow: Vec<PathBuf>,
     /// Expected-record files.
     #[serde(default)]
     pub expect: Vec<PathBuf>,
@@ -218,6 +227,7 @@ pub fn load_config_file(path: &std::path::Path) -> Result<FileConfig, crate::exp
         }
     };
     cfg.rules.ioc.iter_mut().for_each(rebase);
+    cfg.rules.allow.iter_mut().for_each(rebase);
     cfg.rules.expect.iter_mut().for_each(rebase);
     let rebase_out = |o: &mut Option<String>| {
         if let Some(s) = o

@@ -36,6 +36,7 @@ fn rules() -> SharedRules {
         .unwrap_or_default();
         shared(Rules {
             ioc: IocSet::new(indicators),
+            allow: IocSet::default(),
             expected,
         })
     }))

@@ -96,6 +96,7 @@ fn rule_sources(args: &RuleArgs, file: &FileConfig) -> RuleSources {
     RuleSources {
         builtin_feed: !(args.no_default_ioc || file.rules.no_default_ioc.unwrap_or(false)),
         ioc_files: pick(&args.ioc, &file.rules.ioc),
+        allow_files: pick(&args.allow, &file.rules.allow),
         expect_files: pick(&args.expect, &file.rules.expect),
     }
 }
@@ -287,6 +288,7 @@ fn reload_on_sighup(
                     Ok(new) => {
                         tracing::warn!(
                             indicators = new.ioc.len(),
+                            allowed = new.allow.len(),
                             zones = new.expected.len(),
                             "Reloaded rules"
                         );
@@ -385,6 +387,16 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
     for p in &sources.ioc_files {
         match load_feed_file(p) {
             Ok(f) => describe(&p.display().to_string(), &f.indicators, f.skipped),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for p in &sources.allow_files {
+        match load_feed_file(p) {
+            Ok(f) => describe(
+                &format!("{} (allowlist)", p.display()),
+                &f.indicators,
+                f.skipped,
+            ),
             Err(e) => errors.push(e.to_string()),
         }
     }

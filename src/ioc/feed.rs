@@ -1,4 +1,6 @@
-//! IOC feed files: CSV with a header, or plain text, told apart by content.
+//! IOC feed files, told apart by content: STIX 2.1 bundles and MISP
+//! event exports (JSON), Zeek intel files (`#fields ...`), CSV with a
+//! header, or plain text.
 //!
 //! * CSV: a header row with `indicator` and `type` columns (any order, any
 //!   case); `source` and `reference` are kept as provenance and every other
@@ -41,6 +43,9 @@ pub struct FeedLoad {
 pub enum FeedFormat {
     Csv,
     Text,
+    Stix,
+    Misp,
+    ZeekIntel,
 }
 
 /// Longest line accepted: a feed line longer than this is not an
@@ -77,6 +82,21 @@ pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, IocError> {
         line,
         message,
     };
+    let feed: Arc<str> = name.into();
+    if text.trim_start().starts_with(['{', '[']) {
+        let json: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| err(e.line() as u64, format!("JSON feed: {e}")))?;
+        if json.get("type").and_then(serde_json::Value::as_str) == Some("bundle") {
+            return super::stix::parse(&feed, &json);
+        }
+        if super::misp::is_misp(&json) {
+            return super::misp::parse(&feed, &json);
+        }
+        return Err(err(
+            1,
+            "JSON that is neither a STIX 2.1 bundle nor a MISP event export".into(),
+        ));
+    }
     if let Some((i, _)) = text
         .lines()
         .enumerate()
@@ -87,7 +107,9 @@ pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, IocError> {
             format!("line longer than {MAX_LINE_LEN} bytes"),
         ));
     }
-    let feed: Arc<str> = name.into();
+    if text.lines().next().is_some_and(super::zeek::is_zeek_intel) {
+        return super::zeek::parse(&feed, text);
+    }
     let first = text
         .lines()
         .map(str::trim)
@@ -233,7 +255,7 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-fn indicator(
+pub(super) fn indicator(
     value: IndicatorValue,
     feed: &Arc<str>,
     line: u64,
@@ -290,7 +312,7 @@ fn declared(type_field: &str) -> Result<Declared, String> {
 
 /// Parses one indicator of the declared type. `Ok(None)` for a type that
 /// is skipped by design.
-fn parse_typed(raw: &str, type_field: &str) -> Result<Option<IndicatorValue>, String> {
+pub(super) fn parse_typed(raw: &str, type_field: &str) -> Result<Option<IndicatorValue>, String> {
     let decl = declared(type_field)?;
     let value = refang(raw.trim());
     let parsed = match decl {
@@ -310,6 +332,21 @@ fn parse_typed(raw: &str, type_field: &str) -> Result<Option<IndicatorValue>, St
             ),
     }?;
     Ok(Some(parsed))
+}
+
+/// The host of a URL indicator, as an address or a domain: a URL on a
+/// host says the host serves the attacker.
+pub(super) fn host_of_url(url: &str) -> Option<IndicatorValue> {
+    let url = refang(url.trim()).replace("hxxp", "http");
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        host_port.split(':').next()?
+    };
+    parse_address(host).map_or_else(|| parse_domain(host).ok(), Some)
 }
 
 fn refang(s: &str) -> String {

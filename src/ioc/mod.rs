@@ -7,6 +7,9 @@
 //! and networks are one hash lookup per distinct prefix length in the feed.
 
 pub mod feed;
+mod misp;
+mod stix;
+mod zeek;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

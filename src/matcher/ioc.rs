@@ -7,9 +7,15 @@ use super::{Hit, Matcher};
 use crate::ioc::{Indicator, IocSet};
 use crate::model::{Alert, AlertDetail, AlertKind, DnsResponse, Section};
 
-pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut Vec<Alert>) {
+pub(super) fn check(
+    m: &mut Matcher,
+    set: &IocSet,
+    allow: &IocSet,
+    resp: &DnsResponse,
+    out: &mut Vec<Alert>,
+) {
     if let Some(q) = &resp.question
-        && let Some((ind, value)) = name_hit(m, set, &q.name)
+        && let Some((ind, value)) = name_hit(m, set, allow, &q.name)
     {
         let hit = Hit {
             kind: AlertKind::IocDomain,
@@ -26,7 +32,7 @@ pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut
     // Every section: glue addresses in additional and name servers in
     // authority are where a delegation hijack shows.
     for (section, record) in resp.records() {
-        if let Some((ind, value)) = name_hit(m, set, &record.name) {
+        if let Some((ind, value)) = name_hit(m, set, allow, &record.name) {
             let hit = Hit::record(
                 AlertKind::IocDomain,
                 resp,
@@ -39,6 +45,7 @@ pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut
         }
         if let Some(addr) = record.data.ip_addr()
             && let Some(ind) = set.match_addr(addr)
+            && allow.match_addr(addr).is_none()
         {
             let detail = AlertDetail::Ioc(Arc::clone(ind));
             let hit = Hit::record(
@@ -52,7 +59,7 @@ pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut
             m.emit(out, hit);
         }
         if let Some(target) = record.data.target_name()
-            && let Some((ind, value)) = name_hit(m, set, target)
+            && let Some((ind, value)) = name_hit(m, set, allow, target)
         {
             let hit = Hit::record(
                 AlertKind::IocDomain,
@@ -67,9 +74,18 @@ pub(super) fn check(m: &mut Matcher, set: &IocSet, resp: &DnsResponse, out: &mut
     }
 }
 
-/// The indicator `name` matches, with the folded name as the alert value.
-fn name_hit(m: &mut Matcher, set: &IocSet, name: &str) -> Option<(Arc<Indicator>, String)> {
+/// The indicator `name` matches (unless allowed), with the folded name as
+/// the alert value.
+fn name_hit(
+    m: &mut Matcher,
+    set: &IocSet,
+    allow: &IocSet,
+    name: &str,
+) -> Option<(Arc<Indicator>, String)> {
     let folded = m.fold(name);
     let ind = set.match_name(folded)?;
+    if allow.match_name(folded).is_some() {
+        return None;
+    }
     Some((Arc::clone(ind), folded.to_string()))
 }

@@ -20,6 +20,10 @@ use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Sectio
 #[derive(Debug, Default)]
 pub struct Rules {
     pub ioc: IocSet,
+    /// Indicators known to be benign: an answer they cover raises no IOC
+    /// alert, whatever feed lists it (CISA withdrew three of this
+    /// campaign's addresses; a correction must not need a feed edit).
+    pub allow: IocSet,
     pub expected: ExpectedZones,
 }
 
@@ -65,7 +69,7 @@ impl Matcher {
         self.seen.clear();
         let rules = Arc::clone(&self.rules);
         if !rules.ioc.is_empty() {
-            ioc::check(self, &rules.ioc, resp, out);
+            ioc::check(self, &rules.ioc, &rules.allow, resp, out);
         }
         if !rules.expected.is_empty() {
             expected::check(self, &rules.expected, resp, out);

@@ -41,6 +41,7 @@ pub struct RunSpec<'a> {
     pub inputs: Vec<PathBuf>,
     pub builtin_feed: bool,
     pub ioc_files: Vec<PathBuf>,
+    pub allow_files: Vec<PathBuf>,
     pub expect_files: Vec<PathBuf>,
     pub dns_ports: &'a [u16],
     pub threads: usize,
@@ -55,6 +56,7 @@ impl Default for RunSpec<'_> {
             inputs: Vec::new(),
             builtin_feed: true,
             ioc_files: Vec::new(),
+            allow_files: Vec::new(),
             expect_files: Vec::new(),
             dns_ports: &[53],
             threads: 2,
@@ -81,6 +83,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
     let rules = load_rules(&RuleSources {
         builtin_feed: spec.builtin_feed,
         ioc_files: spec.ioc_files,
+        allow_files: spec.allow_files,
         expect_files: spec.expect_files,
     })
     .unwrap();

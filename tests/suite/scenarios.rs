@@ -952,3 +952,105 @@ fn repeats_are_suppressed_per_window_then_fire_with_the_count() {
     });
     assert_eq!(every.alerts.len(), 5);
 }
+
+#[test]
+fn every_feed_format_and_an_allowlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let stix = dir.path().join("aa19.stix.json");
+    std::fs::write(
+        &stix,
+        r#"{"type":"bundle","id":"bundle--5","objects":[
+          {"type":"indicator","id":"indicator--1","name":"DNSpionage redirector","pattern_type":"stix",
+           "pattern":"[ipv4-addr:value = '185.20.187.8' OR ipv4-addr:value = '107.161.23.204']"},
+          {"type":"indicator","id":"indicator--2","pattern":"[file:hashes.MD5 = 'aa']"}]}"#,
+    )
+    .unwrap();
+    let misp = dir.path().join("event.misp.json");
+    std::fs::write(
+        &misp,
+        r#"{"Event":{"info":"Sea Turtle","Attribute":[{"type":"domain|ip","value":"ns1.rootdnservers.com|45.32.100.62","uuid":"attr-7"}]}}"#,
+    )
+    .unwrap();
+    let zeek = dir.path().join("intel.dat");
+    std::fs::write(
+        &zeek,
+        "#fields\tindicator\tindicator_type\tmeta.source\n82.196.11.127\tIntel::ADDR\tzeek-feed\n",
+    )
+    .unwrap();
+    // CISA withdrew 107.161.23.204 on 2019-02-13: allowed without editing the feed.
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "# withdrawn by CISA 2019-02-13\n107.161.23.204\n").unwrap();
+
+    let mut s = Scenario::new(1_700_000_000);
+    let mut planted = Vec::new();
+    for (name, addr) in [
+        ("a.example.org", "185.20.187.8"),
+        ("b.example.org", "107.161.23.204"),
+        ("c.example.org", "45.32.100.62"),
+        ("d.example.org", "82.196.11.127"),
+    ] {
+        planted.push(s.exchange(
+            &Exchange::new("10.0.0.2", "10.0.0.53", name, RecordType::A).answer(rr(
+                name,
+                60,
+                a(addr),
+            )),
+        ));
+    }
+    let ns_p = s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "example.org", RecordType::NS).answer(rr(
+            "example.org",
+            60,
+            ns("ns1.rootdnservers.com"),
+        )),
+    );
+    let pcap = write(dir.path(), "feeds.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        builtin_feed: false,
+        ioc_files: vec![stix.clone(), misp.clone(), zeek.clone()],
+        allow_files: vec![allow],
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![
+            key(
+                "ioc_address",
+                "answer",
+                "a.example.org",
+                "185.20.187.8",
+                planted[0]
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "c.example.org",
+                "45.32.100.62",
+                planted[2]
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "d.example.org",
+                "82.196.11.127",
+                planted[3]
+            ),
+            key(
+                "ioc_domain",
+                "answer",
+                "example.org",
+                "ns1.rootdnservers.com",
+                ns_p
+            ),
+        ]
+    );
+    let ioc = |i: usize| &r.alerts[i]["ioc"];
+    assert_eq!(ioc(0)["feed"], stix.display().to_string());
+    assert_eq!(ioc(0)["source"], "DNSpionage redirector");
+    assert_eq!(ioc(0)["reference"], "indicator--1");
+    assert_eq!(ioc(1)["feed"], misp.display().to_string());
+    assert_eq!(ioc(1)["reference"], "attr-7");
+    assert_eq!(ioc(2)["feed"], zeek.display().to_string());
+    assert_eq!(ioc(2)["source"], "zeek-feed");
+}

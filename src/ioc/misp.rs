@@ -1,0 +1,148 @@
+//! MISP JSON event exports: `{"Event": {...}}`, a list of them, or the
+//! REST search shape `{"response": [{"Event": ...}]}`. Attributes of types
+//! ip-dst, ip-src, domain, hostname and domain|ip (and the `|port`
+//! variants) become indicators, those inside MISP objects too; the event's
+//! `info` is their source and the attribute's UUID their reference. Other
+//! attribute types are skipped and counted.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::feed::{FeedFormat, FeedLoad, IocError, indicator, parse_typed};
+
+/// Events of one level: `{"Event": ..}` or a list of them.
+fn wrapped(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().filter_map(|i| i.get("Event")).collect(),
+        other => other.get("Event").into_iter().collect(),
+    }
+}
+
+/// Events anywhere in the accepted shapes.
+fn events(json: &Value) -> Vec<&Value> {
+    match json.get("response") {
+        Some(resp) => wrapped(resp),
+        None => wrapped(json),
+    }
+}
+
+pub fn is_misp(json: &Value) -> bool {
+    !events(json).is_empty()
+}
+
+pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, IocError> {
+    let mut out = FeedLoad {
+        indicators: Vec::new(),
+        skipped: 0,
+        format: FeedFormat::Misp,
+    };
+    for event in events(json) {
+        let info = event
+            .get("info")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut attributes: Vec<&Value> = event
+            .get("Attribute")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        for obj in event
+            .get("Object")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            attributes.extend(
+                obj.get("Attribute")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        for attr in attributes {
+            let s = |k: &str| attr.get(k).and_then(Value::as_str).unwrap_or_default();
+            let (typ, value) = (s("type"), s("value"));
+            let parts: Vec<(&str, &str)> = match typ {
+                "ip-dst" | "ip-src" => vec![("ip", value)],
+                "ip-dst|port" | "ip-src|port" => {
+                    vec![("ip", value.split('|').next().unwrap_or_default())]
+                }
+                "domain" | "hostname" => vec![("domain", value)],
+                "hostname|port" => vec![("domain", value.split('|').next().unwrap_or_default())],
+                "domain|ip" => match value.split_once('|') {
+                    Some((d, ip)) => vec![("domain", d), ("ip", ip)],
+                    None => vec![],
+                },
+                _ => vec![],
+            };
+            if parts.is_empty() {
+                out.skipped += 1;
+                continue;
+            }
+            let reference = attr.get("uuid").and_then(Value::as_str).map(str::to_string);
+            let mut meta = Vec::new();
+            for key in ["category", "comment"] {
+                let v = s(key);
+                if !v.is_empty() {
+                    meta.push((key.to_string(), v.to_string()));
+                }
+            }
+            for (kind, v) in parts {
+                match parse_typed(v, kind) {
+                    Ok(Some(value)) => out.indicators.push(indicator(
+                        value,
+                        feed,
+                        0,
+                        info.clone(),
+                        reference.clone(),
+                        meta.clone(),
+                    )),
+                    // A value that does not parse as its declared type in a
+                    // machine-made export is the exporter's bug, not a
+                    // reason to lose the rest of the feed.
+                    _ => out.skipped += 1,
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_export_with_objects() {
+        let text = r#"{"Event":{"info":"Sea Turtle infrastructure","uuid":"e-1",
+          "Attribute":[
+            {"type":"ip-dst","value":"45.32.100.62","uuid":"a-1","category":"Network activity"},
+            {"type":"domain|ip","value":"ns1.lcjcomputing.com|95.179.150.101","uuid":"a-2"},
+            {"type":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","uuid":"a-3"},
+            {"type":"ip-src|port","value":"185.20.187.8|53","uuid":"a-4"}],
+          "Object":[{"name":"domain-ip","Attribute":[{"type":"hostname","value":"ns2.rootdnservers.com","uuid":"a-5"}]}]}}"#;
+        let json: Value = serde_json::from_str(text).unwrap();
+        assert!(is_misp(&json));
+        let load = parse(&"m.json".into(), &json).unwrap();
+        let texts: Vec<String> = load.indicators.iter().map(|i| i.text()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "45.32.100.62",
+                "ns1.lcjcomputing.com",
+                "95.179.150.101",
+                "185.20.187.8",
+                "ns2.rootdnservers.com"
+            ]
+        );
+        assert_eq!(load.skipped, 1);
+        assert_eq!(
+            load.indicators[0].source.as_deref(),
+            Some("Sea Turtle infrastructure")
+        );
+        assert_eq!(load.indicators[0].reference.as_deref(), Some("a-1"));
+        let rest: Value = serde_json::from_str(&format!("{{\"response\":[{text}]}}")).unwrap();
+        assert_eq!(parse(&"m.json".into(), &rest).unwrap().indicators.len(), 5);
+    }
+}

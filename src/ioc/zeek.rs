@@ -1,0 +1,112 @@
+//! Zeek intel files (`#fields indicator indicator_type meta.source ...`,
+//! tab-separated), so existing Zeek feeds work unchanged. Intel::ADDR,
+//! Intel::SUBNET and Intel::DOMAIN become indicators, Intel::URL its host;
+//! other types are skipped and counted. `meta.source` is the source,
+//! `meta.url` (or `meta.desc`) the reference; `-` is an empty field.
+
+use std::sync::Arc;
+
+use super::feed::{FeedFormat, FeedLoad, IocError, host_of_url, indicator, parse_typed};
+
+pub fn is_zeek_intel(first_line: &str) -> bool {
+    let mut f = first_line.split('\t');
+    f.next() == Some("#fields")
+        && f.clone().any(|c| c == "indicator")
+        && f.any(|c| c == "indicator_type")
+}
+
+pub fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, IocError> {
+    let err = |line: u64, message: String| IocError {
+        path: feed.to_string(),
+        line,
+        message,
+    };
+    let mut out = FeedLoad {
+        indicators: Vec::new(),
+        skipped: 0,
+        format: FeedFormat::ZeekIntel,
+    };
+    let mut fields: Vec<&str> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u64 + 1;
+        if let Some(rest) = line.strip_prefix("#fields\t") {
+            fields = rest.split('\t').collect();
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let col = |name: &str| {
+            fields
+                .iter()
+                .position(|f| *f == name)
+                .and_then(|i| cols.get(i).copied())
+                .filter(|v| !v.is_empty() && *v != "-")
+        };
+        let (Some(value), Some(typ)) = (col("indicator"), col("indicator_type")) else {
+            return Err(err(
+                n,
+                "line without an indicator and an indicator_type".into(),
+            ));
+        };
+        let parsed = match typ {
+            "Intel::ADDR" => parse_typed(value, "ip").map_err(|m| err(n, m))?,
+            "Intel::SUBNET" => parse_typed(value, "cidr").map_err(|m| err(n, m))?,
+            "Intel::DOMAIN" => parse_typed(value, "domain").map_err(|m| err(n, m))?,
+            "Intel::URL" => host_of_url(value),
+            _ => None,
+        };
+        let Some(parsed) = parsed else {
+            out.skipped += 1;
+            continue;
+        };
+        let source = col("meta.source").map(str::to_string);
+        let reference = col("meta.url")
+            .or_else(|| col("meta.desc"))
+            .map(str::to_string);
+        let meta = fields
+            .iter()
+            .zip(cols.iter())
+            .filter(|(f, v)| {
+                f.starts_with("meta.") && !matches!(**f, "meta.source" | "meta.url") && **v != "-"
+            })
+            .map(|(f, v)| (f.trim_start_matches("meta.").to_string(), v.to_string()))
+            .collect();
+        out.indicators
+            .push(indicator(parsed, feed, n, source, reference, meta));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeek_intel_file() {
+        let text = "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n\
+                    185.20.187.8\tIntel::ADDR\tCISA AA19-024A\t-\n\
+                    cloudnamedns.com\tIntel::DOMAIN\tCrowdStrike\tactor NS\n\
+                    203.0.113.0/24\tIntel::SUBNET\tlocal\t-\n\
+                    http://evil.test/x\tIntel::URL\tlocal\t-\n\
+                    d41d8cd98f00b204e9800998ecf8427e\tIntel::FILE_HASH\tlocal\t-\n";
+        assert!(is_zeek_intel(text.lines().next().unwrap()));
+        let load = parse(&"intel.dat".into(), text).unwrap();
+        let texts: Vec<String> = load.indicators.iter().map(|i| i.text()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "185.20.187.8",
+                "cloudnamedns.com",
+                "203.0.113.0/24",
+                "evil.test"
+            ]
+        );
+        assert_eq!(load.skipped, 1);
+        assert_eq!(load.indicators[1].reference.as_deref(), Some("actor NS"));
+        assert_eq!(load.indicators[0].line, 2);
+        let bad = "#fields\tindicator\tindicator_type\n1.2.3.999\tIntel::ADDR\n";
+        assert_eq!(parse(&"i".into(), bad).unwrap_err().line, 2);
+    }
+}
