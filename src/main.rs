@@ -250,7 +250,8 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
     });
 
     let rules = shared(load_rules(&s.rules)?);
-    let reload = reload_on_sighup(s.rules.clone(), Arc::clone(&rules))?;
+    let hup = reload_on_sighup(s.rules.clone(), Arc::clone(&rules))?;
+    let watcher = reload_on_change(s.rules.clone(), Arc::clone(&rules))?;
     let cfg = RunConfig {
         inputs: Inputs::Live {
             interfaces,
@@ -268,12 +269,30 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
         suppress: s.suppress,
     };
     let result = finish(run(cfg), &s);
-    reload.close();
+    hup.close();
+    drop(watcher);
     result
 }
 
-/// SIGHUP reloads every feed and expect file; the new rules are swapped in
-/// whole, and a file that fails keeps the old rules and logs why.
+/// Rebuilds the rules from their files and swaps them in whole; a file
+/// that fails keeps the old rules and logs one error with file and line.
+fn reload(sources: &RuleSources, rules: &SharedRules, why: &str) {
+    match load_rules(sources) {
+        Ok(new) => {
+            tracing::warn!(
+                why,
+                indicators = new.ioc.len(),
+                allowed = new.allow.len(),
+                zones = new.expected.len(),
+                "Reloaded rules"
+            );
+            rules.store(Arc::new(new));
+        }
+        Err(e) => tracing::error!(why, "Reload failed, keeping the previous rules: {e}"),
+    }
+}
+
+/// SIGHUP reloads every feed, allowlist and expect file.
 fn reload_on_sighup(
     sources: RuleSources,
     rules: SharedRules,
@@ -284,21 +303,61 @@ fn reload_on_sighup(
         .name("reload".into())
         .spawn(move || {
             for _ in signals.forever() {
-                match load_rules(&sources) {
-                    Ok(new) => {
-                        tracing::warn!(
-                            indicators = new.ioc.len(),
-                            allowed = new.allow.len(),
-                            zones = new.expected.len(),
-                            "Reloaded rules"
-                        );
-                        rules.store(Arc::new(new));
-                    }
-                    Err(e) => tracing::error!("Reload failed, keeping the previous rules: {e}"),
-                }
+                reload(&sources, &rules, "SIGHUP");
             }
         })?;
     Ok(handle)
+}
+
+/// A change on disk to any rule file reloads too. The directories are
+/// watched, not the files, so that a feed replaced by rename (how feed
+/// updaters write atomically) is seen; events are gathered for half a
+/// second so that one update reloads once.
+fn reload_on_change(
+    sources: RuleSources,
+    rules: SharedRules,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let files: Vec<PathBuf> = sources
+        .ioc_files
+        .iter()
+        .chain(&sources.allow_files)
+        .chain(&sources.expect_files)
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let _ = tx.send(event);
+    })?;
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent().map(std::path::Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        watcher
+            .watch(d, RecursiveMode::NonRecursive)
+            .with_context(|| format!("{}: cannot watch for changes", d.display()))?;
+    }
+    std::thread::Builder::new()
+        .name("watch".into())
+        .spawn(move || {
+            let touches = |e: &notify::Event| {
+                !e.kind.is_access() && e.paths.iter().any(|p| files.contains(p))
+            };
+            while let Ok(event) = rx.recv() {
+                let Ok(event) = event else { continue };
+                if !touches(&event) {
+                    continue;
+                }
+                // Let the writer finish, and fold its burst of events.
+                std::thread::sleep(Duration::from_millis(500));
+                while rx.try_recv().is_ok() {}
+                reload(&sources, &rules, "file changed");
+            }
+        })?;
+    Ok(watcher)
 }
 
 fn finish(result: Result<RunOutcome, PipelineError>, s: &Settings) -> anyhow::Result<u8> {

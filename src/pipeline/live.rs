@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::{Batcher, CaptureResult};
-use crate::capture::live::{LiveCapture, LiveOptions};
+use crate::capture::live::{LiveCapture, LiveOptions, POLL_MS};
 use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
@@ -86,19 +86,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
                 }
             }
         }
-        let polled = cap.poll(file_index, &stop, |frame| {
-            demux.frame(
-                frame.link,
-                frame.source,
-                frame.ts,
-                frame.data,
-                &mut batcher.batch,
-            );
-            if batcher.is_full() {
-                return batcher.flush(&mut demux.counters.queue_waits);
-            }
-            Flow::Continue
-        });
+        let polled = cap.poll(file_index, &stop, |f| take(&mut demux, &mut batcher, &f));
         if let Err(e) = polled {
             tracing::error!(interface = %name, error = %e, "Capture failed; retrying");
             let msg = e.to_string();
@@ -120,6 +108,18 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
             last_publish = Instant::now();
             publish(&board, index, &mut cap, &demux, last_dns);
         }
+    }
+    // Stopping: what the kernel already captured is read too. TPACKET_V3
+    // hands a block over when it fills or its timeout (one poll interval)
+    // passes, so wait for that, then drain without looking at the flag.
+    if failed.is_none() {
+        std::thread::sleep(Duration::from_millis(
+            u64::from(POLL_MS.unsigned_abs()) + 50,
+        ));
+        let draining = AtomicBool::new(false);
+        let _ = cap.poll(file_index, &draining, |f| {
+            take(&mut demux, &mut batcher, &f)
+        });
     }
     let _ = batcher.flush(&mut demux.counters.queue_waits);
     publish(&board, index, &mut cap, &demux, last_dns);
@@ -148,4 +148,19 @@ fn publish(
         h.counters = counters;
         h.last_dns = last_dns;
     });
+}
+
+/// One captured frame through the demux into the batch.
+fn take(demux: &mut Demux, batcher: &mut Batcher<'_>, frame: &crate::capture::Frame<'_>) -> Flow {
+    demux.frame(
+        frame.link,
+        frame.source,
+        frame.ts,
+        frame.data,
+        &mut batcher.batch,
+    );
+    if batcher.is_full() {
+        return batcher.flush(&mut demux.counters.queue_waits);
+    }
+    Flow::Continue
 }
