@@ -31,6 +31,55 @@ pub enum Command {
     Live(LiveArgs),
     /// Validate feeds, expect files and a config file, and show what they hold.
     Check(CheckArgs),
+    /// Learn the expected records of your zones from captures, or diff them against captures.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write the expect file the captured traffic implies, each entry commented with how often and when it was seen.
+    Learn(LearnArgs),
+    /// Show what the captured traffic holds that an expect file does not allow (+), and what it allows but was never seen (-). Exit 1 when anything differs.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// A zone to learn (this name and every name under it). Repeatable.
+    #[arg(long = "zone", value_name = "NAME", required = true)]
+    pub zones: Vec<String>,
+
+    /// Capture files, read in the order given.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Where to write the expect file ("-" = stdout).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+
+    /// Group addresses into networks (/24 for IPv4, /48 for IPv6) instead of listing each.
+    #[arg(long)]
+    pub aggregate: bool,
+
+    /// Ports carrying DNS (repeatable; default 53).
+    #[arg(long = "dns-port", value_name = "PORT")]
+    pub dns_ports: Vec<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The expect file to compare against.
+    #[arg(value_name = "ZONES")]
+    pub expect: PathBuf,
+
+    /// Capture files, read in the order given.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Ports carrying DNS (repeatable; default 53).
+    #[arg(long = "dns-port", value_name = "PORT")]
+    pub dns_ports: Vec<u16>,
 }
 
 /// Which rules to load.

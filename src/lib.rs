@@ -14,6 +14,7 @@
 //! types that cross a stage boundary; [`config`] turns what the user gave
 //! into validated [`matcher::Rules`] before any thread starts.
 
+pub mod baseline;
 pub mod capture;
 pub mod config;
 pub mod decode;

@@ -14,7 +14,10 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{AnalyzeArgs, CheckArgs, Cli, Command, CommonArgs, LiveArgs, RuleArgs};
+use cli::{
+    AnalyzeArgs, BaselineCommand, CheckArgs, Cli, Command, CommonArgs, DiffArgs, LearnArgs,
+    LiveArgs, RuleArgs,
+};
 use dnsentry::capture::live::{LiveOptions, list_interfaces};
 use dnsentry::config::{
     BUILTIN_FEED, BUILTIN_FEED_NAME, FileConfig, RuleSources, load_config_file, load_rules,
@@ -41,6 +44,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(args),
         Command::Live(args) => run_live(args),
         Command::Check(args) => run_check(args),
+        Command::Baseline(BaselineCommand::Learn(args)) => run_learn(args),
+        Command::Baseline(BaselineCommand::Diff(args)) => run_diff(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -476,6 +481,56 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         eprintln!("{e}");
     }
     Ok(if errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    })
+}
+
+fn ports_or_default(ports: &[u16]) -> Vec<u16> {
+    if ports.is_empty() {
+        vec![53]
+    } else {
+        ports.to_vec()
+    }
+}
+
+fn run_learn(args: LearnArgs) -> anyhow::Result<u8> {
+    use dnsentry::baseline::{LearnOptions, Learner, read_responses, to_expect_toml};
+    for p in &args.captures {
+        dnsentry::capture::offline::probe(p)?;
+    }
+    let mut learner = Learner::new(args.zones.iter().map(String::as_str));
+    read_responses(&args.captures, &ports_or_default(&args.dns_ports), |r| {
+        learner.observe(r)
+    })?;
+    let opts = LearnOptions {
+        aggregate: args.aggregate.then_some((24, 48)),
+    };
+    let toml = to_expect_toml(&learner, opts, args.captures.len());
+    if args.output == "-" {
+        print!("{toml}");
+    } else {
+        std::fs::write(&args.output, toml)
+            .with_context(|| format!("{}: cannot write", args.output))?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_diff(args: DiffArgs) -> anyhow::Result<u8> {
+    use dnsentry::baseline::{Learner, diff, read_responses, render_diff};
+    let expected = load_expect_file(&args.expect)?;
+    for p in &args.captures {
+        dnsentry::capture::offline::probe(p)?;
+    }
+    let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
+    let mut learner = Learner::new(names.iter().map(String::as_str));
+    read_responses(&args.captures, &ports_or_default(&args.dns_ports), |r| {
+        learner.observe(r)
+    })?;
+    let changes = diff(&expected, &learner);
+    print!("{}", render_diff(&changes));
+    Ok(if changes.is_empty() {
         EXIT_OK
     } else {
         EXIT_PARTIAL

@@ -299,3 +299,64 @@ fn config_file_settings_apply_and_flags_override_them() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(read_json_lines(&flag).len(), 8);
 }
+
+#[test]
+fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let learned = dir.path().join("learned.toml");
+    let o = bin()
+        .args([
+            "baseline",
+            "learn",
+            "--zone",
+            "example.org",
+            "--aggregate",
+            "-o",
+        ])
+        .arg(&learned)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&learned).unwrap();
+    assert!(text.contains("\"192.0.2.0/24\",  # seen 3 times"), "{text}");
+    assert!(text.contains("resolvers = ["), "{text}");
+    assert!(text.contains("ttl_min = 300  # lowest TTL seen"), "{text}");
+    // The learned file is a valid expect file...
+    let o = bin()
+        .args(["check", "--no-default-ioc", "--expect"])
+        .arg(&learned)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // ...and the same traffic shows no change against it.
+    let o = bin()
+        .args(["baseline", "diff"])
+        .arg(&learned)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(o.stdout.is_empty());
+
+    // Against the hand-written zones the hijacks stand out.
+    let o = bin()
+        .args(["baseline", "diff"])
+        .arg(zones())
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("  ns:\n    + ns1.rootdnservers.com"), "{out}");
+    assert!(out.contains("+ 185.20.187.8"), "{out}");
+    assert!(
+        !out.contains("192.0.2.10"),
+        "allowed values are not listed: {out}"
+    );
+}
