@@ -273,7 +273,11 @@ pub fn is_at_or_under(name: &str, zone: &str) -> bool {
 /// All monitored zones.
 #[derive(Debug, Default)]
 pub struct ExpectedZones {
-    zones: HashMap<String, ZonePolicy>,
+    zones: HashMap<String, ZonePolicy, foldhash::fast::RandomState>,
+    /// Some zone has `dnssec = true` / a `resolvers` list: the checks that
+    /// need them are skipped entirely otherwise.
+    any_dnssec: bool,
+    any_resolvers: bool,
 }
 
 impl ExpectedZones {
@@ -287,6 +291,14 @@ impl ExpectedZones {
 
     pub fn zones(&self) -> impl Iterator<Item = &ZonePolicy> {
         self.zones.values()
+    }
+
+    pub fn any_dnssec(&self) -> bool {
+        self.any_dnssec
+    }
+
+    pub fn any_resolvers(&self) -> bool {
+        self.any_resolvers
     }
 
     /// The most specific zone that `folded` (lower case, no trailing dot)
@@ -310,6 +322,8 @@ impl ExpectedZones {
                     message: format!("zone `{name}` is already defined in another expect file"),
                 });
             }
+            self.any_dnssec |= zone.dnssec;
+            self.any_resolvers |= zone.resolvers.is_some();
             self.zones.insert(name, zone);
         }
         Ok(())
@@ -349,7 +363,7 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
     }
 
     let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err)?;
-    let mut zones = HashMap::new();
+    let mut zones = HashMap::default();
     for z in raw.zone {
         let zone_name = normalise_name(z.name.get_ref())
             .map_err(|m| err(Some(z.name.span()), format!("zone name: {m}")))?;
@@ -412,7 +426,13 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
             },
         );
     }
-    Ok(ExpectedZones { zones })
+    let any_dnssec = zones.values().any(|z: &ZonePolicy| z.dnssec);
+    let any_resolvers = zones.values().any(|z: &ZonePolicy| z.resolvers.is_some());
+    Ok(ExpectedZones {
+        zones,
+        any_dnssec,
+        any_resolvers,
+    })
 }
 
 fn policy(

@@ -47,7 +47,9 @@ pub(super) fn check(
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
 ) {
-    check_resolver(m, zones, resp, out);
+    if zones.any_resolvers() {
+        check_resolver(m, zones, resp, out);
+    }
     // Name servers this response names for monitored zones, with the
     // addresses their glue may have.
     let mut ns_targets: Vec<(String, &AddressPolicy, Arc<str>)> = Vec::new();
@@ -68,7 +70,9 @@ pub(super) fn check(
     if !ns_targets.is_empty() {
         check_glue(m, &ns_targets, resp, out);
     }
-    check_dnssec(m, zones, resp, out);
+    if zones.any_dnssec() {
+        check_dnssec(m, zones, resp, out);
+    }
 }
 
 fn check_record(
