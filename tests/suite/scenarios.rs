@@ -1054,3 +1054,71 @@ fn every_feed_format_and_an_allowlist() {
     assert_eq!(ioc(2)["feed"], zeek.display().to_string());
     assert_eq!(ioc(2)["source"], "zeek-feed");
 }
+
+#[test]
+fn generated_benign_traffic_raises_nothing_with_the_builtin_feed_and_demo_zones() {
+    use dnsentry::synth::{rrsig, soa, txt};
+    use hickory_proto::op::ResponseCode;
+    let mut s = Scenario::new(1_600_000_000);
+    for i in 0..3000u32 {
+        let name = format!("host{i}.site{}.example.com", i % 97);
+        let c = format!("10.20.{}.{}", i / 250 % 250, i % 250 + 1);
+        let ex = match i % 8 {
+            0 => Exchange::new(&c, "10.1.0.53", &name, RecordType::A).answer(rr(
+                &name,
+                300,
+                a(&format!("198.51.{}.{}", i % 200, i % 250)),
+            )),
+            1 => Exchange::new(&c, "10.1.0.53", &name, RecordType::AAAA).answer(rr(
+                &name,
+                300,
+                aaaa("2001:db8:77::1"),
+            )),
+            2 => Exchange::new(&c, "10.1.0.53", &name, RecordType::A)
+                .answer(rr(&name, 300, cname(&format!("e{i}.cdn.example.net"))))
+                .answer(rr(&format!("e{i}.cdn.example.net"), 20, a("203.0.113.9"))),
+            3 => Exchange::new(&c, "10.1.0.53", "example.com", RecordType::MX).answer(rr(
+                "example.com",
+                3600,
+                mx(10, "mx.example.com"),
+            )),
+            4 => Exchange::new(&c, "10.1.0.53", &name, RecordType::A)
+                .rcode(ResponseCode::NXDomain)
+                .authority(rr(
+                    "example.com",
+                    300,
+                    soa("ns.example.com", "h.example.com", 1),
+                )),
+            5 => Exchange::new(&c, "10.1.0.53", "www.example.org", RecordType::A)
+                .answer(rr("www.example.org", 300, a("192.0.2.10")))
+                .answer(rr(
+                    "www.example.org",
+                    300,
+                    rrsig(RecordType::A, 3, "example.org"),
+                ))
+                .dnssec_ok(),
+            6 => Exchange::new(&c, "10.1.0.53", "example.org", RecordType::NS)
+                .answer(rr("example.org", 86400, ns("ns1.example.org")))
+                .additional(rr("ns1.example.org", 86400, a("192.0.2.53"))),
+            _ => Exchange::new(&c, "10.1.0.53", &name, RecordType::TXT).answer(rr(
+                &name,
+                300,
+                txt("v=spf1 -all"),
+            )),
+        };
+        s.exchange(&ex);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = write(dir.path(), "benign.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        expect_files: vec![project_file("pcaps/demo-hijack.zones.toml")],
+        ..RunSpec::default()
+    });
+    assert_eq!(r.outcome.summary.dns_responses, 3000);
+    assert!(
+        r.alerts.is_empty(),
+        "{:#?}",
+        &r.alerts[..r.alerts.len().min(3)]
+    );
+}
