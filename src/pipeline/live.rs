@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::{Batcher, CaptureResult};
+use super::{Batcher, CaptureResult, take};
 use crate::capture::live::{LiveCapture, LiveOptions, POLL_MS};
 use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
@@ -148,19 +148,4 @@ fn publish(
         h.counters = counters;
         h.last_dns = last_dns;
     });
-}
-
-/// One captured frame through the demux into the batch.
-fn take(demux: &mut Demux, batcher: &mut Batcher<'_>, frame: &crate::capture::Frame<'_>) -> Flow {
-    demux.frame(
-        frame.link,
-        frame.source,
-        frame.ts,
-        frame.data,
-        &mut batcher.batch,
-    );
-    if batcher.is_full() {
-        return batcher.flush(&mut demux.counters.queue_waits);
-    }
-    Flow::Continue
 }

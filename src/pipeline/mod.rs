@@ -36,7 +36,8 @@ use crossbeam_channel::{Sender, bounded};
 
 use crate::capture::live::{LiveCapture, LiveOptions};
 use crate::capture::offline::probe;
-use crate::capture::{CaptureError, Flow};
+use crate::capture::{CaptureError, Flow, Frame};
+use crate::decode::Demux;
 use crate::health::{HealthBoard, HealthOptions};
 use crate::matcher::{Matcher, SharedRules};
 use crate::model::{PayloadBatch, SourceNames};
@@ -158,6 +159,21 @@ impl<'a> Batcher<'a> {
         }
         Flow::Continue
     }
+}
+
+/// One captured frame through the demux into the batch.
+fn take(demux: &mut Demux, batcher: &mut Batcher<'_>, frame: &Frame<'_>) -> Flow {
+    demux.frame(
+        frame.link,
+        frame.source,
+        frame.ts,
+        frame.data,
+        &mut batcher.batch,
+    );
+    if batcher.is_full() {
+        return batcher.flush(&mut demux.counters.queue_waits);
+    }
+    Flow::Continue
 }
 
 /// Runs the pipeline until the inputs end (files) or `stop` is set (live).

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
-use super::{Batcher, CaptureResult};
+use super::{Batcher, CaptureResult, take};
 use crate::capture::Flow;
 use crate::capture::offline::read_file;
 use crate::decode::transport::PortSet;
@@ -44,13 +44,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
     for (index, path) in ctx.files.iter().enumerate() {
         let file_index = u32::try_from(index).unwrap_or(u32::MAX);
         let (report, result) = read_file(path, file_index, |frame| {
-            demux.frame(
-                frame.link,
-                frame.source,
-                frame.ts,
-                frame.data,
-                &mut batcher.batch,
-            );
+            let flow = take(&mut demux, &mut batcher, &frame);
             frames_unpublished += 1;
             // Approximate file bytes: record header plus captured data.
             bytes_unpublished += frame.data.len() as u64 + 16;
@@ -63,10 +57,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
                     return Flow::Stop;
                 }
             }
-            if batcher.is_full() {
-                return batcher.flush(&mut demux.counters.queue_waits);
-            }
-            Flow::Continue
+            flow
         });
         reports.push(report);
         if let Err(e) = result {
