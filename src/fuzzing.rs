@@ -98,6 +98,7 @@ fn meta(transport: Transport) -> PacketMeta {
         source: SourceRef { file: 0, packet: 1 },
         vlan: Default::default(),
         tunnel: None,
+        ip_ttl: 64,
     }
 }
 

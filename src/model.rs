@@ -157,6 +157,8 @@ pub struct PacketMeta {
     pub source: SourceRef,
     pub vlan: VlanStack,
     pub tunnel: Option<Tunnel>,
+    /// TTL / hop limit of the innermost IP header.
+    pub ip_ttl: u8,
 }
 
 /// One DNS message inside a [`PayloadBatch`] arena.
@@ -451,10 +453,11 @@ pub enum AlertKind {
     LowTtl,
     UnexpectedResolver,
     DnssecMissing,
+    ConflictingResponse,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 10] = [
+    pub const ALL: [AlertKind; 11] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
         AlertKind::UnexpectedAddress,
@@ -465,6 +468,7 @@ impl AlertKind {
         AlertKind::LowTtl,
         AlertKind::UnexpectedResolver,
         AlertKind::DnssecMissing,
+        AlertKind::ConflictingResponse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -479,6 +483,7 @@ impl AlertKind {
             AlertKind::LowTtl => "low_ttl",
             AlertKind::UnexpectedResolver => "unexpected_resolver",
             AlertKind::DnssecMissing => "dnssec_missing",
+            AlertKind::ConflictingResponse => "conflicting_response",
         }
     }
 
@@ -495,7 +500,8 @@ impl AlertKind {
             | AlertKind::UnexpectedNs
             | AlertKind::UnexpectedNsAddress
             | AlertKind::UnexpectedResolver
-            | AlertKind::DnssecMissing => Severity::High,
+            | AlertKind::DnssecMissing
+            | AlertKind::ConflictingResponse => Severity::High,
             AlertKind::UnexpectedAddress
             | AlertKind::UnexpectedMx
             | AlertKind::UnexpectedCname
@@ -529,6 +535,8 @@ pub enum AlertDetail {
         zone: Arc<str>,
         expected: Arc<[String]>,
     },
+    /// The earlier response to the same query that said otherwise.
+    Conflict(Arc<crate::matcher::spoof::Conflict>),
 }
 
 /// One detection.
@@ -549,4 +557,7 @@ pub struct Alert {
     /// whole-response finding).
     pub ttl: Option<u32>,
     pub detail: AlertDetail,
+    /// The server's packets arrived with another IP TTL before: (now,
+    /// before). Evidence of an injector; set by the output stage.
+    pub ip_ttl_change: Option<(u8, u8)>,
 }

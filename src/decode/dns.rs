@@ -509,6 +509,7 @@ mod tests {
             source: SourceRef { file: 0, packet: 1 },
             vlan: Default::default(),
             tunnel: None,
+            ip_ttl: 64,
         }
     }
 

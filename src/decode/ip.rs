@@ -24,6 +24,9 @@ pub struct IpPacket<'a> {
     pub fragmented: bool,
     /// The header promised more bytes than were captured.
     pub incomplete: bool,
+    /// IPv4 TTL or IPv6 hop limit: a forged answer often arrives with a
+    /// different one than the real server's.
+    pub ttl: u8,
 }
 
 pub fn parse(net: NetPacket<'_>) -> Result<IpPacket<'_>, Malformed> {
@@ -40,6 +43,7 @@ pub fn parse(net: NetPacket<'_>) -> Result<IpPacket<'_>, Malformed> {
                 payload: payload.payload,
                 fragmented: payload.fragmented,
                 incomplete: payload.incomplete,
+                ttl: header.ttl(),
             })
         }
         NetProto::Ipv6 => {
@@ -54,6 +58,7 @@ pub fn parse(net: NetPacket<'_>) -> Result<IpPacket<'_>, Malformed> {
                 payload: payload.payload,
                 fragmented: payload.fragmented,
                 incomplete: payload.incomplete,
+                ttl: header.hop_limit(),
             })
         }
     }

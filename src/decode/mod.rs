@@ -75,6 +75,8 @@ struct Ctx {
     vlan: VlanStack,
     tunnel: Option<Tunnel>,
     depth: u8,
+    /// TTL of the innermost IP header seen so far.
+    ip_ttl: u8,
 }
 
 impl Ctx {
@@ -245,6 +247,7 @@ impl Demux {
             vlan: VlanStack::default(),
             tunnel: None,
             depth: 0,
+            ip_ttl: 0,
         };
         match link::strip(link, frame, &mut ctx.vlan) {
             Ok(net) => self.network(&mut ctx, net, out),
@@ -269,6 +272,7 @@ impl Demux {
             Err(m) => return self.defect(ctx, Where::default(), m, out),
         };
         let at = Where::ips(ip.src, ip.dst);
+        ctx.ip_ttl = ip.ttl;
         if !ip.fragmented {
             return self.transport(ctx, ip.src, ip.dst, ip.protocol, ip.payload, out);
         }
@@ -388,6 +392,7 @@ impl Demux {
             source: ctx.source,
             vlan: ctx.vlan,
             tunnel: ctx.tunnel,
+            ip_ttl: ctx.ip_ttl,
         }
     }
 

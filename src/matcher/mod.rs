@@ -5,6 +5,7 @@
 
 mod expected;
 mod ioc;
+pub mod spoof;
 pub mod suppress;
 
 use std::sync::Arc;
@@ -107,6 +108,7 @@ impl Matcher {
             value: hit.value,
             ttl: hit.ttl,
             detail: hit.detail,
+            ip_ttl_change: None,
         });
     }
 }

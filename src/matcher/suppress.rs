@@ -106,6 +106,7 @@ mod tests {
                 source: SourceRef { file: 0, packet: 1 },
                 vlan: VlanStack::default(),
                 tunnel: None,
+                ip_ttl: 64,
             },
             txid: 1,
             qname: owner.into(),
@@ -119,6 +120,7 @@ mod tests {
                 zone: "z".into(),
                 expected: Vec::new().into(),
             },
+            ip_ttl_change: None,
         }
     }
 

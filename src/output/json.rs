@@ -100,6 +100,25 @@ struct AlertView<'a> {
     zone: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first: Option<FirstView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_ttl: Option<IpTtlView>,
+}
+
+/// The earlier response a `conflicting_response` contradicts.
+#[derive(Serialize)]
+struct FirstView<'a> {
+    server: IpAddr,
+    ts: Disp<'a, crate::model::Timestamp>,
+    source: SourceView<'a>,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct IpTtlView {
+    now: u8,
+    before: u8,
 }
 
 /// Writes one alert as a JSON line; `id` is its stable id and `count` how
@@ -112,6 +131,18 @@ pub fn write_alert(
     sources: &SourceNames,
 ) -> std::io::Result<()> {
     let m = &alert.meta;
+    let first = match &alert.detail {
+        AlertDetail::Conflict(c) => Some(FirstView {
+            server: c.server,
+            ts: Disp(&c.ts),
+            source: SourceView {
+                file: source_name(sources, c.source.file),
+                packet: c.source.packet,
+            },
+            value: &c.value,
+        }),
+        _ => None,
+    };
     let (ioc, zone, expected) = match &alert.detail {
         AlertDetail::Ioc(ind) => (
             Some(IocView {
@@ -126,6 +157,7 @@ pub fn write_alert(
             None,
         ),
         AlertDetail::Zone { zone, expected } => (None, Some(&**zone), Some(&**expected)),
+        AlertDetail::Conflict(_) => (None, None, None),
     };
     let view = AlertView {
         ts: Disp(&m.ts),
@@ -155,6 +187,10 @@ pub fn write_alert(
         ioc,
         zone,
         expected,
+        first,
+        ip_ttl: alert
+            .ip_ttl_change
+            .map(|(now, before)| IpTtlView { now, before }),
     };
     serde_json::to_writer(&mut *out, &view)?;
     out.write_all(b"\n")

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, never, select, tick};
 
 use super::worker::WorkerOutput;
 use crate::health::{HealthBoard, HealthOptions, HealthReporter, SensorEvent};
+use crate::matcher::spoof::SpoofDetector;
 use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::SourceNames;
 use crate::output::json::{write_alert, write_weird};
@@ -55,15 +56,17 @@ pub(super) fn output_loop(
     let mut alert_counts = AlertCounts::default();
     let mut counters = WorkerCounters::default();
     let mut failure: Option<OutputError> = None;
+    let mut spoof = SpoofDetector::default();
 
     loop {
         select! {
             recv(rx) -> msg => {
                 let Ok(out) = msg else { break };
                 pending.insert(out.seq, out);
-                while let Some(out) = pending.remove(&next) {
+                while let Some(mut out) = pending.remove(&next) {
                     next += 1;
                     counters += &out.counters;
+                    add_spoofing_findings(&mut spoof, &mut out);
                     if failure.is_some() {
                         continue;
                     }
@@ -116,6 +119,23 @@ pub(super) fn output_loop(
     match failure {
         Some(e) => Err(e),
         None => Ok((alert_counts, counters, suppress.suppressed)),
+    }
+}
+
+/// Compares the batch's responses with the ones before (in capture order)
+/// and merges `conflicting_response` alerts and IP TTL evidence into the
+/// batch's alerts, keeping packet order.
+fn add_spoofing_findings(spoof: &mut SpoofDetector, out: &mut WorkerOutput) {
+    let (conflicts, jumps) = spoof.check(&out.digests);
+    if !conflicts.is_empty() {
+        out.alerts.extend(conflicts);
+        out.alerts
+            .sort_by_key(|a| (a.meta.source.file, a.meta.source.packet));
+    }
+    if !jumps.is_empty() {
+        for a in &mut out.alerts {
+            a.ip_ttl_change = jumps.get(&a.meta.source).copied();
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::decode::dns::decode_response;
 use crate::matcher::Matcher;
+use crate::matcher::spoof::Digests;
 use crate::model::{Alert, PayloadBatch, SourceNames, Weird};
 use crate::output::json::write_dns_log;
 use crate::stats::WorkerCounters;
@@ -19,6 +20,8 @@ pub(super) struct WorkerOutput {
     /// Anomalies of the batch, capture stage's and decoder's, in packet
     /// order; empty unless a weird log is written.
     pub weirds: Vec<Weird>,
+    /// Fingerprints of the batch's UDP responses, for spoofing checks.
+    pub digests: Digests,
     pub counters: WorkerCounters,
 }
 
@@ -33,12 +36,14 @@ pub(super) struct Ctx {
 
 /// Decodes and matches batches until the capture side hangs up.
 pub(super) fn work(mut ctx: Ctx) {
+    let mut scratch = String::with_capacity(256);
     for batch in &ctx.rx {
         let mut out = WorkerOutput {
             seq: batch.seq,
             alerts: Vec::new(),
             dns_log: Vec::new(),
             weirds: Vec::new(),
+            digests: Digests::default(),
             counters: WorkerCounters::default(),
         };
         // Rules are taken once per batch, so a reload applies from the next
@@ -55,6 +60,7 @@ pub(super) fn work(mut ctx: Ctx) {
                         out.counters.partial += 1;
                     }
                     ctx.matcher.check(&resp, &mut out.alerts);
+                    out.digests.add(&resp, &mut scratch);
                     if ctx.dns_log {
                         write_dns_log(&mut out.dns_log, &resp, &ctx.sources);
                     }

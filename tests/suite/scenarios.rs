@@ -1122,3 +1122,62 @@ fn generated_benign_traffic_raises_nothing_with_the_builtin_feed_and_demo_zones(
         &r.alerts[..r.alerts.len().min(3)]
     );
 }
+
+#[test]
+fn a_raced_forged_answer_is_a_conflicting_response_with_ttl_evidence() {
+    use etherparse::PacketBuilder;
+    let client = "10.0.0.2";
+    let server = "10.0.0.53";
+    let frame = |ttl: u8, dport: u16, msg: &[u8]| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 53], [10, 0, 0, 2], ttl)
+            .udp(53, dport)
+            .write(&mut out, msg)
+            .unwrap();
+        out
+    };
+    let real = Exchange::new(client, server, "login.example.org", RecordType::A).answer(rr(
+        "login.example.org",
+        300,
+        a("192.0.2.10"),
+    ));
+    let forged = Exchange::new(client, server, "login.example.org", RecordType::A).answer(rr(
+        "login.example.org",
+        300,
+        a("203.0.113.66"),
+    ));
+    let (_, real_msg) = real.messages(0x5151);
+    let (_, forged_msg) = forged.messages(0x5151);
+    let mut s = Scenario::new(1_700_000_000);
+    let first = s.raw_frame(frame(64, 41000, &real_msg));
+    // The same answer again (a retransmission): not a conflict.
+    s.raw_frame(frame(64, 41000, &real_msg));
+    // The injector's answer, from further away.
+    let raced = s.raw_frame(frame(50, 41000, &forged_msg));
+    // Same transaction id to another client port: another query.
+    s.raw_frame(frame(64, 41001, &forged_msg));
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = write(dir.path(), "race.pcap", &s);
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        builtin_feed: false,
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![key(
+            "conflicting_response",
+            "answer",
+            "login.example.org",
+            "203.0.113.66",
+            raced
+        )]
+    );
+    let a = &r.alerts[0];
+    assert_eq!(a["severity"], "high");
+    assert_eq!(a["first"]["server"], server);
+    assert_eq!(a["first"]["value"], "192.0.2.10");
+    assert_eq!(a["first"]["source"]["packet"], first);
+    assert_eq!(a["ip_ttl"], serde_json::json!({"now": 50, "before": 64}));
+}

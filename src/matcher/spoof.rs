@@ -1,0 +1,282 @@
+//! Spoofing: an on-path injector races the real server, so the client sees
+//! two responses to one query. `conflicting_response` is raised when two
+//! UDP responses to the same (client, port, transaction id, query name)
+//! arrive within [`WINDOW_US`] with different answers. A change of the IP
+//! TTL (hop limit) of a server's packets is evidence of the same: an
+//! injector sits at another distance from the client than the server, and
+//! is attached to any alert on such a packet.
+//!
+//! Workers fingerprint every response ([`Digests`]); the output thread,
+//! which sees responses in capture order, compares them ([`SpoofDetector`]),
+//! so the result does not depend on the number of workers.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::decode::dns::rcode_name;
+use crate::decode::name::fold_into;
+use crate::model::{
+    Alert, AlertDetail, AlertKind, DnsResponse, PacketMeta, Rdata, Section, SourceRef, Timestamp,
+    Transport,
+};
+
+/// Two answers to one query further apart than this are not a race.
+pub const WINDOW_US: i64 = 2_000_000;
+/// Responses remembered at most; the oldest go first.
+const MAX_TRACKED: usize = 1 << 20;
+/// Servers whose IP TTL is remembered at most.
+const MAX_SERVERS: usize = 100_000;
+
+fn hasher() -> impl Hasher {
+    // Fixed seed: fingerprints are compared within one run only, but a
+    // fixed seed keeps them reproducible when debugging.
+    foldhash::fast::FixedState::with_seed(0x646e_7365_6e74_7279).build_hasher()
+}
+
+/// The fingerprint of one response.
+#[derive(Clone, Debug)]
+pub struct Digest {
+    /// Client, client port, transaction id and folded query name.
+    pub key: u64,
+    /// RCODE and the set of answers, TTLs and order left out.
+    pub answers: u64,
+    pub meta: PacketMeta,
+    pub txid: u16,
+    pub qtype: Option<u16>,
+    pub rcode: u8,
+    pub n_answers: u16,
+    /// The query name, in [`Digests::names`].
+    pub qname: Range<u32>,
+    /// The A/AAAA answers, in [`Digests::addrs`].
+    pub addrs: Range<u32>,
+}
+
+/// The fingerprints of one batch, with the few bytes an alert would need
+/// kept in two arenas rather than one allocation per response.
+#[derive(Debug, Default)]
+pub struct Digests {
+    pub items: Vec<Digest>,
+    pub names: String,
+    pub addrs: Vec<IpAddr>,
+}
+
+impl Digests {
+    /// Fingerprints `resp`. Left out: TCP (a blind injector cannot race
+    /// it), multicast DNS and LLMNR (several hosts answer one question by
+    /// design), responses without a question, and damaged responses (a
+    /// resolver drops them, so they cannot win a race).
+    pub fn add(&mut self, resp: &DnsResponse, scratch: &mut String) {
+        let m = &resp.meta;
+        let multicast = m.dst_ip.is_multicast()
+            || [5353, 5355].contains(&m.src_port)
+            || [5353, 5355].contains(&m.dst_port);
+        if m.transport != Transport::Udp
+            || multicast
+            || resp.question.is_none()
+            || resp.defect.is_some()
+        {
+            return;
+        }
+        let mut key = hasher();
+        resp.meta.dst_ip.hash(&mut key);
+        resp.meta.dst_port.hash(&mut key);
+        resp.txid.hash(&mut key);
+        fold_into(resp.qname(), scratch);
+        scratch.hash(&mut key);
+        let name_start = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push_str(resp.qname());
+        let name_end = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+
+        // Order-free combination of per-record hashes.
+        let mut set: u64 = u64::from(resp.rcode).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let addr_start = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
+        for r in &resp.answers {
+            let mut h = hasher();
+            r.rtype.hash(&mut h);
+            match &r.data {
+                Rdata::A(a) => a.octets().hash(&mut h),
+                Rdata::Aaaa(a) => a.octets().hash(&mut h),
+                Rdata::Opaque(b) => b.hash(&mut h),
+                Rdata::Text(t) => t.hash(&mut h),
+                Rdata::Name(n) => {
+                    fold_into(n, scratch);
+                    scratch.hash(&mut h);
+                }
+                Rdata::Mx {
+                    preference,
+                    exchange,
+                } => {
+                    preference.hash(&mut h);
+                    fold_into(exchange, scratch);
+                    scratch.hash(&mut h);
+                }
+                other => {
+                    fold_into(&other.to_string(), scratch);
+                    scratch.hash(&mut h);
+                }
+            }
+            set = set.wrapping_add(h.finish());
+            if let Some(ip) = r.data.ip_addr() {
+                self.addrs.push(ip);
+            }
+        }
+        let addr_end = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
+        self.items.push(Digest {
+            key: key.finish(),
+            answers: set,
+            meta: resp.meta,
+            txid: resp.txid,
+            qtype: resp.qtype(),
+            rcode: resp.rcode,
+            n_answers: u16::try_from(resp.answers.len()).unwrap_or(u16::MAX),
+            qname: name_start..name_end,
+            addrs: addr_start..addr_end,
+        });
+    }
+}
+
+/// What a response said, in one line: its addresses, or its RCODE and
+/// answer count.
+fn summary(rcode: u8, n_answers: u16, addrs: &[IpAddr]) -> String {
+    if !addrs.is_empty() {
+        return addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    format!("{} with {n_answers} answer(s)", rcode_name(rcode))
+}
+
+/// The first response seen for a key. Kept without allocating: most are
+/// never looked at again.
+#[derive(Debug)]
+struct First {
+    answers: u64,
+    ts: Timestamp,
+    server: IpAddr,
+    source: SourceRef,
+    rcode: u8,
+    n_answers: u16,
+    first_addr: Option<IpAddr>,
+    n_addrs: usize,
+}
+
+impl First {
+    fn summary(&self) -> String {
+        match self.first_addr {
+            Some(a) if self.n_addrs > 1 => format!("{a} (+{} more)", self.n_addrs - 1),
+            Some(a) => a.to_string(),
+            None => summary(self.rcode, self.n_answers, &[]),
+        }
+    }
+}
+
+/// The other response of a conflict, for the alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub server: IpAddr,
+    pub ts: Timestamp,
+    pub source: SourceRef,
+    pub value: String,
+}
+
+#[derive(Debug, Default)]
+pub struct SpoofDetector {
+    recent: HashMap<u64, First, foldhash::fast::RandomState>,
+    order: VecDeque<(i64, u64)>,
+    server_ttl: HashMap<IpAddr, u8, foldhash::fast::RandomState>,
+}
+
+impl SpoofDetector {
+    /// Compares a batch's responses with those before them. Returns the
+    /// `conflicting_response` alerts, and the packets whose server's IP TTL
+    /// changed, as (packet, (TTL now, TTL before)).
+    pub fn check(&mut self, d: &Digests) -> (Vec<Alert>, HashMap<SourceRef, (u8, u8)>) {
+        let mut alerts = Vec::new();
+        let mut jumps = HashMap::new();
+        for g in &d.items {
+            let now = g.meta.ts.0;
+            self.expire(now);
+            let addrs = d
+                .addrs
+                .get(g.addrs.start as usize..g.addrs.end as usize)
+                .unwrap_or_default();
+            if let Some(before) = self.server_ttl.insert(g.meta.src_ip, g.meta.ip_ttl)
+                && before != g.meta.ip_ttl
+            {
+                jumps.insert(g.meta.source, (g.meta.ip_ttl, before));
+            }
+            if self.server_ttl.len() > MAX_SERVERS {
+                self.server_ttl.clear();
+            }
+            match self.recent.get(&g.key) {
+                Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {
+                    if first.answers != g.answers {
+                        let qname = d
+                            .names
+                            .get(g.qname.start as usize..g.qname.end as usize)
+                            .unwrap_or_default()
+                            .to_string();
+                        alerts.push(Alert {
+                            kind: AlertKind::ConflictingResponse,
+                            meta: g.meta,
+                            txid: g.txid,
+                            qname: qname.clone(),
+                            qtype: g.qtype,
+                            owner: qname,
+                            rrtype: g.qtype.unwrap_or(0),
+                            section: Section::Answer,
+                            value: summary(g.rcode, g.n_answers, addrs),
+                            ttl: None,
+                            detail: AlertDetail::Conflict(Arc::new(Conflict {
+                                server: first.server,
+                                ts: first.ts,
+                                source: first.source,
+                                value: first.summary(),
+                            })),
+                            ip_ttl_change: None,
+                        });
+                    }
+                }
+                _ => {
+                    self.recent.insert(
+                        g.key,
+                        First {
+                            answers: g.answers,
+                            ts: g.meta.ts,
+                            server: g.meta.src_ip,
+                            source: g.meta.source,
+                            rcode: g.rcode,
+                            n_answers: g.n_answers,
+                            first_addr: addrs.first().copied(),
+                            n_addrs: addrs.len(),
+                        },
+                    );
+                    self.order.push_back((now, g.key));
+                    if self.order.len() > MAX_TRACKED
+                        && let Some((_, k)) = self.order.pop_front()
+                    {
+                        self.recent.remove(&k);
+                    }
+                }
+            }
+        }
+        (alerts, jumps)
+    }
+
+    fn expire(&mut self, now: i64) {
+        while let Some(&(ts, key)) = self.order.front() {
+            if now.saturating_sub(ts) <= WINDOW_US {
+                break;
+            }
+            self.order.pop_front();
+            if self.recent.get(&key).is_some_and(|f| f.ts.0 == ts) {
+                self.recent.remove(&key);
+            }
+        }
+    }
+}
