@@ -218,6 +218,39 @@ pub fn read_responses(
     Ok(demux.counters.packets)
 }
 
+/// Captures on `iface` until `duration` has passed or `stop` is set, and
+/// hands every decoded response to `f`. Returns the packets read.
+pub fn capture_responses(
+    iface: &str,
+    options: &crate::capture::live::LiveOptions,
+    duration: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    mut f: impl FnMut(&DnsResponse),
+) -> Result<u64, CaptureError> {
+    let mut cap = crate::capture::live::LiveCapture::open(iface, options)?;
+    let mut demux = Demux::with_limits(
+        PortSet::new(&options.dns_ports),
+        DemuxLimits::default(),
+        false,
+    );
+    let mut batch = PayloadBatch::default();
+    let deadline = std::time::Instant::now() + duration;
+    let idle = std::sync::atomic::AtomicBool::new(false);
+    while std::time::Instant::now() < deadline && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        cap.poll(0, &idle, |frame| {
+            demux.frame(frame.link, frame.source, frame.ts, frame.data, &mut batch);
+            Flow::Continue
+        })?;
+        for (meta, msg) in batch.iter() {
+            if let Ok(r) = decode_response(*meta, msg) {
+                f(&r);
+            }
+        }
+        batch = PayloadBatch::default();
+    }
+    Ok(demux.counters.packets)
+}
+
 /// Networks covering `addrs` with at most this prefix length per family,
 /// each with the merged observations of the addresses it covers.
 fn aggregate(addrs: &BTreeMap<IpAddr, Seen>, v4: u8, v6: u8) -> Vec<(IpNet, Seen)> {

@@ -44,15 +44,36 @@ pub enum BaselineCommand {
     Diff(DiffArgs),
 }
 
+/// Where a baseline command reads responses: capture files, or an
+/// interface for a while.
+#[derive(Debug, Args)]
+pub struct BaselineInput {
+    /// Capture files, read in the order given.
+    #[arg(value_name = "CAPTURE", required_unless_present = "interface")]
+    pub captures: Vec<PathBuf>,
+
+    /// Learn from live traffic on this interface instead of files.
+    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "captures")]
+    pub interface: Option<String>,
+
+    /// With -i: how long to watch ("1h", "30m"; SIGINT ends it earlier).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1h",
+        requires = "interface"
+    )]
+    pub duration: String,
+}
+
 #[derive(Debug, Args)]
 pub struct LearnArgs {
     /// A zone to learn (this name and every name under it). Repeatable.
     #[arg(long = "zone", value_name = "NAME", required = true)]
     pub zones: Vec<String>,
 
-    /// Capture files, read in the order given.
-    #[arg(required = true, value_name = "CAPTURE")]
-    pub captures: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: BaselineInput,
 
     /// Where to write the expect file ("-" = stdout).
     #[arg(short, long, value_name = "FILE", default_value = "-")]
@@ -73,9 +94,8 @@ pub struct DiffArgs {
     #[arg(value_name = "ZONES")]
     pub expect: PathBuf,
 
-    /// Capture files, read in the order given.
-    #[arg(required = true, value_name = "CAPTURE")]
-    pub captures: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: BaselineInput,
 
     /// Ports carrying DNS (repeatable; default 53).
     #[arg(long = "dns-port", value_name = "PORT")]

@@ -495,19 +495,45 @@ fn ports_or_default(ports: &[u16]) -> Vec<u16> {
     }
 }
 
-fn run_learn(args: LearnArgs) -> anyhow::Result<u8> {
-    use dnsentry::baseline::{LearnOptions, Learner, read_responses, to_expect_toml};
-    for p in &args.captures {
-        dnsentry::capture::offline::probe(p)?;
+/// Every response of the baseline input (files, or an interface for a
+/// while) through `f`.
+fn baseline_responses(
+    input: &cli::BaselineInput,
+    ports: &[u16],
+    f: impl FnMut(&dnsentry::DnsResponse),
+) -> anyhow::Result<usize> {
+    use dnsentry::baseline::{capture_responses, read_responses};
+    match &input.interface {
+        Some(iface) => {
+            let duration = parse_window(&input.duration)?;
+            let options = LiveOptions {
+                dns_ports: ports.to_vec(),
+                ..LiveOptions::default()
+            };
+            let stop = stop_on_signals()?;
+            capture_responses(iface, &options, duration, &stop, f)?;
+            Ok(1)
+        }
+        None => {
+            for p in &input.captures {
+                dnsentry::capture::offline::probe(p)?;
+            }
+            read_responses(&input.captures, ports, f)?;
+            Ok(input.captures.len())
+        }
     }
+}
+
+fn run_learn(args: LearnArgs) -> anyhow::Result<u8> {
+    use dnsentry::baseline::{LearnOptions, Learner, to_expect_toml};
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
-    read_responses(&args.captures, &ports_or_default(&args.dns_ports), |r| {
+    let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
     })?;
     let opts = LearnOptions {
         aggregate: args.aggregate.then_some((24, 48)),
     };
-    let toml = to_expect_toml(&learner, opts, args.captures.len());
+    let toml = to_expect_toml(&learner, opts, inputs);
     if args.output == "-" {
         print!("{toml}");
     } else {
@@ -518,14 +544,11 @@ fn run_learn(args: LearnArgs) -> anyhow::Result<u8> {
 }
 
 fn run_diff(args: DiffArgs) -> anyhow::Result<u8> {
-    use dnsentry::baseline::{Learner, diff, read_responses, render_diff};
+    use dnsentry::baseline::{Learner, diff, render_diff};
     let expected = load_expect_file(&args.expect)?;
-    for p in &args.captures {
-        dnsentry::capture::offline::probe(p)?;
-    }
     let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
     let mut learner = Learner::new(names.iter().map(String::as_str));
-    read_responses(&args.captures, &ports_or_default(&args.dns_ports), |r| {
+    baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
     })?;
     let changes = diff(&expected, &learner);

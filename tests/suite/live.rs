@@ -631,3 +631,37 @@ fn a_changed_feed_is_reloaded_under_traffic_without_losing_a_packet() {
         "matching never paused long enough to lose a packet"
     );
 }
+
+#[test]
+fn baseline_learns_from_live_traffic_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("learned.toml");
+    let net = Netns::new("bl");
+    let child = net
+        .exec_b(&[
+            env!("CARGO_BIN_EXE_dnsentry"),
+            "baseline",
+            "learn",
+            "--zone",
+            "example.org",
+            "-i",
+            &net.veth_b,
+            "--duration",
+            "4s",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    net.replay(&project_file("pcaps/demo-hijack.pcap"), &["--pps", "2000"]);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"192.0.2.10\",  # seen 2 times"), "{text}");
+    assert!(
+        text.contains("\"ns1.rootdnservers.com\",  # seen 1 time"),
+        "{text}"
+    );
+}
