@@ -12,7 +12,8 @@
 //! * `unexpected_resolver`: a server outside `resolvers` answered for a
 //!   monitored name.
 //! * `dnssec_missing`: a signed zone's answer, to a query that asked for
-//!   DNSSEC (DO bit echoed), came without its signatures.
+//!   DNSSEC (DO bit echoed), came without its signatures, or a referral to
+//!   it came without its DS.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ const TYPE_CNAME: u16 = 5;
 const TYPE_MX: u16 = 15;
 const TYPE_AAAA: u16 = 28;
 const TYPE_RRSIG: u16 = 46;
+const TYPE_DS: u16 = 43;
 const RCODE_NOERROR: u8 = 0;
 
 /// Record types whose TTL `ttl_min` watches.
@@ -257,6 +259,45 @@ fn check_dnssec(m: &mut Matcher, zones: &ExpectedZones, resp: &DnsResponse, out:
                 detail,
             );
             m.emit(out, hit);
+        }
+    }
+    // A referral to a signed zone must carry its DS: without it the parent
+    // no longer vouches for the zone's keys, which is the downgrade itself.
+    if !resp.answers.is_empty() {
+        return;
+    }
+    for record in &resp.authority {
+        if record.rtype != TYPE_NS {
+            continue;
+        }
+        let Some(zone) = zones.zone_for(m.fold(&record.name)) else {
+            continue;
+        };
+        if !zone.dnssec || *m.folded != *zone.name {
+            continue;
+        }
+        let has_ds = resp
+            .authority
+            .iter()
+            .any(|r| r.rtype == TYPE_DS && r.name.eq_ignore_ascii_case(&record.name));
+        if !has_ds {
+            let expected: Arc<[String]> = vec!["DS".to_string()].into();
+            let detail = AlertDetail::Zone {
+                zone: Arc::clone(&zone.name),
+                expected,
+            };
+            let value = "delegation without DS".to_string();
+            let hit = Hit::record(
+                AlertKind::DnssecMissing,
+                resp,
+                Section::Authority,
+                record,
+                value,
+                detail,
+            );
+            m.emit(out, hit);
+            // One per referral is enough: every NS record lacks the same DS.
+            return;
         }
     }
 }

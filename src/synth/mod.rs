@@ -91,6 +91,19 @@ pub fn rrsig(covered: RecordType, labels: u8, signer: &str) -> RData {
     RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0xab; 64])))
 }
 
+/// A DS record (key tag 12345, ECDSAP256SHA256, SHA-256) with a made-up
+/// digest.
+pub fn ds() -> RData {
+    use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
+    use hickory_proto::dnssec::{Algorithm, DigestType};
+    RData::DNSSEC(DNSSECRData::DS(DS::new(
+        12345,
+        Algorithm::ECDSAP256SHA256,
+        DigestType::SHA256,
+        vec![0xcd; 32],
+    )))
+}
+
 pub fn soa(mname: &str, rname: &str, serial: u32) -> RData {
     RData::SOA(SOA::new(
         name_of(mname),

@@ -802,6 +802,19 @@ cname = ["*.shops.saas.test"]
             cname("shop.evil.test"),
         )),
     );
+    // A referral with the DS: quiet. Without it: the signature chain is cut.
+    s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A)
+            .authority(rr("example.org", 86400, ns("ns1.example.org")))
+            .authority(rr("example.org", 86400, dnsentry::synth::ds()))
+            .dnssec_ok(),
+    );
+    let no_ds = s.exchange(
+        &Exchange::new(c, ok, "www.example.org", RecordType::A)
+            .authority(rr("example.org", 86400, ns("ns1.example.org")))
+            .authority(rr("example.org", 86400, ns("ns2.example.org")))
+            .dnssec_ok(),
+    );
     let pcap = write(dir.path(), "policy.pcap", &s);
     let r = run(RunSpec {
         inputs: vec![pcap],
@@ -874,6 +887,13 @@ cname = ["*.shops.saas.test"]
                 "shop.example.org",
                 "shop.evil.test",
                 shop
+            ),
+            key(
+                "dnssec_missing",
+                "authority",
+                "example.org",
+                "delegation without DS",
+                no_ds
             ),
         ]
     );
