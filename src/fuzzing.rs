@@ -48,12 +48,18 @@ fn work(batch: &PayloadBatch) {
     let sources: SourceNames = vec!["fuzz".to_string()].into();
     let mut alerts = Vec::new();
     let mut log = Vec::new();
+    let mut digests = crate::matcher::spoof::Digests::default();
+    let mut scratch = String::new();
     for (meta, msg) in batch.iter() {
         if let Ok(resp) = decode_response(*meta, msg) {
             matcher.check(&resp, &mut alerts);
             write_dns_log(&mut log, &resp, &sources);
+            digests.add(&resp, &mut scratch);
         }
     }
+    let mut spoof = crate::matcher::spoof::SpoofDetector::default();
+    let _ = spoof.check(&digests);
+    let _ = spoof.check(&digests);
 }
 
 /// A captured frame: byte 0 picks the link type, the rest is the frame.
