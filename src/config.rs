@@ -193,14 +193,9 @@ pub fn load_config_file(path: &std::path::Path) -> Result<FileConfig, crate::exp
     let text =
         std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read config: {e}")))?;
     let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map_or(0, |s| {
-            1 + text
-                .get(..s.start)
-                .unwrap_or_default()
-                .bytes()
-                .filter(|b| *b == b'\n')
-                .count() as u64
-        });
+        let line = e
+            .span()
+            .map_or(0, |s| crate::expect::line_at(&text, s.start));
         err(line, e.message().trim().to_string())
     })?;
     if let Some(t) = cfg.health.loss_threshold

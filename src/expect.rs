@@ -340,17 +340,19 @@ pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, ExpectError> {
     parse_expect(&name, &text)
 }
 
+/// The line (from 1) of byte `offset` in `text`, for error messages.
+pub(crate) fn line_at(text: &str, offset: usize) -> u64 {
+    1 + text
+        .get(..offset)
+        .unwrap_or_default()
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count() as u64
+}
+
 pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError> {
-    let line_of = |span: Option<Range<usize>>| -> u64 {
-        span.map_or(0, |s| {
-            1 + text
-                .get(..s.start)
-                .unwrap_or_default()
-                .bytes()
-                .filter(|b| *b == b'\n')
-                .count() as u64
-        })
-    };
+    let line_of =
+        |span: Option<Range<usize>>| -> u64 { span.map_or(0, |s| line_at(text, s.start)) };
     let err = |span: Option<Range<usize>>, message: String| ExpectError {
         path: path.to_string(),
         line: line_of(span),

@@ -9,8 +9,8 @@
 use std::net::IpAddr;
 
 use etherparse::{
-    EtherType, Ethernet2Header, IpFragOffset, IpNumber, Ipv4Header, Ipv6FragmentHeader, Ipv6Header,
-    PacketBuilder, SingleVlanHeader, VlanId, VlanPcp,
+    EtherType, Ethernet2Header, IpFragOffset, IpHeaders, IpNumber, Ipv4Header, Ipv6FragmentHeader,
+    Ipv6Header, PacketBuilder, PacketBuilderStep, SingleVlanHeader, VlanId, VlanPcp,
 };
 
 const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
@@ -24,16 +24,21 @@ fn addr_pair(src: IpAddr, dst: IpAddr) -> ([u8; 4], [u8; 4], [u8; 16], [u8; 16])
     }
 }
 
-/// An IP packet carrying `payload` in a UDP datagram.
-pub fn ip_udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+/// The IP layer of a packet from `src` to `dst` (TTL / hop limit 64).
+fn ip_step(src: IpAddr, dst: IpAddr) -> PacketBuilderStep<IpHeaders> {
     let (s4, d4, s6, d6) = addr_pair(src, dst);
-    let b = if src.is_ipv4() {
+    if src.is_ipv4() {
         PacketBuilder::ipv4(s4, d4, 64)
     } else {
         PacketBuilder::ipv6(s6, d6, 64)
-    };
+    }
+}
+
+/// An IP packet carrying `payload` in a UDP datagram.
+pub fn ip_udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    b.udp(sport, dport)
+    ip_step(src, dst)
+        .udp(sport, dport)
         .write(&mut out, payload)
         .unwrap_or_else(|e| panic!("build UDP: {e}"));
     out
@@ -49,14 +54,8 @@ pub fn ip_tcp(
     syn: bool,
     payload: &[u8],
 ) -> Vec<u8> {
-    let (s4, d4, s6, d6) = addr_pair(src, dst);
-    let b = if src.is_ipv4() {
-        PacketBuilder::ipv4(s4, d4, 64)
-    } else {
-        PacketBuilder::ipv6(s6, d6, 64)
-    };
     let mut out = Vec::new();
-    let t = b.tcp(sport, dport, seq, 65535);
+    let t = ip_step(src, dst).tcp(sport, dport, seq, 65535);
     let t = if syn { t.syn().ack(1) } else { t.psh().ack(1) };
     t.write(&mut out, payload)
         .unwrap_or_else(|e| panic!("build TCP: {e}"));
@@ -65,14 +64,9 @@ pub fn ip_tcp(
 
 /// An IP packet with an arbitrary protocol payload (tunnels).
 pub fn ip_raw(src: IpAddr, dst: IpAddr, protocol: u8, payload: &[u8]) -> Vec<u8> {
-    let (s4, d4, s6, d6) = addr_pair(src, dst);
-    let b = if src.is_ipv4() {
-        PacketBuilder::ipv4(s4, d4, 64)
-    } else {
-        PacketBuilder::ipv6(s6, d6, 64)
-    };
     let mut out = Vec::new();
-    b.write(&mut out, IpNumber(protocol), payload)
+    ip_step(src, dst)
+        .write(&mut out, IpNumber(protocol), payload)
         .unwrap_or_else(|e| panic!("build IP: {e}"));
     out
 }
