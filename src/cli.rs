@@ -148,6 +148,9 @@ pub struct CommonArgs {
     #[arg(long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,
 
+    #[command(flatten)]
+    pub syslog: SyslogArgs,
+
     /// Decode-and-match worker threads (default: number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -163,6 +166,64 @@ pub struct CommonArgs {
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Alerts to SIEMs over syslog. The `--syslog-*` settings apply to every
+/// destination; a destination's own settings (URL query, config table) win.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Syslog (SIEM) outputs")]
+pub struct SyslogArgs {
+    /// Send alerts and sensor events to a SIEM: udp://HOST:514, tcp://HOST:601 or tls://HOST:6514; per-destination settings as a query (tls://siem:6514?body=cef). Repeatable.
+    #[arg(long = "syslog", value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Header: 5424 (RFC 5424, default) or 3164 (BSD).
+    #[arg(long = "syslog-format", value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Message body: json (the alert line, default), cef (ArcSight) or leef (QRadar).
+    #[arg(long = "syslog-body", value_name = "BODY")]
+    pub body: Option<String>,
+
+    /// TCP/TLS framing: octet-counting (default) or non-transparent (newline).
+    #[arg(long = "syslog-framing", value_name = "FRAMING")]
+    pub framing: Option<String>,
+
+    /// Facility: local0 (default) .. local7, daemon, auth, ... or 0..23.
+    #[arg(long = "syslog-facility", value_name = "FACILITY")]
+    pub facility: Option<String>,
+
+    /// CA certificates (PEM) the TLS server's certificate must chain to (default: the system's).
+    #[arg(long = "syslog-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Client certificate (PEM) for TLS servers that require one.
+    #[arg(long = "syslog-cert", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(long = "syslog-key", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Name the TLS server's certificate must carry (default: the URL's host).
+    #[arg(long = "syslog-server-name", value_name = "NAME")]
+    pub server_name: Option<String>,
+
+    /// Largest UDP message in bytes; longer ones are cut (RFC 5426). Default: what the path MTU allows.
+    #[arg(long = "syslog-udp-max", value_name = "BYTES")]
+    pub udp_max: Option<usize>,
+
+    /// Keep what a SIEM cannot take yet in this directory (one subdirectory per destination); delivered in order when it returns, and by the next run after an exit.
+    #[arg(long = "spool-dir", value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
+
+    /// Bound of each destination's spool in MiB; when full, the oldest messages are evicted (counted). Default 1024.
+    #[arg(long = "spool-max-mb", value_name = "MIB")]
+    pub spool_max_mb: Option<u64>,
+
+    /// Seconds delivery may go on at exit before what is left is spooled (or, without --spool-dir, counted as dropped). Default 10.
+    #[arg(long = "syslog-flush-timeout", value_name = "SECONDS")]
+    pub flush_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

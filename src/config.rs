@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::expect::{ExpectError, ExpectedZones, load_expect_file};
 use crate::ioc::{IocError, IocSet, load_feed_file, parse_feed};
 use crate::matcher::Rules;
+use crate::output::syslog::{SyslogSettings, SyslogSpec};
 
 /// Name the built-in feed carries in alerts.
 pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
@@ -140,6 +141,15 @@ pub struct OutputsSection {
     pub dns_log: Option<String>,
     pub weird_log: Option<String>,
     pub stats_json: Option<PathBuf>,
+    /// SIEM destinations, one `[[outputs.syslog]]` table each.
+    #[serde(default)]
+    pub syslog: Vec<SyslogSettings>,
+    /// Where undelivered syslog messages wait.
+    pub spool_dir: Option<PathBuf>,
+    /// Bound of each destination's spool, MiB.
+    pub spool_max_mb: Option<u64>,
+    /// Seconds of delivery at exit before the rest is spooled.
+    pub syslog_flush_timeout: Option<u64>,
 }
 
 /// What to capture and how.
@@ -214,6 +224,18 @@ pub fn load_config_file(path: &std::path::Path) -> Result<FileConfig, crate::exp
             format!("health.metrics {m:?} is not an address:port"),
         ));
     }
+    for t in &cfg.outputs.syslog {
+        let url = t.url.clone().unwrap_or_default();
+        let line = text
+            .find(&url)
+            .map_or(0, |at| crate::expect::line_at(&text, at));
+        if t.url.is_none() {
+            return Err(err(0, "an [[outputs.syslog]] table has no url".into()));
+        }
+        if let Err(e) = SyslogSpec::new(t) {
+            return Err(err(line, e.to_string()));
+        }
+    }
     // Paths in the file are relative to the file.
     let base = path.parent().unwrap_or(std::path::Path::new("."));
     let rebase = |p: &mut PathBuf| {
@@ -237,6 +259,14 @@ pub fn load_config_file(path: &std::path::Path) -> Result<FileConfig, crate::exp
     rebase_out(&mut cfg.outputs.weird_log);
     if let Some(p) = cfg.outputs.stats_json.as_mut() {
         rebase(p);
+    }
+    if let Some(p) = cfg.outputs.spool_dir.as_mut() {
+        rebase(p);
+    }
+    for t in &mut cfg.outputs.syslog {
+        for p in [&mut t.ca, &mut t.cert, &mut t.key].into_iter().flatten() {
+            rebase(p);
+        }
     }
     Ok(cfg)
 }

@@ -16,12 +16,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::capture::live::LiveStats;
+use crate::output::{OutputReport, OutputStats};
 use crate::stats::{AlertCounts, CaptureCounters, WorkerCounters};
 
 /// When health is reported and what counts as going blind.
@@ -75,6 +76,8 @@ pub struct HealthBoard {
     pub started: Instant,
     ifaces: Mutex<Vec<IfaceHealth>>,
     totals: Mutex<Totals>,
+    /// The alert outputs' own counters, set once the outputs are open.
+    outputs: OnceLock<Vec<Arc<OutputStats>>>,
 }
 
 impl HealthBoard {
@@ -91,7 +94,19 @@ impl HealthBoard {
                     .collect(),
             ),
             totals: Mutex::new(Totals::default()),
+            outputs: OnceLock::new(),
         }
+    }
+
+    pub fn set_outputs(&self, outputs: Vec<Arc<OutputStats>>) {
+        let _ = self.outputs.set(outputs);
+    }
+
+    pub fn outputs(&self) -> Vec<OutputReport> {
+        self.outputs
+            .get()
+            .map(|v| v.iter().map(|o| o.report()).collect())
+            .unwrap_or_default()
     }
 
     pub fn publish_iface(&self, index: usize, update: impl FnOnce(&mut IfaceHealth)) {
@@ -147,6 +162,8 @@ pub enum SensorEvent {
         dns_responses: u64,
         alerts: BTreeMap<&'static str, u64>,
         malformed: BTreeMap<&'static str, u64>,
+        /// Per alert output: queued, sent, spooled, evicted, dropped.
+        outputs: Vec<OutputReport>,
         #[serde(rename = "final")]
         is_final: bool,
     },
@@ -285,6 +302,7 @@ impl HealthReporter {
                 dns_responses: totals.workers.responses,
                 alerts: totals.alerts.to_map(),
                 malformed: malformed.to_map(),
+                outputs: board.outputs(),
                 is_final,
             },
         );
@@ -294,6 +312,8 @@ impl HealthReporter {
 
 /// Reads one counter of an interface.
 type IfaceCounter = fn(&IfaceHealth) -> u64;
+/// Reads one counter of an output.
+type OutputCounter = fn(&OutputReport) -> u64;
 
 /// The board in Prometheus text exposition format (version 0.0.4).
 pub fn render_prometheus(board: &HealthBoard) -> String {
@@ -415,6 +435,69 @@ pub fn render_prometheus(board: &HealthBoard) -> String {
             "dnsentry_alerts_total{{kind=\"{}\"}} {}",
             kind.as_str(),
             totals.alerts.get(kind)
+        );
+    }
+    let per_output: [(&str, &str, OutputCounter); 7] = [
+        (
+            "output_queued_total",
+            "Messages handed to the output.",
+            |o| o.queued,
+        ),
+        (
+            "output_sent_total",
+            "Messages delivered (TCP/TLS: acknowledged by the receiver).",
+            |o| o.sent,
+        ),
+        (
+            "output_spooled_total",
+            "Messages written to the disk spool while the receiver was away or slow.",
+            |o| o.spooled,
+        ),
+        (
+            "output_evicted_total",
+            "Messages discarded, oldest first, because the backlog bound was reached.",
+            |o| o.evicted,
+        ),
+        (
+            "output_dropped_total",
+            "Messages lost because the queue was full or nothing could keep them at exit.",
+            |o| o.dropped,
+        ),
+        (
+            "output_truncated_total",
+            "UDP messages cut to the size limit.",
+            |o| o.truncated,
+        ),
+        (
+            "output_connect_failures_total",
+            "Failed connection attempts.",
+            |o| o.connect_failures,
+        ),
+    ];
+    let outputs = board.outputs();
+    for (name, help, get) in per_output {
+        family(&mut s, name, "counter", help);
+        for o in &outputs {
+            let _ = writeln!(
+                s,
+                "dnsentry_{name}{{output=\"{}\"}} {}",
+                label(&o.name),
+                get(o)
+            );
+        }
+    }
+    family(
+        &mut s,
+        "output_pending",
+        "gauge",
+        "Messages waiting: in memory, unacknowledged, or spooled.",
+    );
+    for o in &outputs {
+        let _ = writeln!(
+            s,
+            "dnsentry_output_pending{{output=\"{}\"}} {}",
+            label(&o.name),
+            o.pending
         );
     }
     family(

@@ -16,7 +16,7 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{
     AnalyzeArgs, BaselineCommand, CheckArgs, Cli, Command, CommonArgs, DiffArgs, LearnArgs,
-    LiveArgs, RuleArgs,
+    LiveArgs, RuleArgs, SyslogArgs,
 };
 use dnsentry::capture::live::{LiveOptions, list_interfaces};
 use dnsentry::config::{
@@ -26,6 +26,7 @@ use dnsentry::expect::load_expect_file;
 use dnsentry::health::HealthOptions;
 use dnsentry::ioc::{IndicatorType, load_feed_file, parse_feed};
 use dnsentry::matcher::{SharedRules, shared};
+use dnsentry::output::syslog::{DeliveryOptions, SyslogSettings, SyslogSpec};
 use dnsentry::output::{OutputTargets, Target, metrics};
 use dnsentry::pipeline::{Inputs, PipelineError, RunConfig, RunOutcome, run};
 
@@ -146,6 +147,8 @@ fn settings(c: &CommonArgs, file: &FileConfig) -> anyhow::Result<Settings> {
                 .as_deref()
                 .or(o.weird_log.as_deref())
                 .map(Target::parse),
+            syslog: syslog_specs(&c.syslog, file)?,
+            delivery: delivery_options(&c.syslog, file),
         },
         dns_ports,
         threads,
@@ -153,6 +156,56 @@ fn settings(c: &CommonArgs, file: &FileConfig) -> anyhow::Result<Settings> {
         quiet: c.quiet,
         suppress,
     })
+}
+
+/// The syslog destinations: from `--syslog` when given, else from the
+/// config file's tables; the `--syslog-*` flags fill in what a destination
+/// leaves unset.
+fn syslog_specs(a: &SyslogArgs, file: &FileConfig) -> anyhow::Result<Vec<SyslogSpec>> {
+    let defaults = SyslogSettings {
+        url: None,
+        format: a.format.clone(),
+        body: a.body.clone(),
+        framing: a.framing.clone(),
+        facility: a.facility.clone(),
+        ca: a.ca.clone(),
+        cert: a.cert.clone(),
+        key: a.key.clone(),
+        server_name: a.server_name.clone(),
+        udp_max: a.udp_max,
+    };
+    let tables: Vec<SyslogSettings> = if a.urls.is_empty() {
+        file.outputs.syslog.clone()
+    } else {
+        a.urls
+            .iter()
+            .map(|u| SyslogSettings {
+                url: Some(u.clone()),
+                ..SyslogSettings::default()
+            })
+            .collect()
+    };
+    Ok(tables
+        .iter()
+        .map(|t| SyslogSpec::new(&t.or(&defaults)))
+        .collect::<Result<_, _>>()?)
+}
+
+fn delivery_options(a: &SyslogArgs, file: &FileConfig) -> DeliveryOptions {
+    let o = &file.outputs;
+    let d = DeliveryOptions::default();
+    DeliveryOptions {
+        spool_dir: a.spool_dir.clone().or_else(|| o.spool_dir.clone()),
+        spool_max_bytes: a
+            .spool_max_mb
+            .or(o.spool_max_mb)
+            .map_or(d.spool_max_bytes, |mb| mb.saturating_mul(1 << 20)),
+        flush_timeout: a
+            .flush_timeout
+            .or(o.syslog_flush_timeout)
+            .map_or(d.flush_timeout, Duration::from_secs),
+        ..d
+    }
 }
 
 /// SIGINT and SIGTERM set `stop`: capture ends, the pipeline drains, every
@@ -195,7 +248,9 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     let file = load_file_config(args.common.config.as_ref())?;
-    let s = settings(&args.common, &file)?;
+    let mut s = settings(&args.common, &file)?;
+    // Capture never waits for a SIEM: a full queue drops, counted.
+    s.outputs.delivery.backpressure = false;
     let interfaces = if args.interfaces.is_empty() {
         file.capture.interfaces.clone()
     } else {
@@ -382,14 +437,22 @@ fn finish(result: Result<RunOutcome, PipelineError>, s: &Settings) -> anyhow::Re
         std::fs::write(path, json + "\n")
             .with_context(|| format!("{}: cannot write stats", path.display()))?;
     }
-    if outcome.input_errors.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        for e in &outcome.input_errors {
-            eprintln!("dnsentry: error: {e}");
-        }
-        Ok(EXIT_PARTIAL)
+    let mut code = EXIT_OK;
+    for e in &outcome.input_errors {
+        eprintln!("dnsentry: error: {e}");
+        code = EXIT_PARTIAL;
     }
+    for o in outcome.summary.outputs.iter().filter(|o| o.lost() > 0) {
+        eprintln!(
+            "dnsentry: error: {}: {} message(s) lost ({} evicted from a full backlog, {} dropped)",
+            o.name,
+            o.lost(),
+            o.evicted,
+            o.dropped
+        );
+        code = EXIT_PARTIAL;
+    }
+    Ok(code)
 }
 
 /// `dnsentry check`: every file is read, every error reported, what the

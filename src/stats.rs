@@ -238,6 +238,9 @@ pub struct Summary {
     pub alerts_total: u64,
     /// Alerts suppressed (same kind, owner and value within the window).
     pub suppressed: BTreeMap<&'static str, u64>,
+    /// Per alert output (the alerts file and each syslog destination):
+    /// queued, sent, spooled, evicted, dropped, pending.
+    pub outputs: Vec<crate::output::OutputReport>,
     pub elapsed_seconds: f64,
     pub responses_per_second: f64,
     pub threads: usize,
@@ -271,6 +274,7 @@ impl Summary {
             alerts: alerts.to_map(),
             alerts_total: alerts.total(),
             suppressed: BTreeMap::new(),
+            outputs: Vec::new(),
             elapsed_seconds,
             responses_per_second,
             threads,
@@ -321,6 +325,24 @@ impl Summary {
                 "suppressed (repeats within the window)",
                 &self.suppressed,
             );
+        }
+        // Syslog destinations only: the alerts file says it all above.
+        for o in self.outputs.iter().filter(|o| o.kind == "syslog") {
+            let _ = write!(
+                s,
+                "  {}: queued={} sent={} spooled={} pending={}",
+                o.name, o.queued, o.sent, o.spooled, o.pending
+            );
+            if o.recovered > 0 {
+                let _ = write!(s, " recovered={}", o.recovered);
+            }
+            if o.truncated > 0 {
+                let _ = write!(s, " truncated={}", o.truncated);
+            }
+            if o.lost() > 0 {
+                let _ = write!(s, " LOST: evicted={} dropped={}", o.evicted, o.dropped);
+            }
+            s.push('\n');
         }
         s
     }

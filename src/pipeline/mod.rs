@@ -215,6 +215,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     let threads = cfg.threads.max(1);
     let sources: SourceNames = names.clone().into();
     let board = Arc::new(HealthBoard::new(&names));
+    board.set_outputs(outputs.stats());
     let metrics_thread = match cfg.metrics.take() {
         Some(listener) => Some(
             metrics::serve(listener, Arc::clone(&board), Arc::clone(&cfg.stop))
@@ -331,6 +332,10 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     if let Some(t) = metrics_thread {
         let _ = t.join();
     }
+    let elapsed = started.elapsed();
+    // Every syslog output delivers or spools what it holds, even after a
+    // failed run: nothing already alerted is lost.
+    let output_reports = outputs.finish();
     let (alert_counts, worker_counters, suppressed) = written?;
 
     let mut summary = Summary::new(
@@ -338,10 +343,11 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         &capture_counters,
         &worker_counters,
         &alert_counts,
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         threads,
     );
     summary.suppressed = suppressed.to_map();
+    summary.outputs = output_reports;
     Ok(RunOutcome {
         summary,
         input_errors,

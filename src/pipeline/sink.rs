@@ -169,6 +169,10 @@ fn write_events(
             serde_json::to_writer(&mut *w, e)?;
             w.write_all(b"\n")
         })?;
+        outputs.alerts_stats.count_written(1);
+        for s in &outputs.syslog {
+            s.send_event(e);
+        }
     }
     board.publish_totals(|t| t.sensor_events += events.len() as u64);
     outputs.alerts.flush()
@@ -185,16 +189,21 @@ fn write_batch(
 ) -> Result<Vec<crate::model::AlertKind>, OutputError> {
     let mut written = Vec::new();
     if !out.alerts.is_empty() {
+        let siems = &outputs.syslog;
         outputs.alerts.write_with(|w| {
             for a in &out.alerts {
                 let id = alert_id(a);
                 if let Some(count) = suppress.admit(a, id) {
                     write_alert(&mut *w, a, id, count, sources)?;
+                    for s in siems {
+                        s.send_alert(a, id, count, sources);
+                    }
                     written.push(a.kind);
                 }
             }
             Ok(())
         })?;
+        outputs.alerts_stats.count_written(written.len() as u64);
         // Live, an alert waits for nothing: it is on the wire now.
         if live && !written.is_empty() {
             outputs.alerts.flush()?;

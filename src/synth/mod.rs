@@ -29,13 +29,50 @@ pub fn rr(name: &str, ttl: u32, data: RData) -> Record {
     Record::from_rdata(name_of(name), ttl, data)
 }
 
+/// A name from its presentation format (RFC 1035 §5.1), `\DDD` and `\X`
+/// escapes included, so that scenarios can hold any byte a hostile name
+/// can: the label bytes are taken as they are, not checked as a hostname.
 fn name_of(s: &str) -> Name {
-    let fqdn = if s.ends_with('.') {
-        s.to_string()
-    } else {
-        format!("{s}.")
-    };
-    Name::from_ascii(&fqdn).unwrap_or_else(|e| panic!("scenario name {s:?}: {e}"))
+    let mut labels: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'.' => labels.push(Vec::new()),
+            b'\\' => {
+                let next = bytes
+                    .next()
+                    .unwrap_or_else(|| panic!("scenario name {s:?}: \\ at end"));
+                let byte = if next.is_ascii_digit() {
+                    let digits = [
+                        next,
+                        bytes.next().unwrap_or(b'x'),
+                        bytes.next().unwrap_or(b'x'),
+                    ];
+                    std::str::from_utf8(&digits)
+                        .ok()
+                        .and_then(|d| d.parse::<u8>().ok())
+                        .unwrap_or_else(|| panic!("scenario name {s:?}: bad \\DDD"))
+                } else {
+                    next
+                };
+                if let Some(l) = labels.last_mut() {
+                    l.push(byte);
+                }
+            }
+            b => {
+                if let Some(l) = labels.last_mut() {
+                    l.push(b);
+                }
+            }
+        }
+    }
+    // The trailing dot of a fully qualified name leaves an empty label.
+    if labels.last().is_some_and(Vec::is_empty) {
+        labels.pop();
+    }
+    let mut name = Name::from_labels(labels).unwrap_or_else(|e| panic!("scenario name {s:?}: {e}"));
+    name.set_fqdn(true);
+    name
 }
 
 pub fn a(addr: &str) -> RData {

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+pub mod rsyslog;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -96,6 +99,8 @@ pub fn run(spec: RunSpec<'_>) -> Run {
             alerts: Target::File(alerts_path.clone()),
             dns_log: spec.dns_log.then(|| Target::File(log_path.clone())),
             weird_log: spec.weird_log.then(|| Target::File(weird_path.clone())),
+            syslog: Vec::new(),
+            delivery: Default::default(),
         },
         progress: false,
         metrics: None,

@@ -8,5 +8,7 @@ mod fuzz_corpus;
 mod live;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 mod scenarios;
+/// Alerts into a real rsyslog over UDP, TCP and TLS; outages and restarts.
+mod syslog;
 /// Every shared public capture against tshark's decoding.
 mod truth;

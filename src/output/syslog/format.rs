@@ -1,0 +1,607 @@
+//! Syslog messages: the header (RFC 5424, or RFC 3164 on request) around a
+//! body (the JSON alert, ArcSight CEF, or QRadar LEEF 2.0).
+//!
+//! DNS names and feed metadata are attacker-controlled, so every field is
+//! escaped the way its format demands, and anything that could end a record
+//! (line breaks, NUL) or a field (each format's separators) is escaped or
+//! replaced before it is written. Framing is the transport's business
+//! (`transport.rs`); nothing here depends on how the bytes travel.
+
+use std::fmt::Write as _;
+
+use crate::health::SensorEvent;
+use crate::model::{Alert, AlertDetail, Severity, SourceNames, Timestamp};
+use crate::output::json::write_alert;
+
+/// The syslog header format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    Rfc5424,
+    Rfc3164,
+}
+
+/// What the message carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    Json,
+    Cef,
+    Leef,
+}
+
+/// SD-ID of the structured-data element. 32473 is the private enterprise
+/// number RFC 5612 reserves for documentation: a SIEM that keys on it gets
+/// a stable id, and no real organisation's number is claimed.
+pub const SD_ID: &str = "dnsentry@32473";
+
+/// Who sends: fixed for a run.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub hostname: String,
+    pub procid: u32,
+    /// Syslog facility (0..=23); `local0` is 16.
+    pub facility: u8,
+}
+
+impl Origin {
+    pub fn this_host(facility: u8) -> Origin {
+        let hostname = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "-".into());
+        Origin {
+            hostname: printusascii(&hostname, 255),
+            procid: std::process::id(),
+            facility,
+        }
+    }
+}
+
+/// Syslog severity of an alert: `high` is critical (2), `medium` warning
+/// (4); health events are informational (6), blindness events critical.
+pub fn syslog_severity(sev: Severity) -> u8 {
+    match sev {
+        Severity::High => 2,
+        Severity::Medium => 4,
+    }
+}
+
+/// Names of the syslog facilities, for flags and config.
+pub fn parse_facility(name: &str) -> Option<u8> {
+    const NAMES: [&str; 24] = [
+        "kern",
+        "user",
+        "mail",
+        "daemon",
+        "auth",
+        "syslog",
+        "lpr",
+        "news",
+        "uucp",
+        "cron",
+        "authpriv",
+        "ftp",
+        "ntp",
+        "security",
+        "console",
+        "solaris-cron",
+        "local0",
+        "local1",
+        "local2",
+        "local3",
+        "local4",
+        "local5",
+        "local6",
+        "local7",
+    ];
+    if let Ok(n) = name.parse::<u8>() {
+        return (n <= 23).then_some(n);
+    }
+    NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(name))
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// Printable US-ASCII (33..=126) only, at most `max` characters, `-` when
+/// empty: what RFC 5424 allows in HOSTNAME, APP-NAME, PROCID, MSGID.
+fn printusascii(s: &str, max: usize) -> String {
+    let out: String = s
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(max)
+        .collect();
+    if out.is_empty() { "-".into() } else { out }
+}
+
+/// Characters that end a record or a field somewhere down the line: C0
+/// and C1 controls, DEL, and the Unicode line and paragraph separators.
+/// (Invalid UTF-8 cannot occur in a `&str`: it was replaced where it
+/// entered.)
+fn is_breaking(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// A JSON text on one line: serde_json escapes U+0000..U+001F; what else
+/// could break a line (DEL, C1, U+2028/9) is escaped as `\uNNNN`, which
+/// keeps the JSON valid.
+fn json_one_line(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if is_breaking(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// RFC 5424 §6.3.3 PARAM-VALUE: `"`, `\` and `]` escaped with `\`.
+fn sd_value(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '"' | '\\' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_breaking(c) => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// CEF header field: `\` and `|` escaped.
+fn cef_header(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c if is_breaking(c) => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+/// CEF extension value: `\`, `=` escaped, line breaks as `\n` / `\r`.
+fn cef_value(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' | '=' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if is_breaking(c) => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+/// LEEF 2.0 header field: `|` escaped with `\`.
+fn leef_header(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_breaking(c) => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+/// LEEF attribute value: the tab delimiter and every other control
+/// character become a space (LEEF has no escape for its delimiter).
+fn leef_value(s: &str, out: &mut String) {
+    for c in s.chars() {
+        out.push(if is_breaking(c) { ' ' } else { c });
+    }
+}
+
+/// The fields every body and the structured data draw on.
+struct Fields<'a> {
+    kind: &'static str,
+    severity: &'static str,
+    qname: &'a str,
+    value: &'a str,
+    indicator: Option<String>,
+    feed: Option<&'a str>,
+    zone: Option<&'a str>,
+}
+
+fn fields(a: &Alert) -> Fields<'_> {
+    let (indicator, feed, zone) = match &a.detail {
+        AlertDetail::Ioc(i) => (Some(i.text()), Some(&*i.feed), None),
+        AlertDetail::Zone { zone, .. } => (None, None, Some(&**zone)),
+        AlertDetail::Conflict(_) => (None, None, None),
+    };
+    Fields {
+        kind: a.kind.as_str(),
+        severity: a.kind.severity().as_str(),
+        qname: &a.qname,
+        value: &a.value,
+        indicator,
+        feed,
+        zone,
+    }
+}
+
+fn rfc3339(ts: Timestamp) -> String {
+    ts.to_string()
+}
+
+/// RFC 3164 TIMESTAMP: `Mmm dd hh:mm:ss`, UTC (the format has no zone).
+fn bsd_time(ts: Timestamp) -> String {
+    jiff::Timestamp::from_microsecond(ts.0)
+        .map(|t| t.strftime("%b %e %H:%M:%S").to_string())
+        .unwrap_or_else(|_| "Jan  1 00:00:00".into())
+}
+
+/// The header, the structured data, then the body: one message, without
+/// framing.
+fn message(
+    header: Header,
+    origin: &Origin,
+    severity: u8,
+    ts: Timestamp,
+    msgid: &str,
+    sd: &str,
+    body: &str,
+) -> String {
+    let pri = u32::from(origin.facility) * 8 + u32::from(severity);
+    match header {
+        Header::Rfc5424 => format!(
+            "<{pri}>1 {} {} dnsentry {} {} {sd} {body}",
+            rfc3339(ts),
+            origin.hostname,
+            origin.procid,
+            printusascii(msgid, 32)
+        ),
+        // RFC 3164 has no structured data: the body carries everything.
+        Header::Rfc3164 => format!(
+            "<{pri}>{} {} dnsentry[{}]: {body}",
+            bsd_time(ts),
+            origin.hostname,
+            origin.procid
+        ),
+    }
+}
+
+/// One alert as a syslog message (without framing).
+pub fn alert_message(
+    a: &Alert,
+    id: u64,
+    count: u64,
+    header: Header,
+    body: Body,
+    origin: &Origin,
+    sources: &SourceNames,
+) -> String {
+    let f = fields(a);
+    let mut sd = format!("[{SD_ID} kind=\"");
+    sd_value(f.kind, &mut sd);
+    sd.push_str("\" qname=\"");
+    sd_value(f.qname, &mut sd);
+    sd.push_str("\" value=\"");
+    sd_value(f.value, &mut sd);
+    if let Some(i) = &f.indicator {
+        sd.push_str("\" ioc=\"");
+        sd_value(i, &mut sd);
+    }
+    if let Some(z) = f.zone {
+        sd.push_str("\" zone=\"");
+        sd_value(z, &mut sd);
+    }
+    let _ = write!(sd, "\" id=\"{id:016x}\"]");
+    let body = match body {
+        Body::Json => {
+            let mut v = Vec::new();
+            // Writing to a Vec cannot fail.
+            let _ = write_alert(&mut v, a, id, count, sources);
+            let mut s = String::new();
+            json_one_line(String::from_utf8_lossy(&v).trim_end(), &mut s);
+            s
+        }
+        Body::Cef => cef(a, &f, id, count),
+        Body::Leef => leef(a, &f, id, count),
+    };
+    message(
+        header,
+        origin,
+        syslog_severity(a.kind.severity()),
+        a.meta.ts,
+        f.kind,
+        &sd,
+        &body,
+    )
+}
+
+/// CEF severity 0..10.
+fn cef_severity(s: &str) -> u8 {
+    match s {
+        "high" => 8,
+        "medium" => 5,
+        _ => 3,
+    }
+}
+
+/// ArcSight CEF:0. Mapping: `rt` packet time (ms since the epoch), `src`/
+/// `spt` the answering server, `dst`/`dpt` the client, `proto`, then
+/// cs1 kind, cs2 qname, cs3 value, cs4 indicator, cs5 zone, cs6 feed (each
+/// with its `csNLabel`), `externalId` the alert id, `cnt` the suppressed
+/// count.
+fn cef(a: &Alert, f: &Fields<'_>, id: u64, count: u64) -> String {
+    let m = &a.meta;
+    let mut s = String::from("CEF:0|dnsentry|dnsentry|");
+    cef_header(env!("CARGO_PKG_VERSION"), &mut s);
+    s.push('|');
+    cef_header(f.kind, &mut s);
+    s.push('|');
+    cef_header(&format!("DNS {} {}", f.kind, f.value), &mut s);
+    let _ = write!(
+        s,
+        "|{}|rt={} src={} spt={} dst={} dpt={} proto={} externalId={id:016x} cnt={count}",
+        cef_severity(f.severity),
+        m.ts.0 / 1000,
+        m.src_ip,
+        m.src_port,
+        m.dst_ip,
+        m.dst_port,
+        m.transport.as_str().to_ascii_uppercase(),
+    );
+    let mut ext = |n: u8, label: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            let _ = write!(s, " cs{n}Label={label} cs{n}=");
+            cef_value(v, &mut s);
+        }
+    };
+    ext(1, "kind", Some(f.kind));
+    ext(2, "qname", Some(f.qname));
+    ext(3, "value", Some(f.value));
+    ext(4, "indicator", f.indicator.as_deref());
+    ext(5, "zone", f.zone);
+    ext(6, "feed", f.feed);
+    s
+}
+
+/// QRadar LEEF 2.0 with a tab delimiter. Attributes: `devTime` (ms since
+/// the epoch, `devTimeFormat` says so), `src`, `srcPort`, `dst`, `dstPort`,
+/// `proto`, `sev`, `cat` kind, `qname`, `value`, `indicator`, `zone`,
+/// `feed`, `alertId`, `count`.
+fn leef(a: &Alert, f: &Fields<'_>, id: u64, count: u64) -> String {
+    let m = &a.meta;
+    let mut s = String::from("LEEF:2.0|dnsentry|dnsentry|");
+    leef_header(env!("CARGO_PKG_VERSION"), &mut s);
+    s.push('|');
+    leef_header(f.kind, &mut s);
+    s.push_str("|x09|");
+    let mut attr = |k: &str, v: &str| {
+        if !s.ends_with('|') {
+            s.push('\t');
+        }
+        s.push_str(k);
+        s.push('=');
+        leef_value(v, &mut s);
+    };
+    attr("devTime", &(m.ts.0 / 1000).to_string());
+    attr("devTimeFormat", "epoch_ms");
+    attr("src", &m.src_ip.to_string());
+    attr("srcPort", &m.src_port.to_string());
+    attr("dst", &m.dst_ip.to_string());
+    attr("dstPort", &m.dst_port.to_string());
+    attr("proto", &m.transport.as_str().to_ascii_uppercase());
+    attr("sev", &cef_severity(f.severity).to_string());
+    attr("cat", f.kind);
+    attr("qname", f.qname);
+    attr("value", f.value);
+    if let Some(i) = &f.indicator {
+        attr("indicator", i);
+    }
+    if let Some(z) = f.zone {
+        attr("zone", z);
+    }
+    if let Some(feed) = f.feed {
+        attr("feed", feed);
+    }
+    attr("alertId", &format!("{id:016x}"));
+    attr("count", &count.to_string());
+    s
+}
+
+/// A health or blindness event: always the JSON body (CEF and LEEF are for
+/// detections), MSGID its kind, informational or critical.
+pub fn sensor_message(e: &SensorEvent, header: Header, origin: &Origin) -> String {
+    let (kind, severity) = match e {
+        SensorEvent::SensorHealth { .. } => ("sensor_health", 6),
+        SensorEvent::CaptureLoss { .. } => ("capture_loss", 2),
+        SensorEvent::CaptureStalled { .. } => ("capture_stalled", 2),
+    };
+    let mut body = String::new();
+    json_one_line(&serde_json::to_string(e).unwrap_or_default(), &mut body);
+    let ts = Timestamp(jiff::Timestamp::now().as_microsecond());
+    let sd = format!("[{SD_ID} kind=\"{kind}\"]");
+    message(header, origin, severity, ts, kind, &sd, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use std::sync::Arc;
+
+    fn origin() -> Origin {
+        Origin {
+            hostname: "sensor1".into(),
+            procid: 42,
+            facility: 16,
+        }
+    }
+
+    fn alert(qname: &str, feed_source: &str) -> Alert {
+        let ind = crate::ioc::Indicator {
+            value: crate::ioc::IndicatorValue::Addr("185.20.187.8".parse().unwrap()),
+            kind: crate::ioc::IndicatorType::Ipv4,
+            source: Some(feed_source.into()),
+            reference: None,
+            meta: vec![],
+            feed: "feed|=]\".csv".into(),
+            line: 1,
+        };
+        Alert {
+            kind: AlertKind::IocAddress,
+            meta: PacketMeta {
+                ts: Timestamp(1_547_110_800_000_000),
+                src_ip: "10.1.0.53".parse().unwrap(),
+                src_port: 53,
+                dst_ip: "10.1.2.3".parse().unwrap(),
+                dst_port: 40000,
+                transport: Transport::Udp,
+                source: SourceRef { file: 0, packet: 1 },
+                vlan: VlanStack::default(),
+                tunnel: None,
+                ip_ttl: 64,
+            },
+            txid: 1,
+            qname: qname.into(),
+            qtype: Some(1),
+            owner: qname.into(),
+            rrtype: 1,
+            section: Section::Answer,
+            value: "185.20.187.8".into(),
+            ttl: Some(60),
+            detail: AlertDetail::Ioc(Arc::new(ind)),
+            ip_ttl_change: None,
+        }
+    }
+
+    fn sources() -> SourceNames {
+        vec!["x.pcap".to_string()].into()
+    }
+
+    #[test]
+    fn rfc5424_header_and_structured_data() {
+        let m = alert_message(
+            &alert("mail.example.org", "CISA"),
+            0xabc,
+            0,
+            Header::Rfc5424,
+            Body::Json,
+            &origin(),
+            &sources(),
+        );
+        assert!(
+            m.starts_with("<130>1 2019-01-10T09:00:00.000000Z sensor1 dnsentry 42 ioc_address [dnsentry@32473 kind=\"ioc_address\" qname=\"mail.example.org\" value=\"185.20.187.8\" ioc=\"185.20.187.8\" id=\"0000000000000abc\"] {\"ts\""),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn rfc3164_header() {
+        let m = alert_message(
+            &alert("a.test", "x"),
+            1,
+            0,
+            Header::Rfc3164,
+            Body::Json,
+            &origin(),
+            &sources(),
+        );
+        assert!(
+            m.starts_with("<130>Jan 10 09:00:00 sensor1 dnsentry[42]: {\"ts\""),
+            "{m}"
+        );
+    }
+
+    /// Hostile names and feed metadata: whatever they hold, every format
+    /// stays one record with exactly the fields it was given.
+    #[test]
+    fn hostile_values_never_split_a_record_or_inject_a_field() {
+        let hostile = [
+            "a\nb.example",
+            "x|y=z\\w.example",
+            "q]\"x=\"1\" evil=\"2",
+            "nul\0byte",
+            "\u{7f}\u{85}\u{2028}ünïcode",
+            "cs1=injected cs2=x",
+            "tab\there=1",
+        ];
+        let long =
+            "a".repeat(63) + "." + &"b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(61);
+        for q in hostile
+            .iter()
+            .copied()
+            .chain(std::iter::once(long.as_str()))
+        {
+            for body in [Body::Json, Body::Cef, Body::Leef] {
+                for header in [Header::Rfc5424, Header::Rfc3164] {
+                    let m = alert_message(&alert(q, q), 7, 0, header, body, &origin(), &sources());
+                    // LEEF's attribute delimiter is a tab by design; nothing
+                    // else that breaks a line or a field may appear.
+                    let stray = |c: char| is_breaking(c) && !(body == Body::Leef && c == '\t');
+                    assert!(!m.contains(stray), "{body:?} {header:?}: {m:?}");
+                    match body {
+                        Body::Cef => {
+                            let cef = &m[m.find("CEF:0|").unwrap()..];
+                            let ext = cef.splitn(8, '|').nth(7).unwrap();
+                            let unescaped_eq = ext
+                                .char_indices()
+                                .filter(|(i, c)| *c == '=' && !ext[..*i].ends_with('\\'))
+                                .count();
+                            // rt src spt dst dpt proto externalId cnt, and 2 per
+                            // csN: kind, qname, value, indicator, feed.
+                            assert_eq!(unescaped_eq, 8 + 2 * 5, "{m}");
+                            let header: Vec<&str> = cef.splitn(8, '|').take(7).collect();
+                            assert_eq!(
+                                header,
+                                [
+                                    "CEF:0",
+                                    "dnsentry",
+                                    "dnsentry",
+                                    env!("CARGO_PKG_VERSION"),
+                                    "ioc_address",
+                                    "DNS ioc_address 185.20.187.8",
+                                    "8"
+                                ],
+                                "{m}"
+                            );
+                        }
+                        Body::Leef => {
+                            let attrs = m.rsplit("|x09|").next().unwrap();
+                            assert_eq!(attrs.split('\t').count(), 15, "{m:?}");
+                        }
+                        Body::Json => {
+                            let json = &m[m.find('{').unwrap()..];
+                            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                            assert_eq!(v["qname"], q);
+                        }
+                    }
+                    if header == Header::Rfc5424 {
+                        // Exactly one SD element, closed where we closed it.
+                        let sd_end = m.find("\"] ").unwrap();
+                        let sd = &m[m.find('[').unwrap()..=sd_end + 1];
+                        let unescaped_close = sd
+                            .char_indices()
+                            .filter(|(i, c)| *c == ']' && !sd[..*i].ends_with('\\'))
+                            .count();
+                        assert_eq!(unescaped_close, 1, "{sd}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn facilities() {
+        assert_eq!(parse_facility("local0"), Some(16));
+        assert_eq!(parse_facility("LOCAL7"), Some(23));
+        assert_eq!(parse_facility("4"), Some(4));
+        assert_eq!(parse_facility("24"), None);
+        assert_eq!(parse_facility("banana"), None);
+    }
+}

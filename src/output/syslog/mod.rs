@@ -1,0 +1,653 @@
+//! Alerts straight to a SIEM over syslog: UDP, TCP or TLS, RFC 5424 or
+//! RFC 3164 headers, JSON, CEF or LEEF bodies.
+//!
+//! Each destination is its own output: the output thread renders a message
+//! and hands it to the destination's bounded queue; a delivery thread per
+//! destination (`deliver.rs`) owns the connection, the in-memory backlog
+//! and the disk spool (`spool.rs`). A slow or absent SIEM therefore holds
+//! up nothing but its own delivery thread, and what it cannot take yet
+//! waits on disk, in order, for as long as the spool's bound allows.
+
+mod deliver;
+pub mod format;
+pub mod spool;
+mod transport;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, TrySendError, bounded};
+use rustls::ClientConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+
+pub use format::{Body, Header, Origin};
+
+use super::{OutputReport, OutputStats};
+use crate::health::SensorEvent;
+use crate::model::{Alert, SourceNames};
+
+/// Messages waiting between the output thread and a delivery thread. The
+/// delivery thread takes them in as fast as memory or disk allows, so this
+/// only absorbs a connection attempt's worth of alerts.
+const QUEUE_MESSAGES: usize = 16_384;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+/// How messages are delimited on a stream (RFC 6587).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framing {
+    /// `LEN SP MSG`: safe whatever the message holds (RFC 5425, RFC 6587
+    /// §3.4.1).
+    OctetCounting,
+    /// `MSG LF`: what older receivers expect (RFC 6587 §3.4.2).
+    NonTransparent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyslogError {
+    #[error("syslog output {url:?}: {problem}")]
+    Spec { url: String, problem: String },
+    #[error("syslog output {url}: {file}: {problem}")]
+    Tls {
+        url: String,
+        file: String,
+        problem: String,
+    },
+    #[error(transparent)]
+    Spool(#[from] spool::SpoolError),
+}
+
+/// Settings of one syslog output, each optional: from flags (the defaults
+/// for every output), a `[[outputs.syslog]]` table of the config file, or
+/// the URL's query (`tls://siem:6514?body=cef&facility=local3`), in
+/// rising order of precedence.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSettings {
+    /// `udp://host:514`, `tcp://host:601` or `tls://host:6514`.
+    pub url: Option<String>,
+    /// `5424` (default) or `3164`.
+    pub format: Option<String>,
+    /// `json` (default), `cef` or `leef`.
+    pub body: Option<String>,
+    /// `octet-counting` (default) or `non-transparent`; TCP and TLS only.
+    pub framing: Option<String>,
+    /// Facility name (`local0`, the default, ... `local7`, `daemon`, ...)
+    /// or number.
+    pub facility: Option<String>,
+    /// CA certificates (PEM) the TLS server's certificate must chain to;
+    /// the system's when absent.
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for servers that require one.
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Name the server's certificate must carry; the URL's host when
+    /// absent.
+    pub server_name: Option<String>,
+    /// Largest UDP message in bytes; longer ones are cut (RFC 5426).
+    /// Default: what the path MTU allows.
+    pub udp_max: Option<usize>,
+}
+
+impl SyslogSettings {
+    /// `self` where set, else `fallback`.
+    pub fn or(&self, fallback: &SyslogSettings) -> SyslogSettings {
+        SyslogSettings {
+            url: self.url.clone().or_else(|| fallback.url.clone()),
+            format: self.format.clone().or_else(|| fallback.format.clone()),
+            body: self.body.clone().or_else(|| fallback.body.clone()),
+            framing: self.framing.clone().or_else(|| fallback.framing.clone()),
+            facility: self.facility.clone().or_else(|| fallback.facility.clone()),
+            ca: self.ca.clone().or_else(|| fallback.ca.clone()),
+            cert: self.cert.clone().or_else(|| fallback.cert.clone()),
+            key: self.key.clone().or_else(|| fallback.key.clone()),
+            server_name: self
+                .server_name
+                .clone()
+                .or_else(|| fallback.server_name.clone()),
+            udp_max: self.udp_max.or(fallback.udp_max),
+        }
+    }
+}
+
+/// One syslog destination, validated.
+#[derive(Clone, Debug)]
+pub struct SyslogSpec {
+    /// The URL as given, without its query: how the output is named.
+    pub name: String,
+    pub proto: Proto,
+    pub host: String,
+    pub port: u16,
+    pub header: Header,
+    pub body: Body,
+    pub framing: Framing,
+    pub facility: u8,
+    pub server_name: String,
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub udp_max: Option<usize>,
+}
+
+impl SyslogSpec {
+    /// Validates settings (`url` required), the URL's query overriding the
+    /// rest.
+    pub fn new(settings: &SyslogSettings) -> Result<SyslogSpec, SyslogError> {
+        let raw = settings.url.clone().unwrap_or_default();
+        let bad = |problem: String| SyslogError::Spec {
+            url: raw.clone(),
+            problem,
+        };
+        let url = url::Url::parse(&raw).map_err(|e| bad(format!("not a URL: {e}")))?;
+        let proto = match url.scheme() {
+            "udp" => Proto::Udp,
+            "tcp" => Proto::Tcp,
+            "tls" => Proto::Tls,
+            other => {
+                return Err(bad(format!(
+                    "scheme {other:?}: expected udp://, tcp:// or tls://"
+                )));
+            }
+        };
+        let host = match url.host() {
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            Some(h) => h.to_string(),
+            None => return Err(bad("no host".into())),
+        };
+        let port = url.port().unwrap_or(match proto {
+            Proto::Udp => 514,
+            Proto::Tcp => 601,
+            Proto::Tls => 6514,
+        });
+        if !matches!(url.path(), "" | "/") {
+            return Err(bad(format!("unexpected path {:?}", url.path())));
+        }
+        let mut from_query = SyslogSettings::default();
+        for (k, v) in url.query_pairs() {
+            let v = v.into_owned();
+            match &*k {
+                "format" => from_query.format = Some(v),
+                "body" => from_query.body = Some(v),
+                "framing" => from_query.framing = Some(v),
+                "facility" => from_query.facility = Some(v),
+                "ca" => from_query.ca = Some(v.into()),
+                "cert" => from_query.cert = Some(v.into()),
+                "key" => from_query.key = Some(v.into()),
+                "server_name" => from_query.server_name = Some(v),
+                "udp_max" => {
+                    from_query.udp_max = Some(
+                        v.parse()
+                            .map_err(|_| bad(format!("udp_max {v:?} is not a number")))?,
+                    );
+                }
+                other => return Err(bad(format!("unknown setting {other:?}"))),
+            }
+        }
+        let s = from_query.or(settings);
+        let header = match s.format.as_deref().unwrap_or("5424") {
+            "5424" | "rfc5424" => Header::Rfc5424,
+            "3164" | "rfc3164" => Header::Rfc3164,
+            other => return Err(bad(format!("format {other:?}: expected 5424 or 3164"))),
+        };
+        let body = match s.body.as_deref().unwrap_or("json") {
+            "json" => Body::Json,
+            "cef" => Body::Cef,
+            "leef" => Body::Leef,
+            other => return Err(bad(format!("body {other:?}: expected json, cef or leef"))),
+        };
+        let framing = match s.framing.as_deref().unwrap_or("octet-counting") {
+            "octet-counting" => Framing::OctetCounting,
+            "non-transparent" => Framing::NonTransparent,
+            other => {
+                return Err(bad(format!(
+                    "framing {other:?}: expected octet-counting or non-transparent"
+                )));
+            }
+        };
+        let facility_name = s.facility.as_deref().unwrap_or("local0");
+        let facility = format::parse_facility(facility_name).ok_or_else(|| {
+            bad(format!(
+                "facility {facility_name:?}: expected kern, user, daemon, local0..local7, ... or 0..23"
+            ))
+        })?;
+        if s.cert.is_some() != s.key.is_some() {
+            return Err(bad(
+                "a client certificate needs its key, and a key its certificate".into(),
+            ));
+        }
+        // Flags apply to every destination, so a TLS setting that came
+        // from them is simply not used by a plain one; in the URL it is a
+        // mistake worth saying.
+        if proto != Proto::Tls
+            && (from_query.ca.is_some()
+                || from_query.cert.is_some()
+                || from_query.server_name.is_some())
+        {
+            return Err(bad(
+                "ca, cert, key and server_name are for tls:// only".into()
+            ));
+        }
+        if s.udp_max.is_some_and(|m| m < 480) {
+            return Err(bad(
+                "udp_max below 480, the size every receiver must accept".into(),
+            ));
+        }
+        let mut name = url.clone();
+        name.set_query(None);
+        Ok(SyslogSpec {
+            name: name.to_string(),
+            proto,
+            server_name: s.server_name.clone().unwrap_or_else(|| host.clone()),
+            host,
+            port,
+            header,
+            body,
+            framing,
+            facility,
+            ca: s.ca.clone().filter(|_| proto == Proto::Tls),
+            cert: s.cert.clone().filter(|_| proto == Proto::Tls),
+            key: s.key.clone().filter(|_| proto == Proto::Tls),
+            udp_max: s.udp_max,
+        })
+    }
+
+    /// The TLS client configuration, with every file read now: a missing
+    /// CA or key fails before the run, not at the first alert.
+    fn tls_config(&self) -> Result<Option<Arc<ClientConfig>>, SyslogError> {
+        if self.proto != Proto::Tls {
+            return Ok(None);
+        }
+        let fail = |file: &Path, problem: String| SyslogError::Tls {
+            url: self.name.clone(),
+            file: file.display().to_string(),
+            problem,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.ca {
+            Some(ca) => {
+                let certs = CertificateDer::pem_file_iter(ca)
+                    .map_err(|e| fail(ca, e.to_string()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(ca, e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(fail(ca, "no PEM certificate in the file".into()));
+                }
+                for c in certs {
+                    roots.add(c).map_err(|e| fail(ca, e.to_string()))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                let (added, _) = roots.add_parsable_certificates(found.certs);
+                if added == 0 {
+                    return Err(fail(
+                        Path::new("system CA store"),
+                        "no CA certificates found; give --syslog-ca".into(),
+                    ));
+                }
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(Path::new("-"), e.to_string()))?
+            .with_root_certificates(roots);
+        let config = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_file_iter(cert)
+                    .map_err(|e| fail(cert, e.to_string()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(cert, e.to_string()))?;
+                if chain.is_empty() {
+                    return Err(fail(cert, "no PEM certificate in the file".into()));
+                }
+                let key_der =
+                    PrivateKeyDer::from_pem_file(key).map_err(|e| fail(key, e.to_string()))?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| fail(key, e.to_string()))?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        Ok(Some(Arc::new(config)))
+    }
+}
+
+/// How every syslog output holds what it cannot deliver yet.
+#[derive(Clone, Debug)]
+pub struct DeliveryOptions {
+    /// Where undelivered messages wait across outages and restarts; each
+    /// output gets a directory of its own in it. None: memory only.
+    pub spool_dir: Option<PathBuf>,
+    /// Bound of each output's spool.
+    pub spool_max_bytes: u64,
+    /// Bound of each output's in-memory backlog.
+    pub memory_max_bytes: usize,
+    /// How long, at exit, delivery may go on before what is left is
+    /// spooled (or, without a spool, counted as dropped).
+    pub flush_timeout: Duration,
+    /// Offline: a full queue slows the run rather than dropping alerts.
+    /// Live: capture never waits; a full queue drops, counted.
+    pub backpressure: bool,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            spool_dir: None,
+            spool_max_bytes: 1 << 30,
+            memory_max_bytes: 64 << 20,
+            flush_timeout: Duration::from_secs(10),
+            backpressure: true,
+        }
+    }
+}
+
+/// A running syslog output: the queue into its delivery thread.
+pub struct SyslogOutput {
+    spec: Arc<SyslogSpec>,
+    origin: Origin,
+    tx: Option<Sender<Vec<u8>>>,
+    stats: Arc<OutputStats>,
+    thread: Option<JoinHandle<()>>,
+    backpressure: bool,
+}
+
+impl SyslogOutput {
+    /// Reads the TLS files, opens the spool (taking what an earlier run
+    /// left in it) and starts the delivery thread. Connecting is the
+    /// thread's business: a SIEM that is down at start is an outage like
+    /// any other.
+    pub fn start(spec: SyslogSpec, options: &DeliveryOptions) -> Result<SyslogOutput, SyslogError> {
+        let tls = spec.tls_config()?;
+        let stats = Arc::new(OutputStats::new(spec.name.clone(), "syslog"));
+        let spool = match &options.spool_dir {
+            Some(dir) => {
+                let (spool, recovered) =
+                    spool::Spool::open(&dir.join(spool_subdir(&spec)), options.spool_max_bytes)?;
+                if recovered.cut_bytes > 0 {
+                    tracing::warn!(
+                        output = %spec.name,
+                        spool = %spool.dir().display(),
+                        bytes = recovered.cut_bytes,
+                        "Spool ended in a torn record (a crash mid-write); cut it off"
+                    );
+                }
+                if recovered.records > 0 {
+                    tracing::info!(
+                        output = %spec.name,
+                        messages = recovered.records,
+                        "Spool holds messages from an earlier run; delivering them first"
+                    );
+                }
+                stats.recovered.store(recovered.records, Ordering::Relaxed);
+                stats.pending.store(recovered.records, Ordering::Relaxed);
+                Some(spool)
+            }
+            None => None,
+        };
+        let (tx, rx) = bounded(QUEUE_MESSAGES);
+        let spec = Arc::new(spec);
+        let delivery = deliver::Delivery::new(
+            Arc::clone(&spec),
+            tls,
+            rx,
+            Arc::clone(&stats),
+            options.clone(),
+            spool,
+        );
+        let thread = std::thread::Builder::new()
+            .name(format!("syslog-{}", spec.port))
+            .spawn(move || delivery.run())
+            .map_err(|e| SyslogError::Spec {
+                url: spec.name.clone(),
+                problem: format!("cannot start delivery thread: {e}"),
+            })?;
+        Ok(SyslogOutput {
+            origin: Origin::this_host(spec.facility),
+            spec,
+            tx: Some(tx),
+            stats,
+            thread: Some(thread),
+            backpressure: options.backpressure,
+        })
+    }
+
+    pub fn stats(&self) -> Arc<OutputStats> {
+        Arc::clone(&self.stats)
+    }
+
+    pub fn send_alert(&self, a: &Alert, id: u64, count: u64, sources: &SourceNames) {
+        let m = format::alert_message(
+            a,
+            id,
+            count,
+            self.spec.header,
+            self.spec.body,
+            &self.origin,
+            sources,
+        );
+        self.enqueue(m.into_bytes());
+    }
+
+    pub fn send_event(&self, e: &SensorEvent) {
+        self.enqueue(format::sensor_message(e, self.spec.header, &self.origin).into_bytes());
+    }
+
+    fn enqueue(&self, m: Vec<u8>) {
+        let Some(tx) = &self.tx else { return };
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let result = if self.backpressure {
+            tx.send(m).map_err(|_| ())
+        } else {
+            match tx.try_send(m) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(_)) => {
+                    if self.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                        tracing::error!(
+                            output = %self.spec.name,
+                            "Syslog queue full (spool disk too slow?): dropping messages, counted as dropped"
+                        );
+                    }
+                    return;
+                }
+                Err(TrySendError::Disconnected(_)) => Err(()),
+            }
+        };
+        if result.is_err() {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the queue and waits for the delivery thread to deliver, or
+    /// spool, what is left (bounded by the flush timeout).
+    pub fn finish(mut self) -> OutputReport {
+        self.tx = None;
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!(output = %self.spec.name, "Syslog delivery thread panicked");
+        }
+        self.stats.report()
+    }
+}
+
+impl Drop for SyslogOutput {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One directory per destination, named after it, so two SIEMs never
+/// share a spool and a changed URL never inherits another's backlog.
+fn spool_subdir(spec: &SyslogSpec) -> String {
+    let proto = match spec.proto {
+        Proto::Udp => "udp",
+        Proto::Tcp => "tcp",
+        Proto::Tls => "tls",
+    };
+    let host: String = spec
+        .host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{proto}_{host}_{}", spec.port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str) -> Result<SyslogSpec, SyslogError> {
+        SyslogSpec::new(&SyslogSettings {
+            url: Some(url.into()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn urls_and_defaults() {
+        let s = spec("tls://siem.example:6514").unwrap();
+        assert_eq!(
+            (s.proto, s.host.as_str(), s.port),
+            (Proto::Tls, "siem.example", 6514)
+        );
+        assert_eq!(s.server_name, "siem.example");
+        assert_eq!(
+            (s.header, s.body, s.framing, s.facility),
+            (Header::Rfc5424, Body::Json, Framing::OctetCounting, 16)
+        );
+        let s = spec("udp://[2001:db8::1]").unwrap();
+        assert_eq!(
+            (s.proto, s.host.as_str(), s.port),
+            (Proto::Udp, "2001:db8::1", 514)
+        );
+        let s =
+            spec("tcp://127.0.0.1?body=cef&format=3164&framing=non-transparent&facility=local3")
+                .unwrap();
+        assert_eq!(
+            (s.header, s.body, s.framing, s.facility, s.port),
+            (Header::Rfc3164, Body::Cef, Framing::NonTransparent, 19, 601)
+        );
+        assert_eq!(s.name, "tcp://127.0.0.1");
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_wrong() {
+        for (url, needle) in [
+            ("http://x", "scheme"),
+            ("tcp://x?body=xml", "body"),
+            ("tcp://x?facility=local9", "facility"),
+            ("tcp://x?ca=/etc/ca.pem", "tls:// only"),
+            ("tls://x?cert=/c.pem", "needs its key"),
+            ("udp://x?udp_max=100", "480"),
+            ("tcp://x?colour=red", "unknown setting"),
+            ("tcp://x/path", "path"),
+            ("not a url", "not a URL"),
+        ] {
+            let e = spec(url).unwrap_err().to_string();
+            assert!(e.contains(needle), "{url}: {e}");
+        }
+    }
+
+    /// A port nothing listens on.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    #[test]
+    fn without_a_spool_every_message_a_dead_receiver_cannot_take_is_counted_lost() {
+        let spec = spec(&format!("tcp://127.0.0.1:{}", closed_port())).unwrap();
+        let options = DeliveryOptions {
+            memory_max_bytes: 2000,
+            flush_timeout: Duration::from_millis(300),
+            ..DeliveryOptions::default()
+        };
+        let out = SyslogOutput::start(spec, &options).unwrap();
+        for i in 0..100 {
+            out.enqueue(format!("{i:050}").into_bytes());
+        }
+        let r = out.finish();
+        assert_eq!((r.queued, r.sent, r.pending), (100, 0, 0), "{r:?}");
+        // The memory bound holds 40 of them; the rest were evicted, and
+        // what was held was dropped at exit.
+        assert_eq!((r.evicted, r.dropped), (60, 40), "{r:?}");
+        assert!(r.connect_failures >= 1);
+    }
+
+    #[test]
+    fn a_receiver_gets_every_message_whole_and_in_order() {
+        use std::io::BufRead;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut r = std::io::BufReader::new(stream);
+            let mut got = Vec::new();
+            loop {
+                // Octet counting: "LEN SP MSG".
+                let mut len = Vec::new();
+                if r.read_until(b' ', &mut len).unwrap() == 0 {
+                    return got;
+                }
+                let n: usize = std::str::from_utf8(&len).unwrap().trim().parse().unwrap();
+                let mut m = vec![0; n];
+                std::io::Read::read_exact(&mut r, &mut m).unwrap();
+                got.push(String::from_utf8(m).unwrap());
+            }
+        });
+        let spec = spec(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        let out = SyslogOutput::start(spec, &DeliveryOptions::default()).unwrap();
+        let sent: Vec<String> = (0..20_000)
+            .map(|i| format!("message {i} with a\nfake break"))
+            .collect();
+        for m in &sent {
+            out.enqueue(m.clone().into_bytes());
+        }
+        let r = out.finish();
+        assert_eq!(
+            (r.queued, r.sent, r.lost(), r.pending),
+            (20_000, 20_000, 0, 0),
+            "{r:?}"
+        );
+        assert_eq!(receiver.join().unwrap(), sent);
+    }
+
+    #[test]
+    fn query_beats_table_beats_flags() {
+        let flags = SyslogSettings {
+            body: Some("leef".into()),
+            facility: Some("daemon".into()),
+            ..Default::default()
+        };
+        let table = SyslogSettings {
+            url: Some("tcp://h?body=cef".into()),
+            body: Some("json".into()),
+            ..Default::default()
+        };
+        let s = SyslogSpec::new(&table.or(&flags)).unwrap();
+        assert_eq!((s.body, s.facility), (Body::Cef, 3));
+    }
+}

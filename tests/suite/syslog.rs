@@ -1,0 +1,577 @@
+//! Alerts into a real rsyslog (started by each test on 127.0.0.1 high
+//! ports): every transport, header and body, hostile names, an outage in
+//! the middle of a live run, and a restart that delivers what was spooled.
+//! rsyslog and its TLS module are installed by .ci/run; a test without
+//! them fails saying so.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+use serde_json::Value;
+
+use crate::common::live::{Netns, Sensor};
+use crate::common::rsyslog::{Received, Rsyslog, parse_3164, parse_5424, parse_cef, parse_leef};
+use crate::common::{bin, project_file, read_json_lines};
+
+/// Names an attacker controls, as they come off the wire: a line break,
+/// CEF's and LEEF's separators, SD-PARAM's specials, NUL, bytes above
+/// 0x7f, an escaped backslash, and a name of the full 255 octets.
+fn hostile_names() -> Vec<String> {
+    let long = format!(
+        "{}.{}.{}.{}.example.com",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(49)
+    );
+    vec![
+        "line\\010break\\013.example.com".into(),
+        "pipe|eq=1.cs1=x.example.com".into(),
+        "close]quote\"x=\"1\".example.com".into(),
+        "nul\\000byte.example.com".into(),
+        "high\\200\\255bytes.example.com".into(),
+        "back\\\\slash.example.com".into(),
+        long,
+    ]
+}
+
+/// A feed whose file name and metadata carry separators and a line break.
+fn hostile_feed(dir: &Path) -> PathBuf {
+    let path = dir.join("feed|x=1 ]\".csv");
+    std::fs::write(
+        &path,
+        "indicator,type,source,reference\n\
+         203.0.113.66,ipv4,\"line one\nline two | cs2=forged ]\\\"\",\"ref=1|x\"\n",
+    )
+    .unwrap();
+    path
+}
+
+/// Hostile names answered with AA19-024A and feed addresses.
+fn hostile_capture(dir: &Path) -> PathBuf {
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    let mut s = Scenario::new(1_547_200_000);
+    for (i, name) in hostile_names().iter().enumerate() {
+        let addr = if i % 2 == 0 {
+            "185.20.187.8"
+        } else {
+            "203.0.113.66"
+        };
+        s.exchange(
+            &Exchange::new("10.9.0.5", "10.9.0.53", name, RecordType::A).answer(rr(
+                name,
+                300,
+                a(addr),
+            )),
+        );
+    }
+    let path = dir.join("hostile.pcap");
+    s.write_pcap_file(&path).unwrap();
+    path
+}
+
+fn analyze(args: &[&str]) -> Output {
+    let out = bin().arg("analyze").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "dnsentry analyze {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn severity_code(alert: &Value) -> u8 {
+    match alert["severity"].as_str() {
+        Some("high") => 2,
+        Some("medium") => 4,
+        other => panic!("severity {other:?}"),
+    }
+}
+
+fn by_input<'a>(got: &'a [Received], input: &str) -> Vec<&'a str> {
+    got.iter()
+        .filter(|r| r.input == input)
+        .map(|r| r.raw.as_str())
+        .collect()
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Rsyslog::start(dir.path());
+    let feed = hostile_feed(dir.path());
+    let hostile = hostile_capture(dir.path());
+    let alerts_path = dir.path().join("alerts.json");
+    let udp = format!("udp://127.0.0.1:{}", r.udp);
+    let tcp = format!(
+        "tcp://127.0.0.1:{}?format=3164&body=cef&framing=non-transparent&facility=local3",
+        r.tcp
+    );
+    let tls = format!("tls://localhost:{}?body=leef&facility=daemon", r.tls);
+    let mtls = format!("tls://127.0.0.1:{}?format=3164", r.mtls);
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    let zones = project_file("pcaps/demo-hijack.zones.toml");
+    let out = bin()
+        .arg("analyze")
+        .args([demo.as_path(), hostile.as_path()])
+        .arg("--expect")
+        .arg(&zones)
+        .arg("--ioc")
+        .arg(&feed)
+        .arg("--alerts")
+        .arg(&alerts_path)
+        .args([
+            "--syslog", &udp, "--syslog", &tcp, "--syslog", &tls, "--syslog", &mtls,
+        ])
+        .arg("--syslog-ca")
+        .arg(&r.ca)
+        .arg("--syslog-cert")
+        .arg(&r.client_cert)
+        .arg("--syslog-key")
+        .arg(&r.client_key)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let alerts = read_json_lines(&alerts_path);
+    let n = alerts.len();
+    // 16 from the demo, one per hostile name.
+    assert_eq!(n, 16 + hostile_names().len(), "{alerts:#?}");
+    let got = r.wait_for(Duration::from_secs(20), |got| {
+        ["udp", "tcp", "tls", "mtls"]
+            .iter()
+            .all(|i| by_input(got, i).len() >= n)
+    });
+    // Nothing more either: no record split in two.
+    assert_eq!(got.len(), 4 * n, "{got:#?}");
+    let host = hostname();
+
+    // UDP: RFC 5424, JSON, local0.
+    for (m, a) in by_input(&got, "udp").iter().zip(&alerts) {
+        let p = parse_5424(m);
+        assert_eq!(p.pri, 16 * 8 + severity_code(a), "{m}");
+        assert_eq!(
+            (p.hostname.as_str(), p.app.as_str()),
+            (host.as_str(), "dnsentry")
+        );
+        assert!(p.procid.parse::<u32>().is_ok(), "{m}");
+        assert_eq!(p.msgid, s(&a["kind"]));
+        assert_eq!(p.timestamp, s(&a["ts"]));
+        assert_eq!(p.sd_id, "dnsentry@32473");
+        let mut want = vec![
+            ("kind".to_string(), s(&a["kind"])),
+            ("qname".to_string(), s(&a["qname"])),
+            ("value".to_string(), s(&a["value"])),
+        ];
+        if a["ioc"].is_object() {
+            want.push(("ioc".into(), s(&a["ioc"]["indicator"])));
+        }
+        if a["zone"].is_string() {
+            want.push(("zone".into(), s(&a["zone"])));
+        }
+        want.push(("id".into(), s(&a["id"])));
+        assert_eq!(p.sd, want, "{m}");
+        let body: Value = serde_json::from_str(&p.msg).unwrap();
+        assert_eq!(&body, a);
+    }
+
+    // TCP, newline-framed: RFC 3164, CEF, local3.
+    for (m, a) in by_input(&got, "tcp").iter().zip(&alerts) {
+        let p = parse_3164(m);
+        assert_eq!(p.pri, 19 * 8 + severity_code(a), "{m}");
+        assert_eq!(p.hostname, host);
+        assert!(p.tag.starts_with("dnsentry["), "{m}");
+        let (header, ext) = parse_cef(&p.msg);
+        assert_eq!(
+            header[..5],
+            [
+                "CEF:0",
+                "dnsentry",
+                "dnsentry",
+                env!("CARGO_PKG_VERSION"),
+                a["kind"].as_str().unwrap()
+            ]
+        );
+        let ext: std::collections::BTreeMap<String, String> = ext.into_iter().collect();
+        let get = |k: &str| ext.get(k).cloned().unwrap_or_default();
+        assert_eq!(get("src"), s(&a["src_ip"]), "{m}");
+        assert_eq!(get("spt"), s(&a["src_port"]));
+        assert_eq!(get("dst"), s(&a["dst_ip"]));
+        assert_eq!(get("dpt"), s(&a["dst_port"]));
+        assert_eq!(get("proto"), s(&a["transport"]).to_uppercase());
+        assert_eq!(get("externalId"), s(&a["id"]));
+        assert_eq!(get("rt"), epoch_ms(&s(&a["ts"])));
+        for (n, label, field) in [
+            (1, "kind", s(&a["kind"])),
+            (2, "qname", s(&a["qname"])),
+            (3, "value", s(&a["value"])),
+            (4, "indicator", s(&a["ioc"]["indicator"])),
+            (5, "zone", s(&a["zone"])),
+            (6, "feed", s(&a["ioc"]["feed"])),
+        ] {
+            if field.is_empty() {
+                assert!(!ext.contains_key(&format!("cs{n}")), "{m}");
+            } else {
+                assert_eq!(get(&format!("cs{n}Label")), label, "{m}");
+                assert_eq!(get(&format!("cs{n}")), field, "{m}");
+            }
+        }
+        // Nothing but the mapped keys: no field was injected.
+        let mapped: Vec<String> = [
+            "rt",
+            "src",
+            "spt",
+            "dst",
+            "dpt",
+            "proto",
+            "externalId",
+            "cnt",
+        ]
+        .iter()
+        .map(|k| k.to_string())
+        .chain((1..=6).flat_map(|n| [format!("cs{n}"), format!("cs{n}Label")]))
+        .collect();
+        for k in ext.keys() {
+            assert!(mapped.contains(k), "injected CEF key {k:?} in {m}");
+        }
+    }
+
+    // TLS (server certificate checked against the test's CA): RFC 5424,
+    // LEEF 2.0 with a tab delimiter, daemon.
+    for (m, a) in by_input(&got, "tls").iter().zip(&alerts) {
+        let p = parse_5424(m);
+        assert_eq!(p.pri, 3 * 8 + severity_code(a), "{m}");
+        let (header, attrs) = parse_leef(&p.msg);
+        assert_eq!(
+            header,
+            [
+                "LEEF:2.0",
+                "dnsentry",
+                "dnsentry",
+                env!("CARGO_PKG_VERSION"),
+                a["kind"].as_str().unwrap(),
+                "x09"
+            ]
+        );
+        let attrs: std::collections::BTreeMap<String, String> = attrs.into_iter().collect();
+        let get = |k: &str| attrs.get(k).cloned().unwrap_or_default();
+        assert_eq!(get("src"), s(&a["src_ip"]));
+        assert_eq!(get("dst"), s(&a["dst_ip"]));
+        assert_eq!(get("cat"), s(&a["kind"]));
+        assert_eq!(get("qname"), s(&a["qname"]), "{m:?}");
+        assert_eq!(get("value"), s(&a["value"]));
+        assert_eq!(get("indicator"), s(&a["ioc"]["indicator"]));
+        assert_eq!(get("zone"), s(&a["zone"]));
+        assert_eq!(get("alertId"), s(&a["id"]));
+        // The feed's file name holds no control character, so it arrives
+        // whole.
+        assert_eq!(get("feed"), s(&a["ioc"]["feed"]));
+    }
+
+    // TLS with a client certificate: RFC 3164, JSON.
+    for (m, a) in by_input(&got, "mtls").iter().zip(&alerts) {
+        let p = parse_3164(m);
+        let body: Value = serde_json::from_str(&p.msg).unwrap();
+        assert_eq!(&body, a);
+    }
+
+    // The hostile names made it through as their escaped selves.
+    let qnames: Vec<String> = alerts.iter().map(|a| s(&a["qname"])).collect();
+    assert!(
+        qnames.contains(&"pipe|eq=1.cs1=x.example.com".to_string()),
+        "{qnames:?}"
+    );
+    assert!(
+        qnames.contains(&"line\\010break\\013.example.com".to_string()),
+        "{qnames:?}"
+    );
+    assert!(qnames.iter().any(|q| q.len() > 250), "{qnames:?}");
+    assert!(
+        stderr.contains(&format!("queued={n} sent={n} spooled=0 pending=0")),
+        "{stderr}"
+    );
+}
+
+/// An RFC 3339 time as milliseconds since the epoch, as CEF's `rt`.
+fn epoch_ms(ts: &str) -> String {
+    ts.parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond()
+        .to_string()
+}
+
+#[test]
+fn udp_messages_are_cut_to_the_size_limit_with_the_structured_data_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Rsyslog::start(dir.path());
+    let hostile = hostile_capture(dir.path());
+    let stats = dir.path().join("stats.json");
+    let url = format!("udp://127.0.0.1:{}?udp_max=480", r.udp);
+    analyze(&[
+        hostile.to_str().unwrap(),
+        "--syslog",
+        &url,
+        "--alerts",
+        "/dev/null",
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    let stats: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let out = &stats["outputs"][1];
+    assert_eq!(out["name"], format!("udp://127.0.0.1:{}", r.udp));
+    let sent = out["sent"].as_u64().unwrap();
+    assert!(sent > 0);
+    let got = r.wait_for(Duration::from_secs(10), |g| g.len() as u64 >= sent);
+    assert_eq!(got.len() as u64, sent);
+    let mut cut = 0;
+    for m in &got {
+        assert!(m.raw.len() <= 480, "{} bytes: {}", m.raw.len(), m.raw);
+        let p = parse_5424(&m.raw);
+        assert_eq!(p.sd.first().map(|(k, _)| k.as_str()), Some("kind"));
+        if serde_json::from_str::<Value>(&p.msg).is_err() {
+            cut += 1;
+        }
+    }
+    // Every alert's JSON is longer than 480 bytes with its header.
+    assert_eq!(cut, sent);
+    assert_eq!(out["truncated"].as_u64(), Some(sent));
+}
+
+/// The receiver is down for the whole first run: its alerts go to the
+/// spool, the run says so, and the next run (receiver back) delivers them
+/// first, in order, then its own; each exactly once.
+#[test]
+fn spooled_alerts_are_delivered_by_the_next_run_exactly_once_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Rsyslog::start(dir.path());
+    r.stop();
+    let spool = dir.path().join("spool");
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    let zones = project_file("pcaps/demo-hijack.zones.toml");
+    let hostile = hostile_capture(dir.path());
+    let url = format!("tls://localhost:{}", r.tls);
+    let ca = r.ca.clone();
+    let run = |capture: &Path, alerts: &Path, extra: &[&str]| {
+        let mut args = vec![
+            capture.to_str().unwrap().to_string(),
+            "--syslog".into(),
+            url.clone(),
+            "--syslog-ca".into(),
+            ca.to_str().unwrap().into(),
+            "--spool-dir".into(),
+            spool.to_str().unwrap().into(),
+            "--alerts".into(),
+            alerts.to_str().unwrap().into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        analyze(&args)
+    };
+    let first = dir.path().join("first.json");
+    let out = run(&demo, &first, &["--expect", zones.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("queued=16 sent=0 spooled=16 pending=16"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Undelivered messages stay in the spool"),
+        "{stderr}"
+    );
+    assert!(r.received().is_empty());
+
+    r.restart();
+    let second = dir.path().join("second.json");
+    let feed = hostile_feed(dir.path());
+    let out = run(&hostile, &second, &["--ioc", feed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected: Vec<Value> = read_json_lines(&first)
+        .into_iter()
+        .chain(read_json_lines(&second))
+        .collect();
+    assert_eq!(expected.len(), 16 + hostile_names().len());
+    assert!(stderr.contains("recovered=16"), "{stderr}");
+    r.wait_for(Duration::from_secs(10), |g| g.len() >= expected.len());
+    // Give a duplicate time to show up.
+    std::thread::sleep(Duration::from_millis(500));
+    let got: Vec<Value> = r
+        .received()
+        .iter()
+        .map(|m| serde_json::from_str(&parse_5424(&m.raw).msg).unwrap())
+        .collect();
+    assert_eq!(got, expected);
+}
+
+/// rsyslog is stopped in the middle of a live run and started again: the
+/// alerts raised while it was away wait in the spool, and in the end
+/// rsyslog holds every alert exactly once, in order, over TCP and TLS.
+#[test]
+fn receiver_stopped_mid_run_gets_every_alert_exactly_once() {
+    let net = Netns::new("sy");
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Rsyslog::start_in(dir.path(), Some(&net.ns_b));
+    let pcap = hostile_capture(dir.path());
+    let per_replay = hostile_names().len();
+    let tcp = format!("tcp://127.0.0.1:{}", r.tcp);
+    let tls = format!("tls://localhost:{}?format=3164", r.tls);
+    let spool = dir.path().join("spool");
+    let feed = hostile_feed(dir.path());
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &[
+            "--suppress",
+            "0",
+            "--syslog",
+            &tcp,
+            "--syslog",
+            &tls,
+            "--syslog-ca",
+            r.ca.to_str().unwrap(),
+            "--spool-dir",
+            spool.to_str().unwrap(),
+            "--ioc",
+            feed.to_str().unwrap(),
+        ],
+    );
+    let detections = |n: usize| {
+        sensor.wait_for(Duration::from_secs(20), |l| {
+            l.iter().filter(|x| x["kind"] == "ioc_address").count() >= n
+        })
+    };
+    let alerts_at = |got: &[Received], input: &str| -> Vec<Value> {
+        got.iter()
+            .filter(|m| m.input == input)
+            .map(|m| match input {
+                "tcp" => parse_5424(&m.raw).msg,
+                _ => parse_3164(&m.raw).msg,
+            })
+            .map(|body| serde_json::from_str::<Value>(&body).unwrap())
+            .filter(|v| v["kind"] == "ioc_address")
+            .collect()
+    };
+
+    net.replay(&pcap, &["--pps", "200"]);
+    detections(per_replay);
+    r.wait_for(Duration::from_secs(20), |g| {
+        alerts_at(g, "tcp").len() >= per_replay && alerts_at(g, "tls").len() >= per_replay
+    });
+
+    r.stop();
+    net.replay(&pcap, &["--pps", "200"]);
+    detections(2 * per_replay);
+    // Spooled while the receiver is away, said in a health event.
+    sensor.wait_for(Duration::from_secs(20), |l| {
+        l.iter().any(|x| {
+            x["kind"] == "sensor_health"
+                && x["outputs"].as_array().is_some_and(|o| {
+                    o.iter()
+                        .filter(|o| o["spooled"].as_u64() >= Some(1))
+                        .count()
+                        == 2
+                })
+        })
+    });
+
+    r.restart();
+    net.replay(&pcap, &["--pps", "200"]);
+    detections(3 * per_replay);
+    r.wait_for(Duration::from_secs(40), |g| {
+        alerts_at(g, "tcp").len() >= 3 * per_replay && alerts_at(g, "tls").len() >= 3 * per_replay
+    });
+    let (code, stderr) = sensor.stop(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let written: Vec<Value> = read_json_lines(&dir.path().join("alerts.json"))
+        .into_iter()
+        .filter(|x| x["kind"] == "ioc_address")
+        .collect();
+    assert_eq!(written.len(), 3 * per_replay);
+    let got = r.received();
+    assert_eq!(
+        alerts_at(&got, "tcp"),
+        written,
+        "TCP: not exactly once, in order"
+    );
+    assert_eq!(
+        alerts_at(&got, "tls"),
+        written,
+        "TLS: not exactly once, in order"
+    );
+    // The health events came over syslog too, with the output counters.
+    assert!(
+        got.iter()
+            .any(|m| m.raw.contains(" sensor_health ") && m.raw.contains("\"outputs\""))
+    );
+}
+
+#[test]
+fn bad_syslog_settings_fail_before_the_run_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    let missing_ca = dir.path().join("no-such-ca.pem");
+    for (args, needle) in [
+        (vec!["--syslog", "http://siem:80"], "scheme \"http\""),
+        (vec!["--syslog", "tcp://siem?body=xml"], "body \"xml\""),
+        (
+            vec![
+                "--syslog",
+                "tls://siem",
+                "--syslog-ca",
+                missing_ca.to_str().unwrap(),
+            ],
+            "no-such-ca.pem",
+        ),
+    ] {
+        let out = bin()
+            .arg("analyze")
+            .arg(&demo)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: alerts written before failing"
+        );
+    }
+    let cfg = dir.path().join("dnsentry.toml");
+    std::fs::write(
+        &cfg,
+        "[outputs]\nalerts = \"-\"\n\n[[outputs.syslog]]\nurl = \"tcp://siem:601\"\nbody = \"cef\"\n\n[[outputs.syslog]]\nurl = \"udp://siem?facility=local9\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("dnsentry.toml:9:") && text.contains("facility \"local9\""),
+        "{text}"
+    );
+}
