@@ -540,6 +540,14 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
             Err(e) => errors.push(e.to_string()),
         }
     }
+    if let Some(cfg_path) = &args.config {
+        for t in &file.outputs.syslog {
+            match SyslogSpec::new(t).and_then(|spec| spec.check_files().map(|()| spec)) {
+                Ok(spec) => println!("{}: syslog {}", cfg_path.display(), spec.describe()),
+                Err(e) => errors.push(format!("{}: {e}", cfg_path.display())),
+            }
+        }
+    }
     for e in &errors {
         eprintln!("{e}");
     }

@@ -243,7 +243,44 @@ fn check_validates_config_feeds_and_zones() {
         "{out}"
     );
 
+    // The example's SIEM tables, uncommented: valid settings, and the
+    // CA file the first one names is read (and is missing here).
     let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(project_file("dnsentry.example.toml")).unwrap();
+    let start = example.find("# [[outputs.syslog]]").unwrap();
+    let end = example.find("[capture]").unwrap();
+    let uncommented: String = example[start..end]
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .unwrap_or(l.trim_start_matches('#'))
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let cfg = dir.path().join("siem.toml");
+    std::fs::write(
+        &cfg,
+        example[..start].to_string() + &uncommented + &example[end..],
+    )
+    .unwrap();
+    let o = bin()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("syslog udp://10.0.0.5:514: RFC 5424, JSON body, facility 16, max 1400 bytes"),
+        "{out}"
+    );
+    assert!(
+        err.contains("syslog output tls://siem.example.org:6514: /etc/dnsentry/siem-ca.pem:"),
+        "{err}"
+    );
+
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[capture]\ninterfaces = [\"eth1\"]\nsnaplenn = 10\n").unwrap();
     let feed = dir.path().join("feed.txt");

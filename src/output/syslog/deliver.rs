@@ -108,6 +108,9 @@ impl Delivery {
     }
 
     pub(super) fn run(mut self) {
+        // Connect before the first alert, so that it need not wait on disk.
+        self.connect();
+        self.publish();
         loop {
             let wait = self.wait_time();
             let first = if self.may_take() {

@@ -263,6 +263,51 @@ impl SyslogSpec {
         })
     }
 
+    /// Reads the TLS files (CA, certificate, key) as a run would.
+    pub fn check_files(&self) -> Result<(), SyslogError> {
+        self.tls_config().map(|_| ())
+    }
+
+    /// One line for `dnsentry check`.
+    pub fn describe(&self) -> String {
+        let header = match self.header {
+            Header::Rfc5424 => "RFC 5424",
+            Header::Rfc3164 => "RFC 3164",
+        };
+        let body = match self.body {
+            Body::Json => "JSON",
+            Body::Cef => "CEF",
+            Body::Leef => "LEEF 2.0",
+        };
+        let mut s = format!(
+            "{}: {header}, {body} body, facility {}",
+            self.name, self.facility
+        );
+        match self.proto {
+            Proto::Udp => s.push_str(&format!(
+                ", max {} bytes",
+                self.udp_max.map_or("path MTU".into(), |m| m.to_string())
+            )),
+            Proto::Tcp | Proto::Tls => s.push_str(match self.framing {
+                Framing::OctetCounting => ", octet-counting",
+                Framing::NonTransparent => ", newline framing",
+            }),
+        }
+        if self.proto == Proto::Tls {
+            s.push_str(&format!(
+                ", server name {}, CA {}",
+                self.server_name,
+                self.ca
+                    .as_ref()
+                    .map_or("system store".into(), |p| p.display().to_string())
+            ));
+            if let Some(c) = &self.cert {
+                s.push_str(&format!(", client certificate {}", c.display()));
+            }
+        }
+        s
+    }
+
     /// The TLS client configuration, with every file read now: a missing
     /// CA or key fails before the run, not at the first alert.
     fn tls_config(&self) -> Result<Option<Arc<ClientConfig>>, SyslogError> {
