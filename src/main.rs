@@ -306,7 +306,8 @@ fn run_live(args: LiveArgs) -> anyhow::Result<u8> {
         .transpose()?;
     let user = args.user.clone().or_else(|| file.run.user.clone());
     let after_open = user.map(|u| {
-        Box::new(move || dnsentry::privilege::drop_to(&u)) as dnsentry::pipeline::AfterOpen
+        let spool: Vec<PathBuf> = s.outputs.delivery.spool_dir.iter().cloned().collect();
+        Box::new(move || dnsentry::privilege::drop_to(&u, &spool)) as dnsentry::pipeline::AfterOpen
     });
 
     let rules = shared(load_rules(&s.rules)?);

@@ -187,6 +187,7 @@ impl Outputs {
         if on_stdout > 1 {
             return Err(OutputError::SharedStdout);
         }
+        syslog::check_distinct(&t.syslog)?;
         Ok(Outputs {
             alerts: Writer::open(&t.alerts)?,
             alerts_stats: Arc::new(OutputStats::new(t.alerts.describe(), "file")),

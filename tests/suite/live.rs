@@ -198,8 +198,27 @@ fn user_switch_drops_root_and_still_captures() {
     let dir = tempfile::tempdir().unwrap();
     // The sensor, as nobody, must still be able to write its alerts file:
     // it is opened before privileges are dropped.
+    // Its spool is handed over to it too (the receiver is away, so
+    // the alerts land there). The directory above must let it through.
     let net = Netns::new("us");
-    let sensor = Sensor::start(&net, dir.path(), &["--user", "nobody"]);
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let spool = dir.path().join("spool");
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &[
+            "--user",
+            "nobody",
+            "--syslog",
+            "tcp://127.0.0.1:9",
+            "--spool-dir",
+            spool.to_str().unwrap(),
+        ],
+    );
     let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).unwrap();
     let field = |name: &str| {
         status
@@ -217,6 +236,23 @@ fn user_switch_drops_root_and_still_captures() {
     assert_eq!(detections(&lines).len(), 8);
     let (code, err) = sensor.stop(Duration::from_secs(5));
     assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("Cannot write to the spool"), "{err}");
+    // Every alert and health event is in the spool, owned by nobody.
+    let out = spool.join("tcp_127.0.0.1_9");
+    let segments: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    assert!(!segments.is_empty());
+    for p in segments.iter().chain([&out]) {
+        let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(p).unwrap());
+        assert_eq!(owner, 65534, "{}", p.display());
+    }
+    assert!(
+        err.contains("spooled=") && !err.contains("spooled=0 "),
+        "{err}"
+    );
 }
 
 #[test]

@@ -538,6 +538,24 @@ impl Drop for SyslogOutput {
     }
 }
 
+/// Refuses two destinations that would share a spool (the same protocol,
+/// host and port): their backlogs would interleave.
+pub fn check_distinct(specs: &[SyslogSpec]) -> Result<(), SyslogError> {
+    for (i, a) in specs.iter().enumerate() {
+        if let Some(b) = specs
+            .iter()
+            .skip(i + 1)
+            .find(|b| spool_subdir(b) == spool_subdir(a))
+        {
+            return Err(SyslogError::Spec {
+                url: b.name.clone(),
+                problem: format!("same destination as {} given twice", a.name),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// One directory per destination, named after it, so two SIEMs never
 /// share a spool and a changed URL never inherits another's backlog.
 fn spool_subdir(spec: &SyslogSpec) -> String {
@@ -678,6 +696,16 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(receiver.join().unwrap(), sent);
+    }
+
+    #[test]
+    fn one_destination_twice_is_refused() {
+        let a = spec("tcp://siem:601?body=cef").unwrap();
+        let b = spec("tcp://siem:601").unwrap();
+        let c = spec("udp://siem:601").unwrap();
+        assert!(check_distinct(&[a.clone(), c.clone()]).is_ok());
+        let e = check_distinct(&[a, c, b]).unwrap_err().to_string();
+        assert!(e.contains("given twice"), "{e}");
     }
 
     #[test]
