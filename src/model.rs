@@ -561,3 +561,36 @@ pub struct Alert {
     /// before). Evidence of an injector; set by the output stage.
     pub ip_ttl_change: Option<(u8, u8)>,
 }
+
+#[cfg(test)]
+impl Alert {
+    /// An A-record alert from 10.1.0.53 to 10.1.2.3 at 2019-01-10 09:00 UTC,
+    /// for unit tests that need one whole alert.
+    pub(crate) fn sample(kind: AlertKind, owner: &str, value: &str, detail: AlertDetail) -> Alert {
+        Alert {
+            kind,
+            meta: PacketMeta {
+                ts: Timestamp(1_547_110_800_000_000),
+                src_ip: std::net::IpAddr::from([10, 1, 0, 53]),
+                src_port: 53,
+                dst_ip: std::net::IpAddr::from([10, 1, 2, 3]),
+                dst_port: 40000,
+                transport: Transport::Udp,
+                source: SourceRef { file: 0, packet: 1 },
+                vlan: VlanStack::default(),
+                tunnel: None,
+                ip_ttl: 64,
+            },
+            txid: 1,
+            qname: owner.into(),
+            qtype: Some(1),
+            owner: owner.into(),
+            rrtype: 1,
+            section: Section::Answer,
+            value: value.into(),
+            ttl: Some(60),
+            detail,
+            ip_ttl_change: None,
+        }
+    }
+}

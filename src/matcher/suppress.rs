@@ -94,34 +94,13 @@ mod tests {
     use crate::model::*;
 
     fn alert(owner: &str, value: &str, secs: i64) -> Alert {
-        Alert {
-            kind: AlertKind::IocAddress,
-            meta: PacketMeta {
-                ts: Timestamp(secs * 1_000_000),
-                src_ip: "192.0.2.1".parse().unwrap(),
-                src_port: 53,
-                dst_ip: "192.0.2.2".parse().unwrap(),
-                dst_port: 1,
-                transport: Transport::Udp,
-                source: SourceRef { file: 0, packet: 1 },
-                vlan: VlanStack::default(),
-                tunnel: None,
-                ip_ttl: 64,
-            },
-            txid: 1,
-            qname: owner.into(),
-            qtype: Some(1),
-            owner: owner.into(),
-            rrtype: 1,
-            section: Section::Answer,
-            value: value.into(),
-            ttl: Some(1),
-            detail: AlertDetail::Zone {
-                zone: "z".into(),
-                expected: Vec::new().into(),
-            },
-            ip_ttl_change: None,
-        }
+        let zone = AlertDetail::Zone {
+            zone: "z".into(),
+            expected: Vec::new().into(),
+        };
+        let mut a = Alert::sample(AlertKind::IocAddress, owner, value, zone);
+        a.meta.ts = Timestamp(secs * 1_000_000);
+        a
     }
 
     #[test]

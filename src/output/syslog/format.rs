@@ -453,31 +453,12 @@ mod tests {
             feed: "feed|=]\".csv".into(),
             line: 1,
         };
-        Alert {
-            kind: AlertKind::IocAddress,
-            meta: PacketMeta {
-                ts: Timestamp(1_547_110_800_000_000),
-                src_ip: "10.1.0.53".parse().unwrap(),
-                src_port: 53,
-                dst_ip: "10.1.2.3".parse().unwrap(),
-                dst_port: 40000,
-                transport: Transport::Udp,
-                source: SourceRef { file: 0, packet: 1 },
-                vlan: VlanStack::default(),
-                tunnel: None,
-                ip_ttl: 64,
-            },
-            txid: 1,
-            qname: qname.into(),
-            qtype: Some(1),
-            owner: qname.into(),
-            rrtype: 1,
-            section: Section::Answer,
-            value: "185.20.187.8".into(),
-            ttl: Some(60),
-            detail: AlertDetail::Ioc(Arc::new(ind)),
-            ip_ttl_change: None,
-        }
+        Alert::sample(
+            AlertKind::IocAddress,
+            qname,
+            "185.20.187.8",
+            AlertDetail::Ioc(Arc::new(ind)),
+        )
     }
 
     fn sources() -> SourceNames {
