@@ -188,7 +188,7 @@ impl Delivery {
 
     fn take(&mut self, messages: Vec<Vec<u8>>) {
         if self.spooling() {
-            self.append_to_spool(messages.iter().map(Vec::as_slice));
+            self.append_to_spool(&messages);
         } else {
             for m in messages {
                 self.memory_bytes += m.len();
@@ -205,27 +205,33 @@ impl Delivery {
         self.publish();
     }
 
-    fn append_to_spool<'a>(&mut self, messages: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    fn append_to_spool(&mut self, messages: &[Vec<u8>]) {
         let Some(spool) = self.spool.as_mut() else {
-            return 0;
+            return;
         };
         let before = spool.len();
-        match spool.append(messages) {
+        match spool.append(messages.iter().map(Vec::as_slice)) {
             Ok(evicted) => {
-                let added = spool.len() + evicted - before;
-                self.stats.spooled.fetch_add(added, Ordering::Relaxed);
+                self.stats
+                    .spooled
+                    .fetch_add(messages.len() as u64, Ordering::Relaxed);
                 if evicted > 0 {
                     self.note_evicted(evicted);
                 }
-                added
             }
             Err(e) => {
                 // Disk full or gone: what could not be written is lost,
-                // and says so.
-                let added = spool.len() - before;
+                // and counted so (when evictions ran too, rather too many
+                // than too few).
+                let added = spool
+                    .len()
+                    .saturating_sub(before)
+                    .min(messages.len() as u64);
                 self.stats.spooled.fetch_add(added, Ordering::Relaxed);
-                tracing::error!(output = %self.spec.name, error = %e, "Cannot write to the spool");
-                0
+                self.stats
+                    .dropped
+                    .fetch_add(messages.len() as u64 - added, Ordering::Relaxed);
+                tracing::error!(output = %self.spec.name, error = %e, "Cannot write to the spool; messages lost (counted as dropped)");
             }
         }
     }
@@ -272,7 +278,7 @@ impl Delivery {
         }
         moved.extend(self.memory.drain(..));
         self.memory_bytes = 0;
-        self.append_to_spool(moved.iter().map(Vec::as_slice));
+        self.append_to_spool(&moved);
         if let Some(spool) = self.spool.as_mut()
             && let Err(e) = spool.mark_read(on_wire)
         {
@@ -518,7 +524,7 @@ impl Delivery {
                 // Batches from memory cannot be on the wire while the
                 // spool holds messages; what is on the wire is in the spool.
                 let rest: Vec<Vec<u8>> = self.memory.drain(..).collect();
-                self.append_to_spool(rest.iter().map(Vec::as_slice));
+                self.append_to_spool(&rest);
             }
             let left = self.spool.as_ref().map_or(0, |s| s.len());
             if left > 0 {
