@@ -575,3 +575,40 @@ fn bad_syslog_settings_fail_before_the_run_naming_the_problem() {
         "{text}"
     );
 }
+
+/// The server's certificate is checked: against the wrong name, or without
+/// the CA that signed it, nothing is sent, and what could not be delivered
+/// is counted and makes the run exit 1.
+#[test]
+fn tls_refuses_a_server_with_the_wrong_name_or_an_unknown_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Rsyslog::start(dir.path());
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    let wrong_name = format!("tls://127.0.0.1:{}?server_name=siem.example.org", r.tls);
+    let system_ca = format!("tls://localhost:{}", r.tls);
+    for (url, ca) in [(&wrong_name, Some(&r.ca)), (&system_ca, None)] {
+        let mut cmd = bin();
+        cmd.arg("analyze").arg(&demo).args([
+            "--alerts",
+            "/dev/null",
+            "--syslog",
+            url,
+            "--syslog-flush-timeout",
+            "1",
+        ]);
+        if let Some(ca) = ca {
+            cmd.arg("--syslog-ca").arg(ca);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert!(stderr.contains("queued=8 sent=0"), "{url}: {stderr}");
+        assert!(stderr.contains("8 message(s) lost"), "{url}: {stderr}");
+        assert!(
+            stderr.contains("certificate") || stderr.contains("Certificate"),
+            "{url}: {stderr}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(r.received().is_empty());
+}

@@ -38,7 +38,7 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// Batches written and waiting for their acknowledgement.
 const MAX_IN_FLIGHT: usize = 16;
 /// Messages taken off the queue per round.
-const TAKE_PER_ROUND: usize = 4096;
+const TAKE_PER_ROUND: usize = 16_384;
 /// Wait while bytes are on their way: how often acknowledgements are read.
 const POLL: Duration = Duration::from_millis(1);
 /// Wait when idle: how soon a receiver's close is noticed.
@@ -340,7 +340,7 @@ impl Delivery {
             tracing::warn!(
                 output = %self.spec.name,
                 error = %e,
-                "Syslog receiver unreachable; {held} and retrying with backoff"
+                "Cannot deliver to the syslog receiver; {held} and retrying with backoff"
             );
         }
     }

@@ -34,7 +34,7 @@ use crate::model::{Alert, SourceNames};
 /// Messages waiting between the output thread and a delivery thread. The
 /// delivery thread takes them in as fast as memory or disk allows, so this
 /// only absorbs a connection attempt's worth of alerts.
-const QUEUE_MESSAGES: usize = 16_384;
+const QUEUE_MESSAGES: usize = 65_536;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proto {
@@ -706,6 +706,68 @@ mod tests {
         assert!(check_distinct(&[a.clone(), c.clone()]).is_ok());
         let e = check_distinct(&[a, c, b]).unwrap_err().to_string();
         assert!(e.contains("given twice"), "{e}");
+    }
+
+    /// One receiver accepts and never reads; the other reads. The stuck
+    /// one fills its socket and holds the rest in memory without holding
+    /// up the caller or the other receiver, and at exit counts what it
+    /// could not deliver.
+    #[test]
+    fn a_stuck_receiver_holds_up_nothing_else() {
+        use std::io::Read;
+        let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (stuck_port, good_port) = (
+            stuck.local_addr().unwrap().port(),
+            good.local_addr().unwrap().port(),
+        );
+        let holder = std::thread::spawn(move || {
+            let (conn, _) = stuck.accept().unwrap();
+            // Keep the connection open, unread, past the flush timeout.
+            std::thread::sleep(Duration::from_secs(3));
+            drop(conn);
+        });
+        let reader = std::thread::spawn(move || {
+            let (mut conn, _) = good.accept().unwrap();
+            let mut all = Vec::new();
+            conn.read_to_end(&mut all).unwrap();
+            all.len()
+        });
+        let options = DeliveryOptions {
+            flush_timeout: Duration::from_millis(500),
+            backpressure: false,
+            ..DeliveryOptions::default()
+        };
+        // The stuck one as live (never waits, drops when full, counted);
+        // the good one as offline (waits rather than drop), so that it
+        // must receive everything.
+        let stuck = SyslogOutput::start(
+            spec(&format!("tcp://127.0.0.1:{stuck_port}")).unwrap(),
+            &options,
+        )
+        .unwrap();
+        let good = SyslogOutput::start(
+            spec(&format!("tcp://127.0.0.1:{good_port}")).unwrap(),
+            &DeliveryOptions {
+                backpressure: true,
+                ..options
+            },
+        )
+        .unwrap();
+        // 40 MB: far more than two socket buffers hold.
+        let message = vec![b'x'; 400];
+        let framed = "400 ".len() + 400;
+        for _ in 0..100_000 {
+            stuck.enqueue(message.clone());
+            good.enqueue(message.clone());
+        }
+        let good = good.finish();
+        assert_eq!((good.sent, good.lost()), (100_000, 0), "{good:?}");
+        assert_eq!(reader.join().unwrap(), 100_000 * framed);
+        let stuck = stuck.finish();
+        assert!(stuck.sent < 100_000, "{stuck:?}");
+        assert_eq!(stuck.sent + stuck.lost(), 100_000, "{stuck:?}");
+        holder.join().unwrap();
     }
 
     #[test]
