@@ -15,9 +15,10 @@
 //! into a dead socket) does not happen.
 //!
 //! What plain syslog cannot tell is whether a receiver that acknowledged
-//! bytes in TCP also processed them; a receiver killed with unread data in
-//! its socket loses it. RELP exists for that; rsyslog's stop (SIGTERM)
-//! reads what it has before closing, which the tests rely on.
+//! bytes in TCP also processed them: a receiver that stops with unread
+//! data in its socket loses it, and nothing on this side can see that.
+//! RELP exists for that. The tests stop rsyslog between alerts, not in
+//! the middle of a write.
 
 use std::collections::VecDeque;
 use std::io;
