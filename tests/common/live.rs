@@ -238,3 +238,13 @@ impl Sensor {
         }
     }
 }
+
+/// A test that fails leaves no sensor behind.
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
