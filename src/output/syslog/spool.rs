@@ -53,6 +53,28 @@ struct Segment {
     records: u64,
 }
 
+/// The open segment being read, and where in it.
+struct SegmentReader {
+    id: u64,
+    pos: u64,
+    inner: io::BufReader<File>,
+}
+
+impl SegmentReader {
+    /// The record here: its stored length and checksum, and the message.
+    fn next_record(&mut self) -> io::Result<(u32, u32, Vec<u8>)> {
+        let mut header = [0u8; RECORD_HEADER as usize];
+        self.inner.read_exact(&mut header)?;
+        let (len_bytes, crc_bytes) = header.split_at(4);
+        let len = u32::from_le_bytes(len_bytes.try_into().unwrap_or([0; 4]));
+        let crc = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
+        let mut m = vec![0u8; len.min(MAX_RECORD) as usize];
+        self.inner.read_exact(&mut m)?;
+        self.pos += RECORD_HEADER + m.len() as u64;
+        Ok((len, crc, m))
+    }
+}
+
 /// What opening found on disk.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Recovered {
@@ -83,7 +105,7 @@ pub struct Spool {
     /// head and here (read, not yet acknowledged).
     read: Pos,
     read_lens: VecDeque<u64>,
-    reader: Option<(u64, io::BufReader<File>)>,
+    reader: Option<SegmentReader>,
     writer: Option<BufWriter<File>>,
     total_bytes: u64,
 }
@@ -123,6 +145,8 @@ impl Spool {
         let head = read_head(dir);
         let mut recovered = Recovered::default();
         let mut segments = VecDeque::new();
+        // Where the head is, counted in whole records of its segment.
+        let mut start = None;
         for id in ids {
             // Segments wholly before the head were delivered; a crash
             // between the ack and the delete left them.
@@ -130,32 +154,33 @@ impl Spool {
                 let _ = fs::remove_file(segment_path(dir, id));
                 continue;
             }
-            let (records, bytes, cut) =
-                scan_segment(&segment_path(dir, id)).map_err(io_err("cannot read segment"))?;
-            recovered.cut_bytes += cut;
-            segments.push_back(Segment { id, bytes, records });
+            let head_offset = head.filter(|h| h.seg == id).map(|h| h.offset);
+            let scan = scan_segment(&segment_path(dir, id), head_offset)
+                .map_err(io_err("cannot read segment"))?;
+            recovered.cut_bytes += scan.cut;
+            if head_offset.is_some() && segments.is_empty() {
+                start = Some((
+                    Pos {
+                        seg: id,
+                        offset: scan.head.1,
+                    },
+                    scan.head.0,
+                ));
+            }
+            segments.push_back(Segment {
+                id,
+                bytes: scan.bytes,
+                records: scan.records,
+            });
         }
         let first = segments.front().map_or(0, |s| s.id);
-        let (start, head_records) = match head {
-            Some(h) if h.seg == first => {
-                let before = count_records_before(&segment_path(dir, first), h.offset)
-                    .map_err(io_err("cannot read segment"))?;
-                (
-                    Pos {
-                        seg: first,
-                        offset: before.1,
-                    },
-                    before.0,
-                )
-            }
-            _ => (
-                Pos {
-                    seg: first,
-                    offset: 0,
-                },
-                0,
-            ),
-        };
+        let (start, head_records) = start.unwrap_or((
+            Pos {
+                seg: first,
+                offset: 0,
+            },
+            0,
+        ));
         let total_bytes = segments.iter().map(|s| s.bytes).sum();
         let mut spool = Spool {
             dir: dir.to_path_buf(),
@@ -316,7 +341,7 @@ impl Spool {
             };
             evicted += undelivered;
             self.total_bytes -= seg.bytes;
-            if self.reader.as_ref().is_some_and(|(id, _)| *id == seg.id) {
+            if self.reader.as_ref().is_some_and(|r| r.id == seg.id) {
                 self.reader = None;
             }
             fs::remove_file(segment_path(&self.dir, seg.id))
@@ -395,17 +420,9 @@ impl Spool {
                 return Ok(out);
             }
             let seg_id = seg.id;
-            let reader = self.reader_at(seg_id, self.read.offset)?;
-            let mut header = [0u8; RECORD_HEADER as usize];
-            let r = reader.read_exact(&mut header);
-            r.map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
-            let (len_bytes, crc_bytes) = header.split_at(4);
-            let len = u32::from_le_bytes(len_bytes.try_into().unwrap_or([0; 4]));
-            let crc = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
-            let mut m = vec![0u8; len.min(MAX_RECORD) as usize];
-            let reader = self.reader_at(seg_id, self.read.offset + RECORD_HEADER)?;
-            let r = reader.read_exact(&mut m);
-            r.map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
+            let record = self.reader_at(seg_id, self.read.offset)?.next_record();
+            let (len, crc, m) =
+                record.map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
             if crc32fast::hash(&m) != crc {
                 // Checked when the spool was opened; changed on disk since.
                 return Err(SpoolError::Io {
@@ -422,37 +439,39 @@ impl Spool {
         }
     }
 
-    /// A reader positioned at `offset` in segment `id`, reusing the open
-    /// one when it is already there.
-    fn reader_at(&mut self, id: u64, offset: u64) -> Result<&mut io::BufReader<File>, SpoolError> {
-        let reopen = match &mut self.reader {
-            Some((rid, r)) if *rid == id => {
-                let here = r
-                    .stream_position()
-                    .map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
-                if here != offset {
-                    r.seek(SeekFrom::Start(offset))
-                        .map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
-                }
-                false
-            }
-            _ => true,
+    /// A reader positioned at `offset` in segment `id`: the open one when
+    /// it is already there (reading on is the usual case, and costs no
+    /// seek), else seeked or opened.
+    fn reader_at(&mut self, id: u64, offset: u64) -> Result<&mut SegmentReader, SpoolError> {
+        let err = |what| {
+            let dir = &self.dir;
+            move |e| io_error(dir, what, e)
         };
-        if reopen {
-            let mut f = File::open(segment_path(&self.dir, id))
-                .map_err(|e| io_error(&self.dir, "cannot open segment", e))?;
-            f.seek(SeekFrom::Start(offset))
-                .map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
-            self.reader = Some((id, io::BufReader::with_capacity(64 * 1024, f)));
-        }
         match &mut self.reader {
-            Some((_, r)) => Ok(r),
-            None => Err(SpoolError::Io {
-                dir: self.dir.display().to_string(),
-                what: "cannot open segment",
-                source: io::Error::other("no reader"),
-            }),
+            Some(r) if r.id == id && r.pos == offset => {}
+            Some(r) if r.id == id => {
+                r.inner
+                    .seek(SeekFrom::Start(offset))
+                    .map_err(err("cannot read segment"))?;
+                r.pos = offset;
+            }
+            _ => {
+                let mut f =
+                    File::open(segment_path(&self.dir, id)).map_err(err("cannot open segment"))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(err("cannot read segment"))?;
+                self.reader = Some(SegmentReader {
+                    id,
+                    pos: offset,
+                    inner: io::BufReader::with_capacity(64 * 1024, f),
+                });
+            }
         }
+        self.reader.as_mut().ok_or_else(|| SpoolError::Io {
+            dir: self.dir.display().to_string(),
+            what: "cannot open segment",
+            source: io::Error::other("no reader"),
+        })
     }
 
     /// The first `n` messages read are delivered: moves the head past
@@ -509,7 +528,7 @@ impl Spool {
             }
             let id = front.id;
             let bytes = front.bytes;
-            if self.reader.as_ref().is_some_and(|(rid, _)| *rid == id) {
+            if self.reader.as_ref().is_some_and(|r| r.id == id) {
                 self.reader = None;
             }
             fs::remove_file(segment_path(&self.dir, id))
@@ -569,66 +588,50 @@ fn read_head(dir: &Path) -> Option<Pos> {
     Some(Pos { seg, offset })
 }
 
-/// Whole records in a segment, its length up to the last whole record,
-/// and the bytes cut after it (the file is truncated there).
-fn scan_segment(path: &Path) -> io::Result<(u64, u64, u64)> {
-    let mut f = OpenOptions::new().read(true).write(true).open(path)?;
-    let file_len = f.metadata()?.len();
-    let mut r = io::BufReader::with_capacity(64 * 1024, &mut f);
-    let mut records = 0;
-    let mut good = 0u64;
-    let mut header = [0u8; RECORD_HEADER as usize];
-    let mut buf = Vec::new();
-    loop {
-        if r.read_exact(&mut header).is_err() {
-            break;
-        }
-        let (len_bytes, crc_bytes) = header.split_at(4);
-        let len = u32::from_le_bytes(len_bytes.try_into().unwrap_or([0; 4]));
-        let crc = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
-        if len > MAX_RECORD {
-            break;
-        }
-        buf.resize(len as usize, 0);
-        if r.read_exact(&mut buf).is_err() || crc32fast::hash(&buf) != crc {
-            break;
-        }
-        records += 1;
-        good += RECORD_HEADER + u64::from(len);
-    }
-    drop(r);
-    if good < file_len {
-        f.set_len(good)?;
-    }
-    Ok((records, good, file_len - good))
+/// What a segment holds on disk.
+struct Scan {
+    /// Whole, intact records.
+    records: u64,
+    /// Length up to the end of the last of them.
+    bytes: u64,
+    /// Bytes after it, cut off (a torn or corrupt tail).
+    cut: u64,
+    /// Records that end at or before the head offset asked about, and the
+    /// record boundary reached (a head pointing into a record rounds down).
+    head: (u64, u64),
 }
 
-/// Records that end at or before `offset`, and the offset of the record
-/// boundary reached (a head pointing into a record rounds down).
-fn count_records_before(path: &Path, offset: u64) -> io::Result<(u64, u64)> {
-    let mut r = io::BufReader::new(File::open(path)?);
-    let mut at = 0u64;
-    let mut n = 0u64;
-    let mut header = [0u8; RECORD_HEADER as usize];
-    while at < offset {
-        if r.read_exact(&mut header).is_err() {
+/// Checks every record of a segment and truncates the file after the last
+/// intact one.
+fn scan_segment(path: &Path, head_offset: Option<u64>) -> io::Result<Scan> {
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let file_len = file.metadata()?.len();
+    let mut r = SegmentReader {
+        id: 0,
+        pos: 0,
+        inner: io::BufReader::with_capacity(64 * 1024, file.try_clone()?),
+    };
+    let mut scan = Scan {
+        records: 0,
+        bytes: 0,
+        cut: 0,
+        head: (0, 0),
+    };
+    while let Ok((len, crc, m)) = r.next_record() {
+        if len > MAX_RECORD || crc32fast::hash(&m) != crc {
             break;
         }
-        let len = u32::from_le_bytes(
-            header
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or([0; 4]),
-        );
-        let next = at + RECORD_HEADER + u64::from(len);
-        if next > offset {
-            break;
+        scan.records += 1;
+        scan.bytes = r.pos;
+        if head_offset.is_some_and(|h| r.pos <= h) {
+            scan.head = (scan.records, r.pos);
         }
-        r.seek_relative(i64::from(len))?;
-        at = next;
-        n += 1;
     }
-    Ok((n, at))
+    if scan.bytes < file_len {
+        file.set_len(scan.bytes)?;
+    }
+    scan.cut = file_len - scan.bytes;
+    Ok(scan)
 }
 
 #[cfg(test)]
