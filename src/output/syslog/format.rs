@@ -124,15 +124,21 @@ fn is_breaking(c: char) -> bool {
 
 /// A JSON text on one line: serde_json escapes U+0000..U+001F; what else
 /// could break a line (DEL, C1, U+2028/9) is escaped as `\uNNNN`, which
-/// keeps the JSON valid.
-fn json_one_line(s: &str, out: &mut String) {
-    for c in s.chars() {
+/// keeps the JSON valid. The usual text has none and is returned as it is.
+fn json_one_line(mut json: String) -> String {
+    json.truncate(json.trim_end().len());
+    if !json.contains(is_breaking) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
         if is_breaking(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
         }
     }
+    out
 }
 
 /// RFC 5424 §6.3.3 PARAM-VALUE: `"`, `\` and `]` escaped with `\`.
@@ -301,12 +307,12 @@ pub fn alert_message(
     let _ = write!(sd, "\" id=\"{id:016x}\"]");
     let body = match body {
         Body::Json => {
-            let mut v = Vec::new();
-            // Writing to a Vec cannot fail.
+            let mut v = Vec::with_capacity(1024);
+            // Writing to a Vec cannot fail, and serde_json writes UTF-8.
             let _ = write_alert(&mut v, a, id, count, sources);
-            let mut s = String::new();
-            json_one_line(String::from_utf8_lossy(&v).trim_end(), &mut s);
-            s
+            let json = String::from_utf8(v)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            json_one_line(json)
         }
         Body::Cef => cef(a, &f, id, count),
         Body::Leef => leef(a, &f, id, count),
@@ -422,8 +428,7 @@ pub fn sensor_message(e: &SensorEvent, header: Header, origin: &Origin) -> Strin
         SensorEvent::CaptureLoss { .. } => ("capture_loss", 2),
         SensorEvent::CaptureStalled { .. } => ("capture_stalled", 2),
     };
-    let mut body = String::new();
-    json_one_line(&serde_json::to_string(e).unwrap_or_default(), &mut body);
+    let body = json_one_line(serde_json::to_string(e).unwrap_or_default());
     let ts = Timestamp(jiff::Timestamp::now().as_microsecond());
     let sd = format!("[{SD_ID} kind=\"{kind}\"]");
     message(header, origin, severity, ts, kind, &sd, &body)
