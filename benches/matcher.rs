@@ -4,14 +4,14 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dnsentry::config::{BUILTIN_FEED, BUILTIN_FEED_NAME};
 use dnsentry::decode::Demux;
 use dnsentry::decode::dns::decode_response;
 use dnsentry::decode::link::LinkType;
 use dnsentry::decode::transport::PortSet;
 use dnsentry::ioc::{IocSet, parse_feed};
-use dnsentry::matcher::{Matcher, Rules, shared};
+use dnsentry::matcher::Matcher;
 use dnsentry::model::{DnsResponse, PayloadBatch, SourceRef};
+use dnsentry::rules::{BUILTIN_FEED, BUILTIN_FEED_NAME, Rules, shared};
 use dnsentry::synth::{Exchange, Scenario, a, cname, rr};
 use hickory_proto::rr::RecordType;
 

@@ -16,12 +16,13 @@ use ipnet::IpNet;
 
 use crate::capture::offline::read_file;
 use crate::capture::{CaptureError, Flow};
-use crate::decode::dns::decode_response;
-use crate::decode::name::fold_into;
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::expect::{ExpectedZones, is_at_or_under};
-use crate::model::{DnsResponse, PayloadBatch, Rdata, Section, Timestamp};
+use crate::model::names::fold_into;
+use crate::model::{DnsResponse, PayloadBatch, Rdata, Section, SourceNames, Timestamp};
+use crate::pipeline::batch::{ProcessOptions, Processor};
+use crate::rules::{Rules, shared};
 
 const TYPE_A: u16 = 1;
 const TYPE_NS: u16 = 2;
@@ -185,6 +186,16 @@ impl Learner {
     }
 }
 
+/// Messages per batch when learning.
+const LEARN_BATCH: usize = 1024;
+
+/// Learning takes responses through the one batch path a run uses, with
+/// no rules: it records what the wire held, it does not judge it.
+fn learning_processor(inputs: usize) -> Processor {
+    let sources: SourceNames = (0..inputs).map(|i| format!("input-{i}")).collect();
+    Processor::new(shared(Rules::default()), sources, ProcessOptions::default())
+}
+
 /// Reads captures (one thread: learning is not on the hot path) and hands
 /// every decoded response to `f`. Returns the packets read.
 pub fn read_responses(
@@ -193,28 +204,20 @@ pub fn read_responses(
     mut f: impl FnMut(&DnsResponse),
 ) -> Result<u64, CaptureError> {
     let mut demux = Demux::with_limits(PortSet::new(ports), DemuxLimits::default(), false);
+    let mut processor = learning_processor(paths.len());
     let mut batch = PayloadBatch::default();
     for (i, path) in paths.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);
         let (_, result) = read_file(path, index, |frame| {
             demux.frame(frame.link, frame.source, frame.ts, frame.data, &mut batch);
-            if batch.len() >= 1024 {
-                for (meta, msg) in batch.iter() {
-                    if let Ok(r) = decode_response(*meta, msg) {
-                        f(&r);
-                    }
-                }
-                batch = PayloadBatch::default();
+            if batch.len() >= LEARN_BATCH {
+                processor.process(std::mem::take(&mut batch), &mut f);
             }
             Flow::Continue
         });
         result?;
     }
-    for (meta, msg) in batch.iter() {
-        if let Ok(r) = decode_response(*meta, msg) {
-            f(&r);
-        }
-    }
+    processor.process(batch, &mut f);
     Ok(demux.counters.packets)
 }
 
@@ -233,6 +236,7 @@ pub fn capture_responses(
         DemuxLimits::default(),
         false,
     );
+    let mut processor = learning_processor(1);
     let mut batch = PayloadBatch::default();
     let deadline = std::time::Instant::now() + duration;
     let idle = std::sync::atomic::AtomicBool::new(false);
@@ -241,12 +245,7 @@ pub fn capture_responses(
             demux.frame(frame.link, frame.source, frame.ts, frame.data, &mut batch);
             Flow::Continue
         })?;
-        for (meta, msg) in batch.iter() {
-            if let Ok(r) = decode_response(*meta, msg) {
-                f(&r);
-            }
-        }
-        batch = PayloadBatch::default();
+        processor.process(std::mem::take(&mut batch), &mut f);
     }
     Ok(demux.counters.packets)
 }

@@ -34,16 +34,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::decode::name::suffix_starts;
-
-/// An expect file that could not be loaded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{path}:{line}: {message}")]
-pub struct ExpectError {
-    pub path: String,
-    pub line: u64,
-    pub message: String,
-}
+use crate::error::{FileError, line_at};
+pub use crate::model::names::is_at_or_under;
+use crate::model::names::suffix_starts;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,14 +255,6 @@ impl ZonePolicy {
     }
 }
 
-/// `name` equals `zone` or is a name under it (both folded).
-pub fn is_at_or_under(name: &str, zone: &str) -> bool {
-    name == zone
-        || name
-            .strip_suffix(zone)
-            .is_some_and(|head| head.ends_with('.') && !head.ends_with("\\."))
-}
-
 /// All monitored zones.
 #[derive(Debug, Default)]
 pub struct ExpectedZones {
@@ -313,10 +298,10 @@ impl ExpectedZones {
     }
 
     /// Merges another file's zones; a zone defined twice is an error.
-    pub fn merge(&mut self, other: ExpectedZones, other_path: &str) -> Result<(), ExpectError> {
+    pub fn merge(&mut self, other: ExpectedZones, other_path: &str) -> Result<(), FileError> {
         for (name, zone) in other.zones {
             if self.zones.contains_key(&name) {
-                return Err(ExpectError {
+                return Err(FileError {
                     path: other_path.to_string(),
                     line: 0,
                     message: format!("zone `{name}` is already defined in another expect file"),
@@ -330,9 +315,9 @@ impl ExpectedZones {
     }
 }
 
-pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, ExpectError> {
+pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ExpectError {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
         path: name.clone(),
         line: 0,
         message: format!("cannot read expect file: {e}"),
@@ -340,20 +325,10 @@ pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, ExpectError> {
     parse_expect(&name, &text)
 }
 
-/// The line (from 1) of byte `offset` in `text`, for error messages.
-pub(crate) fn line_at(text: &str, offset: usize) -> u64 {
-    1 + text
-        .get(..offset)
-        .unwrap_or_default()
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count() as u64
-}
-
-pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError> {
+pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> {
     let line_of =
         |span: Option<Range<usize>>| -> u64 { span.map_or(0, |s| line_at(text, s.start)) };
-    let err = |span: Option<Range<usize>>, message: String| ExpectError {
+    let err = |span: Option<Range<usize>>, message: String| FileError {
         path: path.to_string(),
         line: line_of(span),
         message,
@@ -439,8 +414,8 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, ExpectError
 
 fn policy(
     raw: RawPolicy,
-    err: &impl Fn(Option<Range<usize>>, String) -> ExpectError,
-) -> Result<Policy, ExpectError> {
+    err: &impl Fn(Option<Range<usize>>, String) -> FileError,
+) -> Result<Policy, FileError> {
     Ok(Policy {
         a: addresses(raw.a, Some(false), "a", err)?,
         aaaa: addresses(raw.aaaa, Some(true), "aaaa", err)?,
@@ -457,8 +432,8 @@ fn addresses(
     list: Option<Vec<Spanned<String>>>,
     v6: Option<bool>,
     key: &str,
-    err: &impl Fn(Option<Range<usize>>, String) -> ExpectError,
-) -> Result<Option<AddressPolicy>, ExpectError> {
+    err: &impl Fn(Option<Range<usize>>, String) -> FileError,
+) -> Result<Option<AddressPolicy>, FileError> {
     let Some(list) = list else { return Ok(None) };
     let mut nets = Vec::with_capacity(list.len());
     let mut listed = Vec::with_capacity(list.len());
@@ -494,8 +469,8 @@ fn addresses(
 fn names(
     list: Option<Vec<Spanned<String>>>,
     key: &str,
-    err: &impl Fn(Option<Range<usize>>, String) -> ExpectError,
-) -> Result<Option<NamePolicy>, ExpectError> {
+    err: &impl Fn(Option<Range<usize>>, String) -> FileError,
+) -> Result<Option<NamePolicy>, FileError> {
     let Some(list) = list else { return Ok(None) };
     let mut exact = HashSet::new();
     let mut under = Vec::new();

@@ -6,19 +6,25 @@
 //! Each entry drives untrusted bytes through the same code a capture does
 //! and only has to not panic.
 
+use std::io;
 use std::sync::{Arc, OnceLock};
 
-use crate::config::{BUILTIN_FEED, BUILTIN_FEED_NAME};
-use crate::decode::dns::decode_response;
 use crate::decode::link::LinkType;
 use crate::decode::tcp::{Segment, StreamKey, StreamSink, TcpLimits, TcpReassembler};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::expect::parse_expect;
 use crate::ioc::{IocSet, parse_feed};
-use crate::matcher::{Matcher, Rules, SharedRules, shared};
-use crate::model::{PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, Transport};
-use crate::output::json::write_dns_log;
+use crate::matcher::suppress::Suppressor;
+use crate::model::{
+    Malformed, PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, Transport,
+};
+use crate::output::syslog::format::{Origin, alert_message, sensor_message};
+use crate::output::syslog::{Body, Header};
+use crate::output::{Event, JsonLines, Output, OutputError, OutputSet, Writer};
+use crate::pipeline::batch::{Emitter, ProcessOptions, Processor};
+use crate::rules::{BUILTIN_FEED, BUILTIN_FEED_NAME, Rules, SharedRules, shared};
+use crate::stats::{OutputKind, OutputReport, SensorEvent};
 
 /// Link types a packet input may claim: its first byte picks one.
 pub const LINK_TYPES: [LinkType; LinkType::SUPPORTED.len()] = LinkType::SUPPORTED;
@@ -42,24 +48,111 @@ fn rules() -> SharedRules {
     }))
 }
 
-/// Decodes, matches and logs every message of a batch, as a worker does.
-fn work(batch: &PayloadBatch) {
-    let mut matcher = Matcher::new(rules());
-    let sources: SourceNames = vec!["fuzz".to_string()].into();
-    let mut alerts = Vec::new();
-    let mut log = Vec::new();
-    let mut digests = crate::matcher::spoof::Digests::default();
-    let mut scratch = String::new();
-    for (meta, msg) in batch.iter() {
-        if let Ok(resp) = decode_response(*meta, msg) {
-            matcher.check(&resp, &mut alerts);
-            write_dns_log(&mut log, &resp, &sources);
-            digests.add(&resp, &mut scratch);
+/// Every syslog header and body a destination can be set to, rendered
+/// and dropped: the encoders see what a SIEM would, without a network.
+struct SyslogRender {
+    header: Header,
+    body: Body,
+    origin: Origin,
+}
+
+impl Output for SyslogRender {
+    fn kind(&self) -> OutputKind {
+        OutputKind::Syslog
+    }
+
+    fn name(&self) -> &str {
+        "fuzz-syslog"
+    }
+
+    fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError> {
+        let rendered = match event {
+            Event::Alert { alert, id, count } => alert_message(
+                alert,
+                *id,
+                *count,
+                self.header,
+                self.body,
+                &self.origin,
+                sources,
+            ),
+            Event::Sensor(e) => sensor_message(e, self.header, &self.origin),
+            Event::DnsLog(_) | Event::Weird(_) => return Ok(()),
+        };
+        std::hint::black_box(rendered);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Option<OutputReport> {
+        None
+    }
+}
+
+/// Every output a run can have, each writing into nothing.
+fn outputs() -> OutputSet {
+    let sink = |what: &str| Writer::new(what.into(), Box::new(io::sink()));
+    let mut all: Vec<Box<dyn Output>> = vec![
+        Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts"))),
+        Box::new(JsonLines::new(OutputKind::DnsLog, sink("dns-log"))),
+        Box::new(JsonLines::new(OutputKind::WeirdLog, sink("weird-log"))),
+    ];
+    for header in [Header::Rfc5424, Header::Rfc3164] {
+        for body in [Body::Json, Body::Cef, Body::Leef] {
+            all.push(Box::new(SyslogRender {
+                header,
+                body,
+                origin: Origin {
+                    hostname: "fuzz".into(),
+                    procid: 1,
+                    facility: 16,
+                },
+            }));
         }
     }
-    let mut spoof = crate::matcher::spoof::SpoofDetector::default();
-    let _ = spoof.check(&digests);
-    let _ = spoof.check(&digests);
+    OutputSet::from_outputs(all)
+}
+
+/// A batch through the one batch path, as a run takes it: decode, match,
+/// fingerprint, DNS log; then, twice (the second time every response
+/// repeats, so suppression and the spoofing check have history), spoofing
+/// check, suppression and every encoder of every output.
+fn work(batch: PayloadBatch) {
+    let sources: SourceNames = vec!["fuzz".to_string()].into();
+    let mut processor = Processor::new(
+        rules(),
+        Arc::clone(&sources),
+        ProcessOptions {
+            dns_log: true,
+            weirds: true,
+        },
+    );
+    let mut outputs = outputs();
+    // A one-second window: the second pass repeats every alert within it,
+    // so suppression both admits and holds back.
+    let mut emitter = Emitter::new(Suppressor::new(1_000_000), false);
+    let second = PayloadBatch {
+        seq: 1,
+        arena: batch.arena.clone(),
+        messages: batch.messages.clone(),
+        weirds: batch.weirds.clone(),
+    };
+    for b in [batch, second] {
+        let processed = processor.process(b, |_| {});
+        let _ = emitter.emit(processed, &mut outputs, &sources);
+    }
+    let event = SensorEvent::CaptureStalled {
+        ts: "1970-01-01T00:00:00.000000Z".into(),
+        severity: "high",
+        interface: "fuzz".into(),
+        reason: "fuzz".into(),
+    };
+    let _ = outputs.write(&Event::Sensor(&event), &sources);
+    let _ = outputs.flush();
+    let _ = outputs.finish();
 }
 
 /// A captured frame: byte 0 picks the link type, the rest is the frame.
@@ -83,14 +176,14 @@ pub fn packet(data: &[u8]) {
         let source = SourceRef { file: 0, packet };
         demux.frame(link, source, Timestamp(0), frame, &mut batch);
     }
-    work(&batch);
+    work(batch);
 }
 
 /// A DNS message as a worker receives it.
 pub fn dns_message(data: &[u8]) {
     let mut batch = PayloadBatch::default();
     batch.push(meta(Transport::Udp), data);
-    work(&batch);
+    work(batch);
 }
 
 fn meta(transport: Transport) -> PacketMeta {
@@ -115,7 +208,7 @@ impl StreamSink for Collect {
         self.0.push(meta(Transport::Tcp), msg);
     }
 
-    fn defect(&mut self, _: crate::stats::Malformed) {}
+    fn defect(&mut self, _: Malformed) {}
 }
 
 /// A TCP stream as segments: each is a flags byte (bit 0 SYN, 1 FIN, 2 RST,
@@ -163,7 +256,7 @@ pub fn tcp_stream(data: &[u8]) {
         r.segment(k, Timestamp(ts), seg, &mut sink);
         rest = next;
     }
-    work(&sink.0);
+    work(sink.0);
 }
 
 /// A feed or expect file's text.

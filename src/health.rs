@@ -14,16 +14,12 @@
 //!
 //! The same counters are served in Prometheus text format by `metrics`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::capture::live::LiveStats;
-use crate::output::{OutputReport, OutputStats};
 use crate::stats::{AlertCounts, CaptureCounters, WorkerCounters};
+use crate::stats::{IfaceReport, OutputReport, OutputStats, SensorEvent};
 
 /// When health is reported and what counts as going blind.
 #[derive(Clone, Copy, Debug)]
@@ -128,61 +124,6 @@ impl HealthBoard {
         let totals = self.totals.lock().map(|t| t.clone()).unwrap_or_default();
         (ifaces, totals)
     }
-}
-
-/// One interface in a `sensor_health` event.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct IfaceReport {
-    pub name: String,
-    pub link: String,
-    pub up: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub received: u64,
-    pub kernel_dropped: u64,
-    pub interface_dropped: u64,
-    pub packets: u64,
-    pub dns_messages: u64,
-    /// Times the capture thread waited for the workers (never a drop).
-    pub queue_waits: u64,
-    /// Share of packets lost in this interval.
-    pub interval_drop_rate: f64,
-    pub seconds_since_dns: Option<u64>,
-}
-
-/// A `sensor_health` event, or one of the blindness alerts.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SensorEvent {
-    SensorHealth {
-        ts: String,
-        severity: &'static str,
-        uptime_seconds: u64,
-        interfaces: Vec<IfaceReport>,
-        dns_responses: u64,
-        alerts: BTreeMap<&'static str, u64>,
-        malformed: BTreeMap<&'static str, u64>,
-        /// Per alert output: queued, sent, spooled, evicted, dropped.
-        outputs: Vec<OutputReport>,
-        #[serde(rename = "final")]
-        is_final: bool,
-    },
-    CaptureLoss {
-        ts: String,
-        severity: &'static str,
-        interface: String,
-        interval_seconds: u64,
-        received: u64,
-        dropped: u64,
-        drop_rate: f64,
-        threshold: f64,
-    },
-    CaptureStalled {
-        ts: String,
-        severity: &'static str,
-        interface: String,
-        reason: String,
-    },
 }
 
 fn now_rfc3339() -> String {
@@ -310,210 +251,6 @@ impl HealthReporter {
     }
 }
 
-/// Reads one counter of an interface.
-type IfaceCounter = fn(&IfaceHealth) -> u64;
-/// Reads one counter of an output.
-type OutputCounter = fn(&OutputReport) -> u64;
-
-/// The board in Prometheus text exposition format (version 0.0.4).
-pub fn render_prometheus(board: &HealthBoard) -> String {
-    let (ifaces, totals) = board.snapshot();
-    let mut s = String::new();
-    let family = |s: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(s, "# HELP dnsentry_{name} {help}");
-        let _ = writeln!(s, "# TYPE dnsentry_{name} {kind}");
-    };
-    // Interface names come from the command line, but escape them anyway.
-    let label = |v: &str| {
-        v.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    };
-    let per_iface: [(&str, &str, IfaceCounter); 6] = [
-        (
-            "queue_waits_total",
-            "Times a full batch waited for the workers (the pipeline never drops internally).",
-            |i| i.counters.queue_waits,
-        ),
-        (
-            "packets_received_total",
-            "Packets the kernel delivered to the capture.",
-            |i| i.kernel.received,
-        ),
-        (
-            "packets_kernel_dropped_total",
-            "Packets dropped because the capture buffer was full.",
-            |i| i.kernel.kernel_dropped,
-        ),
-        (
-            "packets_interface_dropped_total",
-            "Packets dropped by the interface or its driver.",
-            |i| i.kernel.interface_dropped,
-        ),
-        ("packets_read_total", "Packets read by the sensor.", |i| {
-            i.counters.packets
-        }),
-        (
-            "dns_messages_total",
-            "DNS responses found on the interface.",
-            |i| i.counters.dns_messages,
-        ),
-    ];
-    for (name, help, get) in per_iface {
-        family(&mut s, name, "counter", help);
-        for i in &ifaces {
-            let _ = writeln!(
-                s,
-                "dnsentry_{name}{{interface=\"{}\"}} {}",
-                label(&i.name),
-                get(i)
-            );
-        }
-    }
-    family(
-        &mut s,
-        "interface_up",
-        "gauge",
-        "1 while the capture on the interface works.",
-    );
-    for i in &ifaces {
-        let _ = writeln!(
-            s,
-            "dnsentry_interface_up{{interface=\"{}\"}} {}",
-            label(&i.name),
-            u8::from(i.up)
-        );
-    }
-    family(
-        &mut s,
-        "skipped_total",
-        "counter",
-        "Packets that were not DNS, by reason.",
-    );
-    for i in &ifaces {
-        for (reason, n) in i.counters.not_dns.to_map() {
-            let _ = writeln!(
-                s,
-                "dnsentry_skipped_total{{interface=\"{}\",reason=\"{reason}\"}} {n}",
-                label(&i.name)
-            );
-        }
-    }
-    family(
-        &mut s,
-        "anomalies_total",
-        "counter",
-        "Malformed input and reassembly bounds hit, by reason.",
-    );
-    let mut malformed = totals.workers.malformed.clone();
-    for i in &ifaces {
-        malformed += &i.counters.malformed;
-    }
-    for (reason, n) in malformed.to_map() {
-        let _ = writeln!(s, "dnsentry_anomalies_total{{reason=\"{reason}\"}} {n}");
-    }
-    family(
-        &mut s,
-        "dns_responses_total",
-        "counter",
-        "DNS responses decoded.",
-    );
-    let _ = writeln!(
-        s,
-        "dnsentry_dns_responses_total {}",
-        totals.workers.responses
-    );
-    family(
-        &mut s,
-        "alerts_total",
-        "counter",
-        "Alerts written, by kind.",
-    );
-    for kind in crate::model::AlertKind::ALL {
-        let _ = writeln!(
-            s,
-            "dnsentry_alerts_total{{kind=\"{}\"}} {}",
-            kind.as_str(),
-            totals.alerts.get(kind)
-        );
-    }
-    let per_output: [(&str, &str, OutputCounter); 7] = [
-        (
-            "output_queued_total",
-            "Messages handed to the output.",
-            |o| o.queued,
-        ),
-        (
-            "output_sent_total",
-            "Messages delivered (TCP/TLS: acknowledged by the receiver).",
-            |o| o.sent,
-        ),
-        (
-            "output_spooled_total",
-            "Messages written to the disk spool while the receiver was away or slow.",
-            |o| o.spooled,
-        ),
-        (
-            "output_evicted_total",
-            "Messages discarded, oldest first, because the backlog bound was reached.",
-            |o| o.evicted,
-        ),
-        (
-            "output_dropped_total",
-            "Messages lost because the queue was full or nothing could keep them at exit.",
-            |o| o.dropped,
-        ),
-        (
-            "output_truncated_total",
-            "UDP messages cut to the size limit.",
-            |o| o.truncated,
-        ),
-        (
-            "output_connect_failures_total",
-            "Failed connection attempts.",
-            |o| o.connect_failures,
-        ),
-    ];
-    let outputs = board.outputs();
-    for (name, help, get) in per_output {
-        family(&mut s, name, "counter", help);
-        for o in &outputs {
-            let _ = writeln!(
-                s,
-                "dnsentry_{name}{{output=\"{}\"}} {}",
-                label(&o.name),
-                get(o)
-            );
-        }
-    }
-    family(
-        &mut s,
-        "output_pending",
-        "gauge",
-        "Messages waiting: in memory, unacknowledged, or spooled.",
-    );
-    for o in &outputs {
-        let _ = writeln!(
-            s,
-            "dnsentry_output_pending{{output=\"{}\"}} {}",
-            label(&o.name),
-            o.pending
-        );
-    }
-    family(
-        &mut s,
-        "uptime_seconds",
-        "gauge",
-        "Seconds since the sensor started.",
-    );
-    let _ = writeln!(
-        s,
-        "dnsentry_uptime_seconds {}",
-        board.started.elapsed().as_secs()
-    );
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,16 +307,6 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, SensorEvent::CaptureStalled { .. }))
         );
-    }
-
-    #[test]
-    fn prometheus_text() {
-        let b = board_with(5, 1, true);
-        let text = render_prometheus(&b);
-        assert!(text.contains("dnsentry_packets_received_total{interface=\"eth1\"} 5"));
-        assert!(text.contains("dnsentry_packets_kernel_dropped_total{interface=\"eth1\"} 1"));
-        assert!(text.contains("# TYPE dnsentry_alerts_total counter"));
-        assert!(text.contains("dnsentry_interface_up{interface=\"eth1\"} 1"));
     }
 
     #[test]

@@ -16,8 +16,10 @@
 
 pub mod baseline;
 pub mod capture;
+pub mod commands;
 pub mod config;
 pub mod decode;
+pub mod error;
 pub mod expect;
 pub mod fuzzing;
 pub mod health;
@@ -28,6 +30,7 @@ pub mod output;
 pub mod pipeline;
 pub mod privilege;
 pub mod progress;
+pub mod rules;
 pub mod stats;
 pub mod synth;
 

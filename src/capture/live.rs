@@ -44,7 +44,7 @@ impl Default for LiveOptions {
             immediate: false,
             promisc: true,
             bpf: None,
-            dns_ports: vec![53],
+            dns_ports: crate::decode::transport::DEFAULT_DNS_PORTS.to_vec(),
         }
     }
 }

@@ -24,8 +24,8 @@ use std::net::IpAddr;
 use etherparse::defrag::{IpDefragPayloadVec, IpDefragPool};
 use etherparse::{NetSlice, SlicedPacket};
 
+use crate::model::Malformed;
 use crate::model::Timestamp;
-use crate::stats::Malformed;
 
 /// Bounds on reassembly state.
 #[derive(Clone, Copy, Debug)]

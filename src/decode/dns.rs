@@ -12,7 +12,6 @@
 //! hickory types stay in this file (and `name.rs`); the rest of the crate
 //! sees [`DnsResponse`].
 
-use std::borrow::Cow;
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -22,10 +21,11 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
 
 use super::name::{presentation, push_escaped};
+use crate::model::Malformed;
+use crate::model::names::type_name;
 use crate::model::{
     DnsFlags, DnsRecord, DnsResponse, Edns, EdnsOption, PacketMeta, Question, Rdata,
 };
-use crate::stats::Malformed;
 
 const TYPE_NS: u16 = 2;
 const TYPE_CNAME: u16 = 5;
@@ -444,59 +444,13 @@ fn edns_option_text(code: u16, data: &[u8]) -> String {
     }
 }
 
-/// Mnemonic of a type code; `TYPEnnn` (RFC 3597) where there is none.
-pub fn type_name(code: u16) -> Cow<'static, str> {
-    let extra = match code {
-        11 => Some("WKS"),
-        29 => Some("LOC"),
-        38 => Some("A6"),
-        39 => Some("DNAME"),
-        99 => Some("SPF"),
-        249 => Some("TKEY"),
-        256 => Some("URI"),
-        _ => None,
-    };
-    if let Some(name) = extra {
-        return Cow::Borrowed(name);
-    }
-    match RecordType::from(code) {
-        RecordType::Unknown(_) | RecordType::ZERO => Cow::Owned(format!("TYPE{code}")),
-        known => {
-            let s: &'static str = known.into();
-            Cow::Borrowed(s)
-        }
-    }
-}
-
-/// Name of a 4-bit header RCODE (RFC 1035, 2136, 8490).
-pub fn rcode_name(rcode: u8) -> &'static str {
-    match rcode {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        11 => "DSOTYPENI",
-        12 => "RCODE12",
-        13 => "RCODE13",
-        14 => "RCODE14",
-        _ => "RCODE15",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{SourceRef, Timestamp, Transport};
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::Record;
     use hickory_proto::rr::rdata::{A, CNAME, MX, NS, TXT};
-    use hickory_proto::rr::{DNSClass, Record};
 
     fn meta() -> PacketMeta {
         PacketMeta {
@@ -683,14 +637,5 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = decode_response(meta(), &bytes[..cut]);
         }
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(type_name(1), "A");
-        assert_eq!(type_name(39), "DNAME");
-        assert_eq!(type_name(65280), "TYPE65280");
-        assert_eq!(rcode_name(3), "NXDOMAIN");
-        let _ = DNSClass::IN;
     }
 }

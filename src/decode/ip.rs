@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use etherparse::{LaxIpv4Slice, LaxIpv6Slice};
 
 use super::link::{NetPacket, NetProto};
-use crate::stats::Malformed;
+use crate::model::Malformed;
 
 /// An IP packet's addresses and payload.
 #[derive(Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use etherparse::{EtherType, Ethernet2HeaderSlice, SingleVlanHeaderSlice};
 
 use crate::model::VlanStack;
-use crate::stats::{Malformed, NotDns};
+use crate::model::{Malformed, NotDns};
 
 /// A pcap LINKTYPE_ value (tcpdump.org/linktypes.html), as stored in the
 /// file. libpcap hands out DLT_ values, which differ for a few types; the

@@ -24,10 +24,11 @@ pub mod tunnel;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
+use crate::model::{Malformed, NotDns};
 use crate::model::{
     PacketMeta, PayloadBatch, SourceRef, Timestamp, Transport, Tunnel, TunnelKind, VlanStack, Weird,
 };
-use crate::stats::{CaptureCounters, Malformed, NotDns};
+use crate::stats::CaptureCounters;
 use defrag::{Defrag, DefragLimits, Defragged};
 use link::{LinkSkip, LinkType, NetPacket, NetProto};
 use tcp::{StreamKey, StreamSink, TcpLimits, TcpReassembler};

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use crate::model::Malformed;
 use crate::model::Timestamp;
-use crate::stats::Malformed;
 
 /// Bounds on reassembly state.
 #[derive(Clone, Copy, Debug)]

@@ -2,11 +2,14 @@
 
 use etherparse::{TcpSlice, UdpSlice};
 
-use crate::stats::Malformed;
+use crate::model::Malformed;
 
 /// IP protocol numbers.
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
+
+/// Where DNS is unless the user says otherwise.
+pub const DEFAULT_DNS_PORTS: [u16; 1] = [53];
 
 /// Ports on which traffic is taken for DNS. A bitmap, so the check that
 /// throws away most of a span port's traffic costs one load.

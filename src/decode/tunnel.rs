@@ -5,7 +5,7 @@
 
 use super::link::ETHERTYPE_TEB;
 use crate::model::TunnelKind;
-use crate::stats::{Malformed, NotDns};
+use crate::model::{Malformed, NotDns};
 
 /// UDP ports on which tunnels arrive (IANA assignments).
 pub const PORT_VXLAN: u16 = 4789;

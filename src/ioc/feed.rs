@@ -19,16 +19,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
-
-/// A feed that could not be loaded: file, line (0 when the whole file is
-/// at fault) and the problem.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{path}:{line}: {message}")]
-pub struct IocError {
-    pub path: String,
-    pub line: u64,
-    pub message: String,
-}
+use crate::error::FileError;
 
 /// What one feed file held.
 #[derive(Debug)]
@@ -52,9 +43,9 @@ pub enum FeedFormat {
 /// indicator list but something else given by mistake.
 const MAX_LINE_LEN: usize = 64 * 1024;
 
-pub fn load_feed_file(path: &Path) -> Result<FeedLoad, IocError> {
+pub fn load_feed_file(path: &Path) -> Result<FeedLoad, FileError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| IocError {
+    let bytes = std::fs::read(path).map_err(|e| FileError {
         path: name.clone(),
         line: 0,
         message: format!("cannot read feed: {e}"),
@@ -66,7 +57,7 @@ pub fn load_feed_file(path: &Path) -> Result<FeedLoad, IocError> {
             .iter()
             .filter(|b| **b == b'\n')
             .count() as u64;
-        IocError {
+        FileError {
             path: name.clone(),
             line,
             message: "not UTF-8 text; is this really an indicator feed?".into(),
@@ -76,8 +67,8 @@ pub fn load_feed_file(path: &Path) -> Result<FeedLoad, IocError> {
 }
 
 /// Parses feed text; `name` is used in errors and recorded on every indicator.
-pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, IocError> {
-    let err = |line: u64, message: String| IocError {
+pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, FileError> {
+    let err = |line: u64, message: String| FileError {
         path: name.to_string(),
         line,
         message,
@@ -134,8 +125,8 @@ fn looks_like_csv_header(line: &str) -> bool {
 fn parse_csv(
     feed: &Arc<str>,
     text: &str,
-    err: impl Fn(u64, String) -> IocError,
-) -> Result<FeedLoad, IocError> {
+    err: impl Fn(u64, String) -> FileError,
+) -> Result<FeedLoad, FileError> {
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .flexible(true)
@@ -213,8 +204,8 @@ fn csv_line(e: &csv::Error) -> u64 {
 fn parse_text(
     feed: &Arc<str>,
     text: &str,
-    err: impl Fn(u64, String) -> IocError,
-) -> Result<FeedLoad, IocError> {
+    err: impl Fn(u64, String) -> FileError,
+) -> Result<FeedLoad, FileError> {
     let mut out = FeedLoad {
         indicators: Vec::new(),
         skipped: 0,

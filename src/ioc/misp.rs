@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::feed::{FeedFormat, FeedLoad, IocError, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, indicator, parse_typed};
+use crate::error::FileError;
 
 /// Events of one level: `{"Event": ..}` or a list of them.
 fn wrapped(v: &Value) -> Vec<&Value> {
@@ -31,7 +32,7 @@ pub fn is_misp(json: &Value) -> bool {
     !events(json).is_empty()
 }
 
-pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, IocError> {
+pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
     let mut out = FeedLoad {
         indicators: Vec::new(),
         skipped: 0,

@@ -18,68 +18,10 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
-use crate::decode::name::suffix_starts;
+use crate::model::names::suffix_starts;
+pub use crate::model::{Indicator, IndicatorType, IndicatorValue};
 
-pub use feed::{FeedLoad, IocError, load_feed_file, parse_feed};
-
-/// What an indicator denotes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IndicatorType {
-    Ipv4,
-    Ipv6,
-    /// An IPv4 or IPv6 network in CIDR notation.
-    Cidr,
-    /// A domain: matches itself and every name under it.
-    Domain,
-}
-
-impl IndicatorType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IndicatorType::Ipv4 => "ipv4",
-            IndicatorType::Ipv6 => "ipv6",
-            IndicatorType::Cidr => "cidr",
-            IndicatorType::Domain => "domain",
-        }
-    }
-}
-
-/// The parsed value of an indicator.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum IndicatorValue {
-    Addr(IpAddr),
-    Net(IpNet),
-    /// Lower case, no trailing dot, ASCII (IDNs as A-labels).
-    Domain(String),
-}
-
-/// One indicator with where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Indicator {
-    pub value: IndicatorValue,
-    pub kind: IndicatorType,
-    /// The report or list the indicator was published in (feed metadata).
-    pub source: Option<String>,
-    /// Where exactly (URL, document, commit) it was read from.
-    pub reference: Option<String>,
-    /// Other metadata columns of the feed, in file order.
-    pub meta: Vec<(String, String)>,
-    /// The feed file the indicator was loaded from.
-    pub feed: Arc<str>,
-    /// Line of the feed file.
-    pub line: u64,
-}
-
-impl Indicator {
-    /// The indicator as text: address, CIDR or domain.
-    pub fn text(&self) -> String {
-        match &self.value {
-            IndicatorValue::Addr(a) => a.to_string(),
-            IndicatorValue::Net(n) => n.to_string(),
-            IndicatorValue::Domain(d) => d.clone(),
-        }
-    }
-}
+pub use feed::{FeedLoad, load_feed_file, parse_feed};
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
@@ -166,7 +108,7 @@ impl IocSet {
 
     /// The indicator a name matches: the name itself or its closest parent
     /// domain in the set. `folded` must already be lower case without a
-    /// trailing dot (see [`crate::decode::name::fold_into`]).
+    /// trailing dot (see [`crate::model::names::fold_into`]).
     pub fn match_name(&self, folded: &str) -> Option<&Arc<Indicator>> {
         if self.domains.is_empty() {
             return None;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::IndicatorValue;
-use super::feed::{FeedFormat, FeedLoad, IocError, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, host_of_url, indicator, parse_typed};
+use crate::error::FileError;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Tok {
@@ -173,11 +174,11 @@ fn value_of(path: &str, value: &str) -> Option<IndicatorValue> {
     }
 }
 
-pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, IocError> {
+pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
     let objects = json
         .get("objects")
         .and_then(Value::as_array)
-        .ok_or_else(|| IocError {
+        .ok_or_else(|| FileError {
             path: feed.to_string(),
             line: 1,
             message: "STIX bundle without an `objects` array".into(),

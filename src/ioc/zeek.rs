@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use super::feed::{FeedFormat, FeedLoad, IocError, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, host_of_url, indicator, parse_typed};
+use crate::error::FileError;
 
 pub fn is_zeek_intel(first_line: &str) -> bool {
     let mut f = first_line.split('\t');
@@ -15,8 +16,8 @@ pub fn is_zeek_intel(first_line: &str) -> bool {
         && f.any(|c| c == "indicator_type")
 }
 
-pub fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, IocError> {
-    let err = |line: u64, message: String| IocError {
+pub fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> {
+    let err = |line: u64, message: String| FileError {
         path: feed.to_string(),
         line,
         message,

@@ -249,7 +249,7 @@ fn check_dnssec(m: &mut Matcher, zones: &ExpectedZones, resp: &DnsResponse, out:
                 zone: Arc::clone(&zone.name),
                 expected,
             };
-            let value = format!("unsigned {}", crate::decode::dns::type_name(record.rtype));
+            let value = format!("unsigned {}", crate::model::names::type_name(record.rtype));
             let hit = Hit::record(
                 AlertKind::DnssecMissing,
                 resp,

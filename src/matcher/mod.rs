@@ -1,7 +1,8 @@
 //! Matching: a decoded response against the IOC set and the expected
 //! records, producing alerts.
 //!
-//! Each worker owns a [`Matcher`]; all share one immutable [`Rules`].
+//! Each worker owns a [`Matcher`]; all share one immutable
+//! [`crate::rules::Rules`].
 
 mod expected;
 mod ioc;
@@ -10,31 +11,9 @@ pub mod suppress;
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-
-use crate::decode::name::fold_into;
-use crate::expect::ExpectedZones;
-use crate::ioc::IocSet;
+use crate::model::names::fold_into;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Section};
-
-/// Everything the matchers check against.
-#[derive(Debug, Default)]
-pub struct Rules {
-    pub ioc: IocSet,
-    /// Indicators known to be benign: an answer they cover raises no IOC
-    /// alert, whatever feed lists it (CISA withdrew three of this
-    /// campaign's addresses; a correction must not need a feed edit).
-    pub allow: IocSet,
-    pub expected: ExpectedZones,
-}
-
-/// The rules every worker reads; a reload swaps in a whole new set
-/// atomically, so matching never pauses and never sees half a reload.
-pub type SharedRules = Arc<ArcSwap<Rules>>;
-
-pub fn shared(rules: Rules) -> SharedRules {
-    Arc::new(ArcSwap::from_pointee(rules))
-}
+use crate::rules::{Rules, SharedRules};
 
 /// One worker's matcher: the current rules plus scratch buffers, so
 /// matching a response allocates nothing unless it alerts.

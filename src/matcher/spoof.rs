@@ -16,11 +16,11 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::decode::dns::rcode_name;
-use crate::decode::name::fold_into;
+use crate::model::names::fold_into;
+use crate::model::names::rcode_name;
 use crate::model::{
-    Alert, AlertDetail, AlertKind, DnsResponse, PacketMeta, Rdata, Section, SourceRef, Timestamp,
-    Transport,
+    Alert, AlertDetail, AlertKind, Conflict, DnsResponse, PacketMeta, Rdata, Section, SourceRef,
+    Timestamp, Transport,
 };
 
 /// Two answers to one query further apart than this are not a race.
@@ -173,15 +173,6 @@ impl First {
             None => summary(self.rcode, self.n_answers, &[]),
         }
     }
-}
-
-/// The other response of a conflict, for the alert.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Conflict {
-    pub server: IpAddr,
-    pub ts: Timestamp,
-    pub source: SourceRef,
-    pub value: String,
 }
 
 #[derive(Debug, Default)]

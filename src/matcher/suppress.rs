@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::decode::name::fold_into;
+use crate::model::names::fold_into;
 use crate::model::{Alert, AlertKind};
 use crate::stats::AlertCounts;
 

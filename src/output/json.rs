@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
-use crate::decode::dns::{rcode_name, type_name};
+use crate::model::names::{rcode_name, type_name};
 use crate::model::{Alert, AlertDetail, DnsRecord, DnsResponse, Edns, SourceNames};
 
 /// Serialises through `Display` without an intermediate `String`.
@@ -391,4 +391,15 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
     if serde_json::to_writer(&mut *out, &view).is_ok() {
         out.push(b'\n');
     }
+}
+
+/// Writes a sensor event (health, capture loss, stall) as a JSON line of
+/// the alerts output: it carries its own `kind`, so a SIEM never mistakes
+/// it for a detection.
+pub fn write_sensor_event(
+    out: &mut impl Write,
+    e: &crate::stats::SensorEvent,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, e)?;
+    out.write_all(b"\n")
 }

@@ -1,4 +1,9 @@
-//! Outputs: where alerts and the DNS log go.
+//! Outputs: where alerts, sensor events, the DNS log and the weird log go.
+//!
+//! Every output implements [`Output`] (event in, flush, counters, finish)
+//! and the output thread hands each [`Event`] to every open output in an
+//! [`OutputSet`]; a new kind of output is one new implementation and one
+//! line in [`OutputSet::open`].
 //!
 //! One output thread owns every writer, so lines never interleave; it
 //! writes in capture order whatever the number of workers. Local files and
@@ -15,11 +20,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use serde::Serialize;
 
 use syslog::{DeliveryOptions, SyslogError, SyslogOutput, SyslogSpec};
+
+use crate::model::{Alert, SourceNames, Weird};
+pub use crate::stats::OutputKind;
+use crate::stats::{OutputReport, OutputStats, SensorEvent};
 
 /// A destination given on the command line: `-` is stdout.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,103 +65,6 @@ pub enum OutputError {
     Syslog(#[from] SyslogError),
 }
 
-/// Counters of one alert output, shared with the health reporter and the
-/// metrics endpoint. Messages, not bytes: alerts and sensor events alike.
-#[derive(Debug)]
-pub struct OutputStats {
-    pub name: String,
-    pub kind: &'static str,
-    /// Handed to this output.
-    pub queued: AtomicU64,
-    /// Delivered: written (files), taken by the kernel (UDP), acknowledged
-    /// by the receiver's TCP (TCP, TLS).
-    pub sent: AtomicU64,
-    /// Written to the disk spool to wait for the receiver.
-    pub spooled: AtomicU64,
-    /// Discarded, oldest first, because the backlog bound was reached.
-    pub evicted: AtomicU64,
-    /// Lost otherwise: the queue was full (live), or there was no spool to
-    /// keep them at exit.
-    pub dropped: AtomicU64,
-    /// Cut to the UDP size limit (still delivered).
-    pub truncated: AtomicU64,
-    /// Found in the spool at start, left by an earlier run.
-    pub recovered: AtomicU64,
-    /// Waiting now: in memory, on the wire unconfirmed, or in the spool.
-    pub pending: AtomicU64,
-    pub connect_failures: AtomicU64,
-    pub connected: AtomicBool,
-}
-
-impl OutputStats {
-    pub fn new(name: String, kind: &'static str) -> OutputStats {
-        OutputStats {
-            name,
-            kind,
-            queued: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            spooled: AtomicU64::new(0),
-            evicted: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            truncated: AtomicU64::new(0),
-            recovered: AtomicU64::new(0),
-            pending: AtomicU64::new(0),
-            connect_failures: AtomicU64::new(0),
-            connected: AtomicBool::new(false),
-        }
-    }
-
-    /// A file output wrote `n` messages: queued and delivered at once.
-    pub fn count_written(&self, n: u64) {
-        self.queued.fetch_add(n, Ordering::Relaxed);
-        self.sent.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn report(&self) -> OutputReport {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let syslog = self.kind == "syslog";
-        OutputReport {
-            name: self.name.clone(),
-            kind: self.kind,
-            queued: get(&self.queued),
-            sent: get(&self.sent),
-            spooled: get(&self.spooled),
-            evicted: get(&self.evicted),
-            dropped: get(&self.dropped),
-            pending: get(&self.pending),
-            truncated: get(&self.truncated),
-            recovered: get(&self.recovered),
-            connect_failures: get(&self.connect_failures),
-            connected: syslog.then(|| self.connected.load(Ordering::Relaxed)),
-        }
-    }
-}
-
-/// One output's counters in `sensor_health` events and the run summary.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct OutputReport {
-    pub name: String,
-    pub kind: &'static str,
-    pub queued: u64,
-    pub sent: u64,
-    pub spooled: u64,
-    pub evicted: u64,
-    pub dropped: u64,
-    pub pending: u64,
-    pub truncated: u64,
-    pub recovered: u64,
-    pub connect_failures: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connected: Option<bool>,
-}
-
-impl OutputReport {
-    /// Messages this output lost for good.
-    pub fn lost(&self) -> u64 {
-        self.evicted + self.dropped
-    }
-}
-
 /// Where each kind of record goes.
 #[derive(Clone, Debug)]
 pub struct OutputTargets {
@@ -167,64 +76,215 @@ pub struct OutputTargets {
     pub delivery: DeliveryOptions,
 }
 
-/// The open outputs of a run, owned by the output thread.
-pub struct Outputs {
-    pub alerts: Writer,
-    pub alerts_stats: Arc<OutputStats>,
-    pub dns_log: Option<Writer>,
-    pub weird_log: Option<Writer>,
-    pub syslog: Vec<SyslogOutput>,
-}
-
-impl Outputs {
-    /// Opens every output; fails before the run if one cannot be created
-    /// or two would share stdout.
-    pub fn open(t: &OutputTargets) -> Result<Outputs, OutputError> {
-        let on_stdout = [Some(&t.alerts), t.dns_log.as_ref(), t.weird_log.as_ref()]
-            .iter()
-            .filter(|x| **x == Some(&Target::Stdout))
-            .count();
+impl OutputTargets {
+    /// Two records on one stdout would interleave into something no
+    /// reader can split again.
+    pub fn check_stdout(&self) -> Result<(), OutputError> {
+        let on_stdout = [
+            Some(&self.alerts),
+            self.dns_log.as_ref(),
+            self.weird_log.as_ref(),
+        ]
+        .iter()
+        .filter(|x| **x == Some(&Target::Stdout))
+        .count();
         if on_stdout > 1 {
             return Err(OutputError::SharedStdout);
         }
+        Ok(())
+    }
+}
+
+/// One record for the outputs. Each output takes the events it writes and
+/// ignores the rest.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A detection that passed suppression; `count` is how many repeats
+    /// were suppressed before it.
+    Alert {
+        alert: &'a Alert,
+        id: u64,
+        count: u64,
+    },
+    /// A batch's DNS-log lines, already encoded by a worker.
+    DnsLog(&'a [u8]),
+    /// An anomaly for the weird log.
+    Weird(&'a Weird),
+    /// Health, capture loss or stall.
+    Sensor(&'a SensorEvent),
+}
+
+/// An output: the alerts file, a log, a SIEM destination, the metrics
+/// endpoint. Owned and called by the output thread only, in capture
+/// order; an output that delivers elsewhere (syslog) hands the work to
+/// its own thread so that it never holds the others up.
+pub trait Output: Send {
+    fn kind(&self) -> OutputKind;
+    /// How errors and reports name it: a path, `stdout`, a URL.
+    fn name(&self) -> &str;
+    /// Takes one event; an error stops the run (the file is the record of
+    /// last resort, so a failing one must not go unnoticed).
+    fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError>;
+    /// Pushes out what is buffered.
+    fn flush(&mut self) -> Result<(), OutputError>;
+    /// Counters shared with health reports and metrics, for the outputs
+    /// that report them (alerts and syslog).
+    fn stats(&self) -> Option<Arc<OutputStats>> {
+        None
+    }
+    /// Ends the output: delivers or spools what is left, stops its
+    /// threads, and returns its final counters where it has them.
+    fn finish(self: Box<Self>) -> Option<OutputReport>;
+}
+
+/// The open outputs of a run, owned by the output thread.
+pub struct OutputSet {
+    outputs: Vec<Box<dyn Output>>,
+}
+
+impl OutputSet {
+    /// Opens every output; fails before the run if one cannot be created
+    /// or two would share stdout.
+    pub fn open(t: &OutputTargets) -> Result<OutputSet, OutputError> {
+        t.check_stdout()?;
         syslog::check_distinct(&t.syslog)?;
-        Ok(Outputs {
-            alerts: Writer::open(&t.alerts)?,
-            alerts_stats: Arc::new(OutputStats::new(t.alerts.describe(), "file")),
-            dns_log: t.dns_log.as_ref().map(Writer::open).transpose()?,
-            weird_log: t.weird_log.as_ref().map(Writer::open).transpose()?,
-            syslog: t
-                .syslog
-                .iter()
-                .map(|spec| SyslogOutput::start(spec.clone(), &t.delivery))
-                .collect::<Result<_, _>>()?,
-        })
+        let mut outputs: Vec<Box<dyn Output>> =
+            vec![Box::new(JsonLines::open(OutputKind::Alerts, &t.alerts)?)];
+        if let Some(target) = &t.dns_log {
+            outputs.push(Box::new(JsonLines::open(OutputKind::DnsLog, target)?));
+        }
+        if let Some(target) = &t.weird_log {
+            outputs.push(Box::new(JsonLines::open(OutputKind::WeirdLog, target)?));
+        }
+        for spec in &t.syslog {
+            outputs.push(Box::new(SyslogOutput::start(spec.clone(), &t.delivery)?));
+        }
+        Ok(OutputSet { outputs })
     }
 
-    /// The counters of every alert output, for health reports.
-    pub fn stats(&self) -> Vec<Arc<OutputStats>> {
-        std::iter::once(Arc::clone(&self.alerts_stats))
-            .chain(self.syslog.iter().map(SyslogOutput::stats))
-            .collect()
+    /// A set of the given outputs (the fuzz targets render into sinks).
+    pub fn from_outputs(outputs: Vec<Box<dyn Output>>) -> OutputSet {
+        OutputSet { outputs }
     }
 
-    /// Ends the syslog outputs (each delivers or spools what is left) and
-    /// reports every alert output's counters.
-    pub fn finish(&mut self) -> Vec<OutputReport> {
-        std::iter::once(self.alerts_stats.report())
-            .chain(self.syslog.drain(..).map(SyslogOutput::finish))
-            .collect()
+    /// Adds an output opened elsewhere (the metrics endpoint, which needs
+    /// the health board).
+    pub fn push(&mut self, output: Box<dyn Output>) {
+        self.outputs.push(output);
+    }
+
+    /// Hands `event` to every output, in the order they were opened.
+    pub fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError> {
+        self.outputs
+            .iter_mut()
+            .try_for_each(|o| o.write(event, sources))
+    }
+
+    /// Flushes the outputs of one kind.
+    pub fn flush_kind(&mut self, kind: OutputKind) -> Result<(), OutputError> {
+        self.outputs
+            .iter_mut()
+            .filter(|o| o.kind() == kind)
+            .try_for_each(|o| o.flush())
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
-        self.alerts.flush()?;
-        if let Some(w) = &mut self.dns_log {
-            w.flush()?;
+        self.outputs.iter_mut().try_for_each(|o| o.flush())
+    }
+
+    /// The counters of every output that reports them, for health reports.
+    pub fn stats(&self) -> Vec<Arc<OutputStats>> {
+        self.outputs.iter().filter_map(|o| o.stats()).collect()
+    }
+
+    /// Ends every output (each syslog destination delivers or spools what
+    /// is left) and returns the final counters of those that have them.
+    pub fn finish(self) -> Vec<OutputReport> {
+        self.outputs
+            .into_iter()
+            .filter_map(|o| o.finish())
+            .collect()
+    }
+}
+
+/// A JSON-lines output to a file or stdout: the alerts (with sensor
+/// events), the DNS log or the weird log. Written by the output thread
+/// directly: offline a slow disk is back-pressure, and the file is the
+/// record of last resort.
+pub struct JsonLines {
+    kind: OutputKind,
+    writer: Writer,
+    /// Counted for the alerts output only (messages, not bytes).
+    stats: Option<Arc<OutputStats>>,
+}
+
+impl JsonLines {
+    pub fn open(kind: OutputKind, target: &Target) -> Result<JsonLines, OutputError> {
+        Ok(JsonLines::new(kind, Writer::open(target)?))
+    }
+
+    pub fn new(kind: OutputKind, writer: Writer) -> JsonLines {
+        let stats = (kind == OutputKind::Alerts)
+            .then(|| Arc::new(OutputStats::new(writer.what.clone(), kind)));
+        JsonLines {
+            kind,
+            writer,
+            stats,
         }
-        if let Some(w) = &mut self.weird_log {
-            w.flush()?;
+    }
+
+    fn count(&self) {
+        if let Some(s) = &self.stats {
+            s.count_written(1);
+        }
+    }
+}
+
+impl Output for JsonLines {
+    fn kind(&self) -> OutputKind {
+        self.kind
+    }
+
+    fn name(&self) -> &str {
+        &self.writer.what
+    }
+
+    fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError> {
+        match (self.kind, event) {
+            (OutputKind::Alerts, Event::Alert { alert, id, count }) => {
+                self.writer
+                    .write_with(|w| json::write_alert(w, alert, *id, *count, sources))?;
+                self.count();
+            }
+            (OutputKind::Alerts, Event::Sensor(e)) => {
+                self.writer.write_with(|w| json::write_sensor_event(w, e))?;
+                self.count();
+            }
+            (OutputKind::DnsLog, Event::DnsLog(lines)) => {
+                self.writer.write_with(|w| w.write_all(lines))?;
+            }
+            (OutputKind::WeirdLog, Event::Weird(x)) => {
+                self.writer
+                    .write_with(|w| json::write_weird(w, x, sources))?;
+            }
+            _ => {}
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        self.writer.flush()
+    }
+
+    fn stats(&self) -> Option<Arc<OutputStats>> {
+        self.stats.clone()
+    }
+
+    fn finish(mut self: Box<Self>) -> Option<OutputReport> {
+        // Already flushed at the end of a good run; after a failed one
+        // there is nothing more to say than the error already said.
+        let _ = self.writer.flush();
+        self.stats.as_ref().map(|s| s.report())
     }
 }
 
@@ -240,10 +300,15 @@ impl Writer {
             Target::Stdout => Box::new(io::stdout()),
             Target::File(p) => Box::new(create(p)?),
         };
-        Ok(Writer {
-            what: target.describe(),
+        Ok(Writer::new(target.describe(), inner))
+    }
+
+    /// A writer onto anything, named `what` in errors.
+    pub fn new(what: String, inner: Box<dyn Write + Send>) -> Writer {
+        Writer {
+            what,
             inner: BufWriter::with_capacity(256 * 1024, inner),
-        })
+        }
     }
 
     pub fn write_with(

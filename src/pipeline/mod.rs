@@ -20,6 +20,7 @@
 //! stage slows the reader (live: the kernel ring absorbs bursts, and what
 //! it cannot hold is counted as kernel drops).
 
+pub mod batch;
 mod live;
 mod offline;
 mod sink;
@@ -39,11 +40,14 @@ use crate::capture::offline::probe;
 use crate::capture::{CaptureError, Flow, Frame};
 use crate::decode::Demux;
 use crate::health::{HealthBoard, HealthOptions};
-use crate::matcher::{Matcher, SharedRules};
+use crate::matcher::suppress::Suppressor;
 use crate::model::{PayloadBatch, SourceNames};
-use crate::output::{OutputError, OutputTargets, Outputs, metrics};
+use crate::output::metrics::MetricsOutput;
+use crate::output::{OutputError, OutputSet, OutputTargets};
 use crate::progress::{Progress, ProgressHandle};
+use crate::rules::SharedRules;
 use crate::stats::{CaptureCounters, FileReport, Summary};
+use batch::{Emitter, ProcessOptions, Processor};
 
 /// DNS messages per batch. Large enough that channel hand-offs cost nothing
 /// per packet, small enough that a batch stays in cache.
@@ -206,23 +210,21 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
             (interfaces.clone(), 0, caps)
         }
     };
-    let mut outputs = Outputs::open(&cfg.outputs)?;
+    let board = Arc::new(HealthBoard::new(&names));
+    let mut outputs = OutputSet::open(&cfg.outputs)?;
     if let Some(after_open) = cfg.after_open.take() {
         after_open().map_err(PipelineError::Privileges)?;
     }
+    if let Some(listener) = cfg.metrics.take() {
+        let endpoint = MetricsOutput::start(listener, Arc::clone(&board))
+            .map_err(|_| PipelineError::Panicked("metrics"))?;
+        outputs.push(Box::new(endpoint));
+    }
+    board.set_outputs(outputs.stats());
 
     let log_weirds = cfg.outputs.weird_log.is_some();
     let threads = cfg.threads.max(1);
     let sources: SourceNames = names.clone().into();
-    let board = Arc::new(HealthBoard::new(&names));
-    board.set_outputs(outputs.stats());
-    let metrics_thread = match cfg.metrics.take() {
-        Some(listener) => Some(
-            metrics::serve(listener, Arc::clone(&board), Arc::clone(&cfg.stop))
-                .map_err(|_| PipelineError::Panicked("metrics"))?,
-        ),
-        None => None,
-    };
     let progress = Arc::new(Progress::default());
     let progress_bar = (cfg.progress && matches!(cfg.inputs, Inputs::Files(_)))
         .then(|| ProgressHandle::start(Arc::clone(&progress), total_bytes));
@@ -283,10 +285,14 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         let ctx = worker::Ctx {
             rx: batch_rx.clone(),
             tx: out_tx.clone(),
-            matcher: Matcher::new(Arc::clone(&cfg.rules)),
-            sources: Arc::clone(&sources),
-            dns_log: cfg.outputs.dns_log.is_some(),
-            log_weirds,
+            processor: Processor::new(
+                Arc::clone(&cfg.rules),
+                Arc::clone(&sources),
+                ProcessOptions {
+                    dns_log: cfg.outputs.dns_log.is_some(),
+                    weirds: log_weirds,
+                },
+            ),
         };
         workers.push(
             thread::Builder::new()
@@ -306,8 +312,9 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         stop: &cfg.stop,
         board: &board,
         health,
-        suppress: crate::matcher::suppress::Suppressor::new(
-            i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX),
+        emitter: Emitter::new(
+            Suppressor::new(i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX)),
+            health.is_some(),
         ),
     });
 
@@ -327,14 +334,10 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     if let Some(bar) = progress_bar {
         bar.finish();
     }
-    // The run is over: let the metrics server go too.
-    cfg.stop.store(true, Ordering::Relaxed);
-    if let Some(t) = metrics_thread {
-        let _ = t.join();
-    }
     let elapsed = started.elapsed();
     // Every syslog output delivers or spools what it holds, even after a
-    // failed run: nothing already alerted is lost.
+    // failed run: nothing already alerted is lost. The metrics endpoint
+    // stops last.
     let output_reports = outputs.finish();
     let (alert_counts, worker_counters, suppressed) = written?;
 

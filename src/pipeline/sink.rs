@@ -1,40 +1,38 @@
-//! The output thread: writes worker results in sequence order and, live,
-//! the periodic health events.
+//! The output thread: emits worker results in sequence order through the
+//! one [`Emitter`] and, live, writes the periodic health events.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, never, select, tick};
 
-use super::worker::WorkerOutput;
-use crate::health::{HealthBoard, HealthOptions, HealthReporter, SensorEvent};
-use crate::matcher::spoof::SpoofDetector;
-use crate::matcher::suppress::{Suppressor, alert_id};
+use super::batch::{Emitter, Processed};
+use crate::health::{HealthBoard, HealthOptions, HealthReporter};
 use crate::model::SourceNames;
-use crate::output::json::{write_alert, write_weird};
-use crate::output::{OutputError, Outputs};
+use crate::output::{Event, OutputError, OutputKind, OutputSet};
 use crate::progress::Progress;
-use crate::stats::{AlertCounts, WorkerCounters};
+use crate::stats::{AlertCounts, SensorEvent, WorkerCounters};
 
 pub(super) struct Ctx<'a> {
-    pub rx: Receiver<WorkerOutput>,
-    pub outputs: &'a mut Outputs,
+    pub rx: Receiver<Processed>,
+    pub outputs: &'a mut OutputSet,
     pub sources: &'a SourceNames,
     pub progress: &'a Progress,
     pub stop: &'a AtomicBool,
     pub board: &'a HealthBoard,
     /// Live runs report health; offline runs do not.
     pub health: Option<HealthOptions>,
-    pub suppress: Suppressor,
+    pub emitter: Emitter,
 }
+
+/// What the output thread counted: alerts written, worker counters, and
+/// alerts suppressed.
+pub(super) type Written = (AlertCounts, WorkerCounters, AlertCounts);
 
 /// Writes until the workers hang up. On a write error it stops writing,
 /// tells the capture side to stop, and drains the channel so no thread
 /// blocks.
-pub(super) fn output_loop(
-    ctx: Ctx<'_>,
-) -> Result<(AlertCounts, WorkerCounters, AlertCounts), OutputError> {
+pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
     let Ctx {
         rx,
         outputs,
@@ -43,7 +41,7 @@ pub(super) fn output_loop(
         stop,
         board,
         health,
-        mut suppress,
+        mut emitter,
     } = ctx;
     let live = health.is_some();
     let ticker = match health {
@@ -51,32 +49,19 @@ pub(super) fn output_loop(
         None => never(),
     };
     let mut reporter = health.map(HealthReporter::new);
-    let mut pending: BTreeMap<u64, WorkerOutput> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Processed> = BTreeMap::new();
     let mut next = 0u64;
-    let mut alert_counts = AlertCounts::default();
-    let mut counters = WorkerCounters::default();
     let mut failure: Option<OutputError> = None;
-    let mut spoof = SpoofDetector::default();
 
     loop {
         select! {
             recv(rx) -> msg => {
                 let Ok(out) = msg else { break };
                 pending.insert(out.seq, out);
-                while let Some(mut out) = pending.remove(&next) {
+                while let Some(out) = pending.remove(&next) {
                     next += 1;
-                    counters += &out.counters;
-                    add_spoofing_findings(&mut spoof, &mut out);
-                    if failure.is_some() {
-                        continue;
-                    }
-                    match write_batch(&out, outputs, sources, live, &mut suppress) {
-                        Ok(written) => {
-                            for kind in &written {
-                                alert_counts.add(*kind);
-                            }
-                            Progress::add(&progress.alerts, written.len() as u64);
-                        }
+                    match emitter.emit(out, outputs, sources) {
+                        Ok(written) => Progress::add(&progress.alerts, written),
                         Err(e) => {
                             stop.store(true, Ordering::Relaxed);
                             failure = Some(e);
@@ -85,15 +70,15 @@ pub(super) fn output_loop(
                 }
                 if live {
                     board.publish_totals(|t| {
-                        t.workers = counters.clone();
-                        t.alerts = alert_counts.clone();
+                        t.workers = emitter.counters.clone();
+                        t.alerts = emitter.alerts.clone();
                     });
                 }
             }
             recv(ticker) -> _ => {
                 if let Some(r) = reporter.as_mut()
                     && failure.is_none()
-                    && let Err(e) = write_events(outputs, r.report(board, false), board)
+                    && let Err(e) = write_events(outputs, r.report(board, false), board, sources)
                 {
                     failure = Some(e);
                 }
@@ -104,10 +89,10 @@ pub(super) fn output_loop(
         && failure.is_none()
     {
         board.publish_totals(|t| {
-            t.workers = counters.clone();
-            t.alerts = alert_counts.clone();
+            t.workers = emitter.counters.clone();
+            t.alerts = emitter.alerts.clone();
         });
-        if let Err(e) = write_events(outputs, r.report(board, true), board) {
+        if let Err(e) = write_events(outputs, r.report(board, true), board, sources) {
             failure = Some(e);
         }
     }
@@ -118,34 +103,21 @@ pub(super) fn output_loop(
     }
     match failure {
         Some(e) => Err(e),
-        None => Ok((alert_counts, counters, suppress.suppressed)),
+        None => Ok((
+            emitter.alerts.clone(),
+            emitter.counters.clone(),
+            emitter.suppressed().clone(),
+        )),
     }
 }
 
-/// Compares the batch's responses with the ones before (in capture order)
-/// and merges `conflicting_response` alerts and IP TTL evidence into the
-/// batch's alerts, keeping packet order.
-fn add_spoofing_findings(spoof: &mut SpoofDetector, out: &mut WorkerOutput) {
-    let (conflicts, jumps) = spoof.check(&out.digests);
-    if !conflicts.is_empty() {
-        out.alerts.extend(conflicts);
-        out.alerts
-            .sort_by_key(|a| (a.meta.source.file, a.meta.source.packet));
-    }
-    if !jumps.is_empty() {
-        for a in &mut out.alerts {
-            a.ip_ttl_change = jumps.get(&a.meta.source).copied();
-        }
-    }
-}
-
-/// Writes health and blindness events to the alert output (they carry
-/// their own `kind`, so a SIEM never mistakes them for detections) and to
-/// the log.
+/// Writes health and blindness events to every output that takes them,
+/// and to the log.
 fn write_events(
-    outputs: &mut Outputs,
+    outputs: &mut OutputSet,
     events: Vec<SensorEvent>,
     board: &HealthBoard,
+    sources: &SourceNames,
 ) -> Result<(), OutputError> {
     for e in &events {
         match e {
@@ -165,63 +137,8 @@ fn write_events(
                 tracing::warn!(%interface, %reason, "Capture stalled");
             }
         }
-        outputs.alerts.write_with(|w| {
-            serde_json::to_writer(&mut *w, e)?;
-            w.write_all(b"\n")
-        })?;
-        outputs.alerts_stats.count_written(1);
-        for s in &outputs.syslog {
-            s.send_event(e);
-        }
+        outputs.write(&Event::Sensor(e), sources)?;
     }
     board.publish_totals(|t| t.sensor_events += events.len() as u64);
-    outputs.alerts.flush()
-}
-
-/// Writes a batch's records; returns the kinds of the alerts written
-/// (those not suppressed).
-fn write_batch(
-    out: &WorkerOutput,
-    outputs: &mut Outputs,
-    sources: &SourceNames,
-    live: bool,
-    suppress: &mut Suppressor,
-) -> Result<Vec<crate::model::AlertKind>, OutputError> {
-    let mut written = Vec::new();
-    if !out.alerts.is_empty() {
-        let siems = &outputs.syslog;
-        outputs.alerts.write_with(|w| {
-            for a in &out.alerts {
-                let id = alert_id(a);
-                if let Some(count) = suppress.admit(a, id) {
-                    write_alert(&mut *w, a, id, count, sources)?;
-                    for s in siems {
-                        s.send_alert(a, id, count, sources);
-                    }
-                    written.push(a.kind);
-                }
-            }
-            Ok(())
-        })?;
-        outputs.alerts_stats.count_written(written.len() as u64);
-        // Live, an alert waits for nothing: it is on the wire now.
-        if live && !written.is_empty() {
-            outputs.alerts.flush()?;
-        }
-    }
-    if let Some(w) = &mut outputs.dns_log
-        && !out.dns_log.is_empty()
-    {
-        w.write_with(|w| std::io::Write::write_all(w, &out.dns_log))?;
-    }
-    if let Some(w) = &mut outputs.weird_log
-        && !out.weirds.is_empty()
-    {
-        w.write_with(|w| {
-            out.weirds
-                .iter()
-                .try_for_each(|x| write_weird(&mut *w, x, sources))
-        })?;
-    }
-    Ok(written)
+    outputs.flush_kind(OutputKind::Alerts)
 }

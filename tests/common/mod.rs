@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use dnsentry::config::{RuleSources, load_rules};
-use dnsentry::matcher::shared;
 use dnsentry::output::{OutputTargets, Target};
 use dnsentry::pipeline::{Inputs, RunConfig, RunOutcome, run as run_pipeline};
+use dnsentry::rules::{RuleSources, load_rules, shared};
 use serde_json::Value;
 
 /// `../shared` beside the project: the public captures and their tshark

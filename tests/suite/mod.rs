@@ -1,9 +1,13 @@
 /// The real binary: flags, exit status, error messages, outputs.
 mod cli;
+/// One validated configuration: check and analyze reject the same FILE:LINE.
+mod config;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
 /// The fuzz corpus, replayed through the fuzz targets on stable.
 mod fuzz_corpus;
+/// The crate's module map: no import cycles, a bottom that imports no stage.
+mod layering;
 /// `dnsentry live` on veth pairs in network namespaces the tests make.
 mod live;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.

@@ -167,7 +167,7 @@ fn type_codes() -> &'static HashMap<String, u16> {
     static CODES: OnceLock<HashMap<String, u16>> = OnceLock::new();
     CODES.get_or_init(|| {
         (0..=u16::MAX)
-            .map(|c| (dnsentry::decode::dns::type_name(c).into_owned(), c))
+            .map(|c| (dnsentry::model::names::type_name(c).into_owned(), c))
             .collect()
     })
 }

@@ -32,7 +32,7 @@ use rustls::ClientConfig;
 use super::spool::Spool;
 use super::transport::{self, Conn};
 use super::{DeliveryOptions, SyslogSpec};
-use crate::output::OutputStats;
+use crate::stats::OutputStats;
 
 /// Bytes of messages per write to a stream.
 const BATCH_BYTES: usize = 256 * 1024;

@@ -9,9 +9,9 @@
 
 use std::fmt::Write as _;
 
-use crate::health::SensorEvent;
 use crate::model::{Alert, AlertDetail, Severity, SourceNames, Timestamp};
 use crate::output::json::write_alert;
+use crate::stats::SensorEvent;
 
 /// The syslog header format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

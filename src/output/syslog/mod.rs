@@ -27,9 +27,9 @@ use serde::Deserialize;
 
 pub use format::{Body, Header, Origin};
 
-use super::{OutputReport, OutputStats};
-use crate::health::SensorEvent;
 use crate::model::{Alert, SourceNames};
+use crate::stats::SensorEvent;
+use crate::stats::{OutputKind, OutputReport, OutputStats};
 
 /// Messages waiting between the output thread and a delivery thread. The
 /// delivery thread takes them in as fast as memory or disk allows, so this
@@ -417,7 +417,7 @@ impl SyslogOutput {
     /// any other.
     pub fn start(spec: SyslogSpec, options: &DeliveryOptions) -> Result<SyslogOutput, SyslogError> {
         let tls = spec.tls_config()?;
-        let stats = Arc::new(OutputStats::new(spec.name.clone(), "syslog"));
+        let stats = Arc::new(OutputStats::new(spec.name.clone(), OutputKind::Syslog));
         let spool = match &options.spool_dir {
             Some(dir) => {
                 let (spool, recovered) =
@@ -526,6 +526,44 @@ impl SyslogOutput {
             tracing::error!(output = %self.spec.name, "Syslog delivery thread panicked");
         }
         self.stats.report()
+    }
+}
+
+impl super::Output for SyslogOutput {
+    fn kind(&self) -> OutputKind {
+        OutputKind::Syslog
+    }
+
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn write(
+        &mut self,
+        event: &super::Event<'_>,
+        sources: &SourceNames,
+    ) -> Result<(), super::OutputError> {
+        match event {
+            super::Event::Alert { alert, id, count } => {
+                self.send_alert(alert, *id, *count, sources);
+            }
+            super::Event::Sensor(e) => self.send_event(e),
+            super::Event::DnsLog(_) | super::Event::Weird(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Delivery is the delivery thread's: nothing waits here.
+    fn flush(&mut self) -> Result<(), super::OutputError> {
+        Ok(())
+    }
+
+    fn stats(&self) -> Option<Arc<OutputStats>> {
+        Some(SyslogOutput::stats(self))
+    }
+
+    fn finish(self: Box<Self>) -> Option<OutputReport> {
+        Some(SyslogOutput::finish(*self))
     }
 }
 

@@ -1,5 +1,5 @@
-//! Command-line flags, as typed. Merging with `--config` and validation
-//! happen in `main`; this module only describes the interface.
+//! Command-line flags, as typed: the raw input of [`super::Config::build`],
+//! which merges them with `--config` and validates everything once.
 
 use std::path::PathBuf;
 
@@ -104,7 +104,7 @@ pub struct DiffArgs {
 }
 
 /// Which rules to load.
-#[derive(Debug, Args, Default)]
+#[derive(Clone, Debug, Args, Default)]
 pub struct RuleArgs {
     /// Add an IOC feed: CSV with `indicator` and `type` columns, or plain text (one indicator per line). Repeatable.
     #[arg(long = "ioc", value_name = "FILE")]
@@ -124,7 +124,7 @@ pub struct RuleArgs {
 }
 
 /// Where records go, and how the run is shaped.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct CommonArgs {
     /// Settings from a TOML file (see dnsentry.example.toml); flags override it.
     #[arg(long, value_name = "FILE")]
@@ -243,16 +243,24 @@ pub struct AnalyzeArgs {
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// Interface to capture on (repeatable: one capture thread each).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
-    pub interfaces: Vec<String>,
-
     /// List the interfaces libpcap can capture on, and exit.
     #[arg(long)]
     pub list_interfaces: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub capture: LiveFlags,
+}
+
+/// Capture and health settings of `live` (the config file's `[capture]`
+/// and `[health]` tables hold the same).
+#[derive(Debug, Args, Default)]
+pub struct LiveFlags {
+    /// Interface to capture on (repeatable: one capture thread each).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
 
     /// Bytes kept of each packet (default 65535: whole TCP segments and large answers).
     #[arg(long, value_name = "BYTES")]

@@ -11,9 +11,16 @@
 //!   names. hickory-proto types stop at `decode::dns`.
 //! * [`Alert`]: one detection, ready for any output.
 
+mod defect;
+mod indicator;
+pub mod names;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+
+pub use defect::{Malformed, MalformedCounts, NotDns, NotDnsCounts};
+pub use indicator::{Indicator, IndicatorType, IndicatorValue};
 
 /// Packet time in microseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -410,7 +417,7 @@ pub struct DnsResponse {
     pub authority: Vec<DnsRecord>,
     pub additional: Vec<DnsRecord>,
     pub edns: Option<Edns>,
-    pub defect: Option<crate::stats::Malformed>,
+    pub defect: Option<Malformed>,
 }
 
 impl DnsResponse {
@@ -529,14 +536,23 @@ impl Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AlertDetail {
     /// An indicator of compromise.
-    Ioc(Arc<crate::ioc::Indicator>),
+    Ioc(Arc<Indicator>),
     /// A monitored zone's policy that the record broke.
     Zone {
         zone: Arc<str>,
         expected: Arc<[String]>,
     },
     /// The earlier response to the same query that said otherwise.
-    Conflict(Arc<crate::matcher::spoof::Conflict>),
+    Conflict(Arc<Conflict>),
+}
+
+/// The other response of a conflict, for the alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub server: IpAddr,
+    pub ts: Timestamp,
+    pub source: SourceRef,
+    pub value: String,
 }
 
 /// One detection.

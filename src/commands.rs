@@ -1,0 +1,331 @@
+//! What each subcommand does once its flags are parsed: build the
+//! [`Config`], run, report, and say how it went. `main` maps the result to
+//! an exit status.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::capture::CaptureError;
+use crate::capture::live::{LiveOptions, list_interfaces};
+use crate::config::args::{
+    AnalyzeArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs, LiveFlags,
+};
+use crate::config::{Config, ConfigError, parse_duration, rule_sources};
+use crate::decode::transport::DEFAULT_DNS_PORTS;
+use crate::error::FileError;
+use crate::model::DnsResponse;
+use crate::output::OutputError;
+use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
+use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared};
+
+/// How a command ended, when it ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Every input analysed, every file valid, nothing differs.
+    Ok,
+    /// The run finished, but an input or output failed part-way, a SIEM
+    /// lost messages, `check` found an invalid file, or `baseline diff`
+    /// found a difference.
+    Partial,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Partial => 1,
+        }
+    }
+}
+
+/// Nothing ran (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Rules(#[from] FileError),
+    #[error(transparent)]
+    Reload(#[from] ReloadError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CommandError {
+    let what = what.into();
+    move |source| CommandError::Io { what, source }
+}
+
+/// SIGINT and SIGTERM set the flag: capture ends, the pipeline drains,
+/// every output is flushed. A second SIGINT while stopping exits at once.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, CommandError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .and_then(|_| flag::register(sig, Arc::clone(&stop)))
+            .map_err(io_error("cannot handle signals"))?;
+    }
+    Ok(stop)
+}
+
+/// `dnsentry analyze`.
+pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
+    let config = Config::build(&args.common, &LiveFlags::default())?;
+    let rules = shared(load_rules(&config.rules)?);
+    let run_config = RunConfig {
+        inputs: Inputs::Files(args.captures.clone()),
+        rules,
+        dns_ports: config.dns_ports.clone(),
+        threads: config.threads,
+        outputs: config.outputs.clone(),
+        progress: !args.no_progress && !config.quiet,
+        metrics: None,
+        stop: stop_on_signals()?,
+        after_open: None,
+        suppress: config.suppress,
+    };
+    finish(run(run_config), &config)
+}
+
+/// `dnsentry live`.
+pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
+    if args.list_interfaces {
+        for (name, desc) in list_interfaces()? {
+            println!("{name}\t{desc}");
+        }
+        return Ok(Status::Ok);
+    }
+    let mut config = Config::build(&args.common, &args.capture)?;
+    // Capture never waits for a SIEM: a full queue drops, counted.
+    config.outputs.delivery.backpressure = false;
+    let live = &config.live;
+    if live.interfaces.is_empty() {
+        return Err(CommandError::Usage(
+            "no interface: give -i IFACE (see --list-interfaces) or capture.interfaces in the config"
+                .into(),
+        ));
+    }
+    // Bound now: a bad address fails before the run, and a privileged port
+    // is bound before privileges are dropped.
+    let metrics = live
+        .metrics
+        .map(|a| {
+            crate::output::metrics::bind(a)
+                .map_err(io_error(format!("--metrics {a}: cannot listen")))
+        })
+        .transpose()?;
+    let after_open = live.user.clone().map(|u| {
+        let spool: Vec<PathBuf> = config.outputs.delivery.spool_dir.iter().cloned().collect();
+        Box::new(move || crate::privilege::drop_to(&u, &spool)) as AfterOpen
+    });
+    let rules = shared(load_rules(&config.rules)?);
+    let reload = Reloader::new(config.rules.clone(), Arc::clone(&rules)).watch()?;
+    let run_config = RunConfig {
+        inputs: Inputs::Live {
+            interfaces: live.interfaces.clone(),
+            options: live.capture.clone(),
+            health: live.health,
+        },
+        rules,
+        dns_ports: config.dns_ports.clone(),
+        threads: config.threads,
+        outputs: config.outputs.clone(),
+        progress: false,
+        metrics,
+        stop: stop_on_signals()?,
+        after_open,
+        suppress: config.suppress,
+    };
+    let status = finish(run(run_config), &config);
+    drop(reload);
+    status
+}
+
+/// The summary, `--stats-json`, and the exit status of a run.
+fn finish(
+    result: Result<RunOutcome, PipelineError>,
+    config: &Config,
+) -> Result<Status, CommandError> {
+    let outcome = match result {
+        Ok(o) => o,
+        Err(PipelineError::Output(e @ OutputError::Write { .. })) => {
+            eprintln!("dnsentry: error: {e}");
+            return Ok(Status::Partial);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !config.quiet {
+        eprint!("{}", outcome.summary.render());
+    }
+    if let Some(path) = &config.stats_json {
+        let json = serde_json::to_string_pretty(&outcome.summary)
+            .map_err(|e| io_error(format!("{}: cannot write stats", path.display()))(e.into()))?;
+        std::fs::write(path, json + "\n")
+            .map_err(io_error(format!("{}: cannot write stats", path.display())))?;
+    }
+    let mut status = Status::Ok;
+    for e in &outcome.input_errors {
+        eprintln!("dnsentry: error: {e}");
+        status = Status::Partial;
+    }
+    for o in outcome.summary.outputs.iter().filter(|o| o.lost() > 0) {
+        eprintln!(
+            "dnsentry: error: {}: {} message(s) lost ({} evicted from a full backlog, {} dropped)",
+            o.name,
+            o.lost(),
+            o.evicted,
+            o.dropped
+        );
+        status = Status::Partial;
+    }
+    Ok(status)
+}
+
+/// `dnsentry check`: the same build as a run, then every rule file read
+/// and every error reported, what the valid ones hold printed. `Partial`
+/// when anything is invalid.
+pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
+    let mut errors: Vec<String> = Vec::new();
+    let flags = CommonArgs {
+        config: args.config.clone(),
+        rules: args.rules.clone(),
+        ..CommonArgs::default()
+    };
+    let config = match Config::build(&flags, &LiveFlags::default()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(e.to_string());
+            None
+        }
+    };
+    if let (Some(path), Some(c)) = (&args.config, &config) {
+        println!(
+            "{}: config ok (interfaces: {})",
+            path.display(),
+            if c.live.interfaces.is_empty() {
+                "none".to_string()
+            } else {
+                c.live.interfaces.join(", ")
+            }
+        );
+    }
+    // A config that did not build still has its rule files checked, as
+    // far as the flags name them.
+    let sources = config.as_ref().map_or_else(
+        || rule_sources(&args.rules, &crate::config::file::FileConfig::default()),
+        |c| c.rules.clone(),
+    );
+    let (_, report) = load_all(&sources);
+    for f in &report.files {
+        println!("{}", f.render());
+    }
+    errors.extend(report.errors.iter().map(ToString::to_string));
+    if let (Some(path), Some(c)) = (&args.config, &config) {
+        for spec in &c.outputs.syslog {
+            match spec.check_files() {
+                Ok(()) => println!("{}: syslog {}", path.display(), spec.describe()),
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(if errors.is_empty() {
+        Status::Ok
+    } else {
+        Status::Partial
+    })
+}
+
+fn ports_or_default(ports: &[u16]) -> Vec<u16> {
+    if ports.is_empty() {
+        DEFAULT_DNS_PORTS.to_vec()
+    } else {
+        ports.to_vec()
+    }
+}
+
+/// Every response of the baseline input (files, or an interface for a
+/// while) through `f`; returns how many inputs there were.
+fn baseline_responses(
+    input: &BaselineInput,
+    ports: &[u16],
+    f: impl FnMut(&DnsResponse),
+) -> Result<usize, CommandError> {
+    use crate::baseline::{capture_responses, read_responses};
+    match &input.interface {
+        Some(iface) => {
+            let duration =
+                parse_duration(&input.duration).map_err(|problem| ConfigError::Flag {
+                    flag: "--duration",
+                    value: input.duration.clone(),
+                    problem,
+                })?;
+            let options = LiveOptions {
+                dns_ports: ports.to_vec(),
+                ..LiveOptions::default()
+            };
+            let stop = stop_on_signals()?;
+            capture_responses(iface, &options, duration, &stop, f)?;
+            Ok(1)
+        }
+        None => {
+            for p in &input.captures {
+                crate::capture::offline::probe(p)?;
+            }
+            read_responses(&input.captures, ports, f)?;
+            Ok(input.captures.len())
+        }
+    }
+}
+
+/// `dnsentry baseline learn`.
+pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
+    use crate::baseline::{LearnOptions, Learner, to_expect_toml};
+    let mut learner = Learner::new(args.zones.iter().map(String::as_str));
+    let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
+        learner.observe(r)
+    })?;
+    let opts = LearnOptions {
+        aggregate: args.aggregate.then_some((24, 48)),
+    };
+    let toml = to_expect_toml(&learner, opts, inputs);
+    if args.output == "-" {
+        print!("{toml}");
+    } else {
+        std::fs::write(&args.output, toml)
+            .map_err(io_error(format!("{}: cannot write", args.output)))?;
+    }
+    Ok(Status::Ok)
+}
+
+/// `dnsentry baseline diff`.
+pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
+    use crate::baseline::{Learner, diff, render_diff};
+    let expected = crate::expect::load_expect_file(&args.expect)?;
+    let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
+    let mut learner = Learner::new(names.iter().map(String::as_str));
+    baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
+        learner.observe(r)
+    })?;
+    let changes = diff(&expected, &learner);
+    print!("{}", render_diff(&changes));
+    Ok(if changes.is_empty() {
+        Status::Ok
+    } else {
+        Status::Partial
+    })
+}

@@ -1,0 +1,338 @@
+//! From what the user gave to what a run needs: flags ([`args`]) and the
+//! config file ([`file`]) in, one [`Config`] out, validated once.
+//!
+//! Flags override the file. Every check lives here, so `dnsentry check`
+//! (which runs this same build) accepts exactly what a run accepts, and a
+//! bad value names its flag, or its file and line.
+
+pub mod args;
+pub mod file;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use args::{CommonArgs, LiveFlags, RuleArgs, SyslogArgs};
+use file::{FileConfig, LoadedFile};
+
+use crate::capture::live::LiveOptions;
+use crate::decode::transport::DEFAULT_DNS_PORTS;
+use crate::error::FileError;
+use crate::health::HealthOptions;
+use crate::output::syslog::{DeliveryOptions, SyslogError, SyslogSettings, SyslogSpec};
+use crate::output::{OutputError, OutputTargets, Target};
+use crate::rules::RuleSources;
+
+/// One (kind, owner, value) alerts once per this much packet time.
+pub const DEFAULT_SUPPRESS: Duration = Duration::from_secs(3600);
+/// Worker threads a config file may ask for (the flag has the same range).
+pub const THREADS: std::ops::RangeInclusive<u64> = 1..=1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value in the config file, or a rule file, at its line.
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{flag} {value:?}: {problem}")]
+    Flag {
+        flag: &'static str,
+        value: String,
+        problem: String,
+    },
+    #[error(transparent)]
+    Syslog(#[from] SyslogError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// Everything `analyze` and `live` run with, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The config file, when one was given.
+    pub file: Option<PathBuf>,
+    pub rules: RuleSources,
+    pub outputs: OutputTargets,
+    pub dns_ports: Vec<u16>,
+    pub threads: usize,
+    /// Zero alerts every time.
+    pub suppress: Duration,
+    pub stats_json: Option<PathBuf>,
+    pub quiet: bool,
+    pub live: LiveConfig,
+}
+
+/// What only `live` uses (built and checked for every command all the
+/// same, so that a config file `check` accepts is one `live` accepts).
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    pub interfaces: Vec<String>,
+    pub capture: LiveOptions,
+    pub health: HealthOptions,
+    pub metrics: Option<SocketAddr>,
+    pub user: Option<String>,
+}
+
+impl Config {
+    /// Reads `--config` if given, merges the flags over it and validates
+    /// every setting.
+    pub fn build(flags: &CommonArgs, live: &LiveFlags) -> Result<Config, ConfigError> {
+        let loaded = flags.config.as_deref().map(LoadedFile::load).transpose()?;
+        let default_file = FileConfig::default();
+        let file = loaded.as_ref().map_or(&default_file, |l| &l.config);
+        let at = |span: std::ops::Range<usize>, message: String| -> ConfigError {
+            match &loaded {
+                Some(l) => l.error_at(span, message).into(),
+                None => FileError::new("-", 0, message).into(),
+            }
+        };
+
+        let dns_ports = first_nonempty(&flags.dns_ports, &file.capture.dns_ports)
+            .unwrap_or_else(|| DEFAULT_DNS_PORTS.to_vec());
+        let threads = match (flags.threads, &file.run.threads) {
+            (Some(n), _) => usize::from(n),
+            (None, Some(n)) => {
+                if !THREADS.contains(n.get_ref()) {
+                    return Err(at(
+                        n.span(),
+                        format!(
+                            "run.threads {} is not in {}..={}",
+                            n.get_ref(),
+                            THREADS.start(),
+                            THREADS.end()
+                        ),
+                    ));
+                }
+                usize::try_from(*n.get_ref()).unwrap_or(1)
+            }
+            (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let suppress = match (&flags.suppress, &file.run.suppress) {
+            (Some(s), _) => parse_duration(s).map_err(|problem| ConfigError::Flag {
+                flag: "--suppress",
+                value: s.clone(),
+                problem,
+            })?,
+            (None, Some(s)) => parse_duration(s.get_ref())
+                .map_err(|p| at(s.span(), format!("run.suppress {:?}: {p}", s.get_ref())))?,
+            (None, None) => DEFAULT_SUPPRESS,
+        };
+        let outputs = OutputTargets {
+            alerts: Target::parse(
+                flags
+                    .alerts
+                    .as_deref()
+                    .or(file.outputs.alerts.as_deref())
+                    .unwrap_or("-"),
+            ),
+            dns_log: flags
+                .dns_log
+                .as_deref()
+                .or(file.outputs.dns_log.as_deref())
+                .map(Target::parse),
+            weird_log: flags
+                .weird_log
+                .as_deref()
+                .or(file.outputs.weird_log.as_deref())
+                .map(Target::parse),
+            syslog: syslog_specs(&flags.syslog, loaded.as_ref())?,
+            delivery: delivery_options(&flags.syslog, file),
+        };
+        outputs.check_stdout()?;
+        crate::output::syslog::check_distinct(&outputs.syslog)?;
+
+        Ok(Config {
+            file: flags.config.clone(),
+            rules: rule_sources(&flags.rules, file),
+            outputs,
+            live: live_config(live, file, &dns_ports, &at)?,
+            dns_ports,
+            threads,
+            suppress,
+            stats_json: flags
+                .stats_json
+                .clone()
+                .or_else(|| file.outputs.stats_json.clone()),
+            quiet: flags.quiet,
+        })
+    }
+}
+
+/// The rules named by flags, or else by the config file.
+pub fn rule_sources(args: &RuleArgs, file: &FileConfig) -> RuleSources {
+    RuleSources {
+        builtin_feed: !(args.no_default_ioc || file.rules.no_default_ioc.unwrap_or(false)),
+        ioc_files: first_nonempty(&args.ioc, &file.rules.ioc).unwrap_or_default(),
+        allow_files: first_nonempty(&args.allow, &file.rules.allow).unwrap_or_default(),
+        expect_files: first_nonempty(&args.expect, &file.rules.expect).unwrap_or_default(),
+    }
+}
+
+/// A list given as flags replaces the file's list.
+fn first_nonempty<T: Clone>(flag: &[T], file: &[T]) -> Option<Vec<T>> {
+    [flag, file]
+        .into_iter()
+        .find(|l| !l.is_empty())
+        .map(<[T]>::to_vec)
+}
+
+/// "1h", "90s", "0".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{e}; expected e.g. 1h, 10m, 30s or 0"))
+}
+
+/// The syslog destinations: from `--syslog` when given, else from the
+/// config file's tables; the `--syslog-*` flags fill in what a destination
+/// leaves unset.
+fn syslog_specs(
+    a: &SyslogArgs,
+    loaded: Option<&LoadedFile>,
+) -> Result<Vec<SyslogSpec>, ConfigError> {
+    let defaults = SyslogSettings {
+        url: None,
+        format: a.format.clone(),
+        body: a.body.clone(),
+        framing: a.framing.clone(),
+        facility: a.facility.clone(),
+        ca: a.ca.clone(),
+        cert: a.cert.clone(),
+        key: a.key.clone(),
+        server_name: a.server_name.clone(),
+        udp_max: a.udp_max,
+    };
+    if !a.urls.is_empty() {
+        return Ok(a
+            .urls
+            .iter()
+            .map(|u| {
+                SyslogSpec::new(
+                    &SyslogSettings {
+                        url: Some(u.clone()),
+                        ..SyslogSettings::default()
+                    }
+                    .or(&defaults),
+                )
+            })
+            .collect::<Result<_, _>>()?);
+    }
+    let Some(loaded) = loaded else {
+        return Ok(Vec::new());
+    };
+    loaded
+        .config
+        .outputs
+        .syslog
+        .iter()
+        .map(|t| {
+            let Some(url) = &t.get_ref().url else {
+                return Err(loaded
+                    .error_at(t.span(), "an [[outputs.syslog]] table has no url".into())
+                    .into());
+            };
+            SyslogSpec::new(&t.get_ref().or(&defaults)).map_err(|e| {
+                // Most problems are in the URL (its query holds settings
+                // too): point at it rather than at the table's header.
+                let at = loaded
+                    .find_after(t.span().start, url)
+                    .unwrap_or(t.span().start);
+                loaded.error_at(at..at, e.to_string()).into()
+            })
+        })
+        .collect()
+}
+
+fn delivery_options(a: &SyslogArgs, file: &FileConfig) -> DeliveryOptions {
+    let o = &file.outputs;
+    let d = DeliveryOptions::default();
+    DeliveryOptions {
+        spool_dir: a.spool_dir.clone().or_else(|| o.spool_dir.clone()),
+        spool_max_bytes: a
+            .spool_max_mb
+            .or(o.spool_max_mb)
+            .map_or(d.spool_max_bytes, |mb| mb.saturating_mul(1 << 20)),
+        flush_timeout: a
+            .flush_timeout
+            .or(o.syslog_flush_timeout)
+            .map_or(d.flush_timeout, Duration::from_secs),
+        ..d
+    }
+}
+
+fn live_config(
+    flags: &LiveFlags,
+    file: &FileConfig,
+    dns_ports: &[u16],
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<LiveConfig, ConfigError> {
+    let defaults = LiveOptions::default();
+    let fc = &file.capture;
+    let capture = LiveOptions {
+        snaplen: flags.snaplen.or(fc.snaplen).unwrap_or(defaults.snaplen),
+        buffer_mb: flags
+            .buffer_mb
+            .or(fc.buffer_mb)
+            .unwrap_or(defaults.buffer_mb),
+        immediate: flags.immediate || fc.immediate.unwrap_or(defaults.immediate),
+        promisc: true,
+        bpf: flags.bpf.clone().or_else(|| fc.bpf.clone()),
+        dns_ports: dns_ports.to_vec(),
+    };
+    let hd = HealthOptions::default();
+    let fh = &file.health;
+    let loss_threshold = match (flags.loss_threshold, &fh.loss_threshold) {
+        (Some(t), _) => {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(ConfigError::Flag {
+                    flag: "--loss-threshold",
+                    value: t.to_string(),
+                    problem: "not between 0 and 1".into(),
+                });
+            }
+            t
+        }
+        (None, Some(t)) => {
+            if !(0.0..=1.0).contains(t.get_ref()) {
+                return Err(at(
+                    t.span(),
+                    format!(
+                        "health.loss_threshold {} is not between 0 and 1",
+                        t.get_ref()
+                    ),
+                ));
+            }
+            *t.get_ref()
+        }
+        (None, None) => hd.loss_threshold,
+    };
+    let health = HealthOptions {
+        interval: flags
+            .stats_interval
+            .or(fh.stats_interval)
+            .map_or(hd.interval, Duration::from_secs)
+            .max(Duration::from_secs(1)),
+        loss_threshold,
+        stall_after: flags
+            .stall_timeout
+            .or(fh.stall_timeout)
+            .map_or(hd.stall_after, Duration::from_secs),
+    };
+    let metrics = match (flags.metrics, &fh.metrics) {
+        (Some(a), _) => Some(a),
+        (None, Some(m)) => Some(m.get_ref().parse().map_err(|_| {
+            at(
+                m.span(),
+                format!("health.metrics {:?} is not an address:port", m.get_ref()),
+            )
+        })?),
+        (None, None) => None,
+    };
+    Ok(LiveConfig {
+        interfaces: first_nonempty(&flags.interfaces, &fc.interfaces).unwrap_or_default(),
+        capture,
+        health,
+        metrics,
+        user: flags.user.clone().or_else(|| file.run.user.clone()),
+    })
+}

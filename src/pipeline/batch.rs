@@ -1,0 +1,226 @@
+//! The one path a batch takes, whoever drives it: the worker pool, learn
+//! mode and the fuzz targets all call [`Processor::process`] (decode,
+//! match, fingerprint, encode the DNS log) and, where results are written,
+//! [`Emitter::emit`] (spoofing check, suppression, every output), so
+//! what is fuzzed is what runs.
+
+use crate::decode::dns::decode_response;
+use crate::matcher::Matcher;
+use crate::matcher::spoof::{Digests, SpoofDetector};
+use crate::matcher::suppress::{Suppressor, alert_id};
+use crate::model::{Alert, DnsResponse, PayloadBatch, SourceNames, Weird};
+use crate::output::json::write_dns_log;
+use crate::output::{Event, OutputError, OutputKind, OutputSet};
+use crate::rules::SharedRules;
+use crate::stats::{AlertCounts, WorkerCounters};
+
+/// What one batch yields, handed from a worker to the output stage.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// The batch's place in capture order.
+    pub seq: u64,
+    pub alerts: Vec<Alert>,
+    /// Encoded DNS-log lines: encoding is the costly part of the log, so
+    /// it is done by the workers, in parallel.
+    pub dns_log: Vec<u8>,
+    /// Anomalies of the batch, capture stage's and decoder's, in packet
+    /// order; empty unless a weird log is written.
+    pub weirds: Vec<Weird>,
+    /// Fingerprints of the batch's UDP responses, for spoofing checks.
+    pub digests: Digests,
+    pub counters: WorkerCounters,
+}
+
+/// Which optional records to produce.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessOptions {
+    pub dns_log: bool,
+    pub weirds: bool,
+}
+
+/// Decodes and matches batches: one per worker thread.
+pub struct Processor {
+    matcher: Matcher,
+    sources: SourceNames,
+    options: ProcessOptions,
+    scratch: String,
+}
+
+impl Processor {
+    pub fn new(rules: SharedRules, sources: SourceNames, options: ProcessOptions) -> Processor {
+        Processor {
+            matcher: Matcher::new(rules),
+            sources,
+            options,
+            scratch: String::with_capacity(256),
+        }
+    }
+
+    /// Decodes every message of `batch`, shows each decoded response to
+    /// `observe` (learn mode), matches it, fingerprints it and encodes its
+    /// DNS-log line.
+    pub fn process(
+        &mut self,
+        batch: PayloadBatch,
+        mut observe: impl FnMut(&DnsResponse),
+    ) -> Processed {
+        let mut out = Processed {
+            seq: batch.seq,
+            ..Processed::default()
+        };
+        // Rules are taken once per batch, so a reload applies from the next
+        // batch on and never in the middle of one.
+        self.matcher.refresh();
+        let mut decode_weirds = Vec::new();
+        for (meta, bytes) in batch.iter() {
+            let defect = match decode_response(*meta, bytes) {
+                Ok(resp) => {
+                    out.counters.responses += 1;
+                    out.counters.records +=
+                        (resp.answers.len() + resp.authority.len() + resp.additional.len()) as u64;
+                    if resp.defect.is_some() {
+                        out.counters.partial += 1;
+                    }
+                    observe(&resp);
+                    self.matcher.check(&resp, &mut out.alerts);
+                    out.digests.add(&resp, &mut self.scratch);
+                    if self.options.dns_log {
+                        write_dns_log(&mut out.dns_log, &resp, &self.sources);
+                    }
+                    resp.defect
+                }
+                Err(defect) => {
+                    out.counters.dropped += 1;
+                    Some(defect)
+                }
+            };
+            if let Some(d) = defect {
+                out.counters.malformed.add(d);
+                if self.options.weirds {
+                    decode_weirds.push(Weird {
+                        ts: meta.ts,
+                        name: d.as_str(),
+                        src_ip: Some(meta.src_ip),
+                        dst_ip: Some(meta.dst_ip),
+                        src_port: Some(meta.src_port),
+                        dst_port: Some(meta.dst_port),
+                        source: meta.source,
+                    });
+                }
+            }
+        }
+        if self.options.weirds {
+            out.weirds = batch.weirds;
+            out.weirds.extend(decode_weirds);
+            out.weirds.sort_by_key(|w| (w.source.file, w.source.packet));
+        }
+        out
+    }
+}
+
+/// Writes processed batches, in capture order, to the outputs: the
+/// serial part of the pipeline (spoofing needs every response before, and
+/// suppression every alert before).
+#[derive(Debug)]
+pub struct Emitter {
+    spoof: SpoofDetector,
+    suppress: Suppressor,
+    /// Live, alerts are flushed at once: one waits for nothing.
+    live: bool,
+    failed: bool,
+    pub counters: WorkerCounters,
+    /// Alerts written (not suppressed), by kind.
+    pub alerts: AlertCounts,
+}
+
+impl Emitter {
+    pub fn new(suppress: Suppressor, live: bool) -> Emitter {
+        Emitter {
+            spoof: SpoofDetector::default(),
+            suppress,
+            live,
+            failed: false,
+            counters: WorkerCounters::default(),
+            alerts: AlertCounts::default(),
+        }
+    }
+
+    /// Counts the batch, adds its spoofing findings and writes it. After a
+    /// write error the batch is still counted but nothing more is written:
+    /// the caller stops the run and drains.
+    pub fn emit(
+        &mut self,
+        mut batch: Processed,
+        outputs: &mut OutputSet,
+        sources: &SourceNames,
+    ) -> Result<u64, OutputError> {
+        self.counters += &batch.counters;
+        self.add_spoofing_findings(&mut batch);
+        if self.failed {
+            return Ok(0);
+        }
+        let written = self.write(&batch, outputs, sources);
+        if written.is_err() {
+            self.failed = true;
+        }
+        written
+    }
+
+    /// Repeats suppressed so far, by kind.
+    pub fn suppressed(&self) -> &AlertCounts {
+        &self.suppress.suppressed
+    }
+
+    /// Compares the batch's responses with the ones before (in capture
+    /// order) and merges `conflicting_response` alerts and IP TTL evidence
+    /// into the batch's alerts, keeping packet order.
+    fn add_spoofing_findings(&mut self, out: &mut Processed) {
+        let (conflicts, jumps) = self.spoof.check(&out.digests);
+        if !conflicts.is_empty() {
+            out.alerts.extend(conflicts);
+            out.alerts
+                .sort_by_key(|a| (a.meta.source.file, a.meta.source.packet));
+        }
+        if !jumps.is_empty() {
+            for a in &mut out.alerts {
+                a.ip_ttl_change = jumps.get(&a.meta.source).copied();
+            }
+        }
+    }
+
+    /// Writes a batch's records; returns how many alerts were written
+    /// (those not suppressed).
+    fn write(
+        &mut self,
+        out: &Processed,
+        outputs: &mut OutputSet,
+        sources: &SourceNames,
+    ) -> Result<u64, OutputError> {
+        let mut written = 0;
+        for a in &out.alerts {
+            let id = alert_id(a);
+            if let Some(count) = self.suppress.admit(a, id) {
+                outputs.write(
+                    &Event::Alert {
+                        alert: a,
+                        id,
+                        count,
+                    },
+                    sources,
+                )?;
+                self.alerts.add(a.kind);
+                written += 1;
+            }
+        }
+        if self.live && written > 0 {
+            outputs.flush_kind(OutputKind::Alerts)?;
+        }
+        if !out.dns_log.is_empty() {
+            outputs.write(&Event::DnsLog(&out.dns_log), sources)?;
+        }
+        for w in &out.weirds {
+            outputs.write(&Event::Weird(w), sources)?;
+        }
+        Ok(written)
+    }
+}

@@ -1,0 +1,293 @@
+//! The rule set: IOC feeds (the built-in AA19-024A feed and the user's),
+//! allowlists and expect files, loaded and validated as a whole before a
+//! thread starts, shared by every worker, and swapped whole on reload.
+//!
+//! A bad line stops the load with its file and line, and nothing is
+//! half-loaded: a run does not start, a reload keeps the previous rules.
+
+mod reload;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+pub use reload::{ReloadError, ReloadWatch, Reloader};
+
+use crate::error::FileError;
+use crate::expect::{ExpectedZones, load_expect_file};
+use crate::ioc::{FeedLoad, IndicatorType, IocSet, load_feed_file, parse_feed};
+
+/// Name the built-in feed carries in alerts.
+pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
+
+/// The AA19-024A indicators (ioc-feeds/aa19-024a.csv, provenance in
+/// ioc-feeds/SOURCES.md), compiled in so the sensor needs no setup.
+pub const BUILTIN_FEED: &str = include_str!("../../ioc-feeds/aa19-024a.csv");
+
+/// Everything the matchers check against.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub ioc: IocSet,
+    /// Indicators known to be benign: an answer they cover raises no IOC
+    /// alert, whatever feed lists it (CISA withdrew three of this
+    /// campaign's addresses; a correction must not need a feed edit).
+    pub allow: IocSet,
+    pub expected: ExpectedZones,
+}
+
+/// The rules every worker reads; a reload swaps in a whole new set
+/// atomically, so matching never pauses and never sees half a reload.
+pub type SharedRules = Arc<ArcSwap<Rules>>;
+
+pub fn shared(rules: Rules) -> SharedRules {
+    Arc::new(ArcSwap::from_pointee(rules))
+}
+
+/// Which rule files to load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleSources {
+    pub builtin_feed: bool,
+    pub ioc_files: Vec<PathBuf>,
+    pub allow_files: Vec<PathBuf>,
+    pub expect_files: Vec<PathBuf>,
+}
+
+impl RuleSources {
+    /// Every file the rules come from (what a reload watches).
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        self.ioc_files
+            .iter()
+            .chain(&self.allow_files)
+            .chain(&self.expect_files)
+    }
+}
+
+/// What one rule file held, for `dnsentry check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileSummary {
+    Feed {
+        name: String,
+        allowlist: bool,
+        indicators: usize,
+        /// Indicators by type, in a fixed order.
+        by_type: Vec<(IndicatorType, usize)>,
+        /// Rows of types the sensor does not match (URLs, hashes, ...).
+        skipped: u64,
+    },
+    Expect {
+        name: String,
+        /// One line per zone, sorted by zone name.
+        zones: Vec<String>,
+    },
+}
+
+impl FileSummary {
+    /// Lines for `dnsentry check`.
+    pub fn render(&self) -> String {
+        match self {
+            FileSummary::Feed {
+                name,
+                allowlist,
+                indicators,
+                by_type,
+                skipped,
+            } => {
+                let types: Vec<String> = by_type
+                    .iter()
+                    .map(|(t, n)| format!("{n} {}", t.as_str()))
+                    .collect();
+                let mut line = format!(
+                    "{name}{}: {indicators} indicators ({})",
+                    if *allowlist { " (allowlist)" } else { "" },
+                    types.join(", ")
+                );
+                if *skipped > 0 {
+                    line.push_str(&format!(", {skipped} rows of other types skipped"));
+                }
+                line
+            }
+            FileSummary::Expect { name, zones } => {
+                let mut s = format!("{name}: {} zone(s)", zones.len());
+                for z in zones {
+                    s.push_str("\n  ");
+                    s.push_str(z);
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Every rule file read, with what each held and every error met.
+#[derive(Debug, Default)]
+pub struct RulesReport {
+    pub files: Vec<FileSummary>,
+    pub errors: Vec<FileError>,
+}
+
+/// Loads and validates every feed, allowlist and expect file; the first
+/// problem stops the load.
+pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
+    let (rules, mut report) = load_all(src);
+    match report.errors.drain(..).next() {
+        Some(e) => Err(e),
+        None => Ok(rules),
+    }
+}
+
+/// Reads every file even after a bad one, so `check` can report them
+/// all; the rules are only usable when `errors` is empty.
+pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
+    let mut report = RulesReport::default();
+    let mut indicators = Vec::new();
+    if src.builtin_feed {
+        match parse_feed(BUILTIN_FEED_NAME, BUILTIN_FEED) {
+            Ok(feed) => {
+                report
+                    .files
+                    .push(summarise(BUILTIN_FEED_NAME.into(), false, &feed));
+                indicators.extend(feed.indicators);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    for path in &src.ioc_files {
+        match load_feed_file(path) {
+            Ok(feed) => {
+                if feed.skipped > 0 {
+                    tracing::warn!(
+                        feed = %path.display(),
+                        skipped = feed.skipped,
+                        "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
+                    );
+                }
+                tracing::info!(feed = %path.display(), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+                report
+                    .files
+                    .push(summarise(path.display().to_string(), false, &feed));
+                indicators.extend(feed.indicators);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    let mut allowed = Vec::new();
+    for path in &src.allow_files {
+        match load_feed_file(path) {
+            Ok(feed) => {
+                report
+                    .files
+                    .push(summarise(path.display().to_string(), true, &feed));
+                allowed.extend(feed.indicators);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    let mut expected = ExpectedZones::default();
+    for path in &src.expect_files {
+        let name = path.display().to_string();
+        match load_expect_file(path) {
+            Ok(zones) => {
+                let mut lines: Vec<(String, String)> = zones
+                    .zones()
+                    .map(|z| (z.name.to_string(), z.describe()))
+                    .collect();
+                lines.sort();
+                report.files.push(FileSummary::Expect {
+                    name: name.clone(),
+                    zones: lines.into_iter().map(|(_, d)| d).collect(),
+                });
+                if let Err(e) = expected.merge(zones, &name) {
+                    report.errors.push(e);
+                }
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    let rules = Rules {
+        ioc: IocSet::new(indicators),
+        allow: IocSet::new(allowed),
+        expected,
+    };
+    (rules, report)
+}
+
+fn summarise(name: String, allowlist: bool, feed: &FeedLoad) -> FileSummary {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in &feed.indicators {
+        *counts.entry(i.kind.as_str()).or_default() += 1;
+    }
+    let by_type = [
+        IndicatorType::Ipv4,
+        IndicatorType::Ipv6,
+        IndicatorType::Cidr,
+        IndicatorType::Domain,
+    ]
+    .into_iter()
+    .filter_map(|t| counts.get(t.as_str()).map(|n| (t, *n)))
+    .collect();
+    FileSummary::Feed {
+        name,
+        allowlist,
+        indicators: feed.indicators.len(),
+        by_type,
+        skipped: feed.skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_feed_loads_whole() {
+        let rules = load_rules(&RuleSources {
+            builtin_feed: true,
+            ..Default::default()
+        })
+        .unwrap();
+        // 19 IPv4 addresses and 17 domains (ioc-feeds/SOURCES.md).
+        assert_eq!(rules.ioc.len(), 36);
+        assert!(
+            rules
+                .ioc
+                .match_addr("185.20.187.8".parse().unwrap())
+                .is_some()
+        );
+        assert!(rules.ioc.match_name("ns1.rootdnservers.com").is_some());
+        // Withdrawn by CISA on 2019-02-13: must not be in the feed.
+        assert!(
+            rules
+                .ioc
+                .match_addr("107.161.23.204".parse().unwrap())
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_bad_file_is_reported_and_the_first_stops_a_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad_feed = dir.path().join("bad.txt");
+        std::fs::write(&bad_feed, "192.0.2.1\n300.1.2.3/99\n").unwrap();
+        let bad_expect = dir.path().join("bad.toml");
+        std::fs::write(&bad_expect, "[[zone]]\nname = \"example.org\"\nbogus = 1\n").unwrap();
+        let src = RuleSources {
+            builtin_feed: true,
+            ioc_files: vec![bad_feed.clone()],
+            expect_files: vec![bad_expect.clone()],
+            ..Default::default()
+        };
+        let (_, report) = load_all(&src);
+        assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+        assert_eq!(report.errors[0].line, 2);
+        assert_eq!(report.errors[1].line, 3);
+        assert_eq!(load_rules(&src).unwrap_err(), report.errors[0]);
+        // The built-in feed still loaded and says so.
+        assert!(
+            report.files[0]
+                .render()
+                .starts_with("builtin:aa19-024a.csv: 36 indicators")
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! One build for every command: whatever `check` rejects, a run rejects
+//! with the same FILE:LINE, and whatever `check` accepts, a run accepts.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{bin, project_file};
+
+/// A bad setup: files to write (name, contents), the `--config` file
+/// among them if any, extra flags, and the `FILE:LINE: ...` start both
+/// commands must print (FILE relative to the scenario's directory).
+struct Bad {
+    what: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    flags: &'static [&'static str],
+    expect: (&'static str, u64, &'static str),
+}
+
+const BAD: &[Bad] = &[
+    Bad {
+        what: "unknown key in the config",
+        files: &[(
+            "c.toml",
+            "[capture]\ninterfaces = [\"eth1\"]\nsnaplenn = 10\n",
+        )],
+        flags: &["--config", "c.toml"],
+        expect: ("c.toml", 3, "unknown field `snaplenn`"),
+    },
+    Bad {
+        what: "suppression window in the config",
+        files: &[("c.toml", "[run]\nthreads = 2\nsuppress = \"forever\"\n")],
+        flags: &["--config", "c.toml"],
+        expect: ("c.toml", 3, "run.suppress \"forever\""),
+    },
+    Bad {
+        what: "threads out of range in the config",
+        files: &[("c.toml", "\n[run]\nthreads = 0\n")],
+        flags: &["--config", "c.toml"],
+        expect: ("c.toml", 3, "run.threads 0 is not in 1..=1024"),
+    },
+    Bad {
+        what: "loss threshold in the config",
+        files: &[("c.toml", "[health]\nloss_threshold = 2.5\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "health.loss_threshold 2.5 is not between 0 and 1",
+        ),
+    },
+    Bad {
+        what: "metrics address in the config",
+        files: &[("c.toml", "[health]\n\nmetrics = \"localhost\"\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            3,
+            "health.metrics \"localhost\" is not an address:port",
+        ),
+    },
+    Bad {
+        what: "syslog scheme in the config",
+        files: &[(
+            "c.toml",
+            "[outputs]\nalerts = \"a.json\"\n\n[[outputs.syslog]]\nurl = \"ftp://siem:514\"\n",
+        )],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            5,
+            "syslog output \"ftp://siem:514\": scheme \"ftp\"",
+        ),
+    },
+    Bad {
+        what: "syslog table without url",
+        files: &[("c.toml", "[[outputs.syslog]]\nbody = \"cef\"\n")],
+        flags: &["--config", "c.toml"],
+        expect: ("c.toml", 1, "an [[outputs.syslog]] table has no url"),
+    },
+    Bad {
+        what: "bad feed line named by the config",
+        files: &[
+            ("c.toml", "[rules]\nioc = [\"feed.txt\"]\n"),
+            ("feed.txt", "192.0.2.1\n# fine\nbad example\n"),
+        ],
+        flags: &["--config", "c.toml"],
+        expect: ("feed.txt", 3, "expected one indicator per line"),
+    },
+    Bad {
+        what: "bad feed line given as a flag",
+        files: &[("feed.txt", "evil.example\nevil example\n")],
+        flags: &["--ioc", "feed.txt"],
+        expect: ("feed.txt", 2, "expected one indicator per line"),
+    },
+    Bad {
+        what: "bad expect file named by the config",
+        files: &[
+            ("c.toml", "[rules]\nexpect = [\"zones.toml\"]\n"),
+            (
+                "zones.toml",
+                "[[zone]]\nname = \"example.org\"\na = [\"not-an-address\"]\n",
+            ),
+        ],
+        flags: &["--config", "c.toml"],
+        expect: ("zones.toml", 3, ""),
+    },
+    Bad {
+        what: "unknown key in an expect file",
+        files: &[("zones.toml", "[[zone]]\nname = \"example.org\"\nmxx = []\n")],
+        flags: &["--expect", "zones.toml"],
+        expect: ("zones.toml", 3, "unknown field `mxx`"),
+    },
+];
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+fn flags(dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    flags
+        .iter()
+        .map(|f| {
+            if f.starts_with("--") {
+                PathBuf::from(f)
+            } else {
+                dir.join(f)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn check_and_analyze_reject_the_same_files_at_the_same_line() {
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    for case in BAD {
+        let dir = tempfile::tempdir().unwrap();
+        write_files(dir.path(), case.files);
+        let args = flags(dir.path(), case.flags);
+        let (file, line, message) = case.expect;
+        let want = format!("{}:{line}: {message}", dir.path().join(file).display());
+
+        let check = bin().arg("check").args(&args).output().unwrap();
+        let check_err = String::from_utf8_lossy(&check.stderr);
+        assert_eq!(
+            check.status.code(),
+            Some(1),
+            "{}: check: {check_err}",
+            case.what
+        );
+        assert!(
+            check_err.contains(&want),
+            "{}: check says\n{check_err}\nwant {want}",
+            case.what
+        );
+
+        let run = bin()
+            .arg("analyze")
+            .arg(&demo)
+            .args(&args)
+            .args(["--alerts"])
+            .arg(dir.path().join("alerts.json"))
+            .output()
+            .unwrap();
+        let run_err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "{}: analyze: {run_err}",
+            case.what
+        );
+        assert!(
+            run_err.contains(&format!("dnsentry: error: {want}")),
+            "{}: analyze says\n{run_err}\nwant {want}",
+            case.what
+        );
+    }
+}
+
+#[test]
+fn a_config_check_accepts_is_one_a_run_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ok.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[rules]\nexpect = [{:?}]\n\n[outputs]\nalerts = \"alerts.json\"\n\n[run]\nthreads = 2\nsuppress = \"10m\"\n\n[health]\nloss_threshold = 0.05\nmetrics = \"127.0.0.1:0\"\n",
+            project_file("pcaps/demo-hijack.zones.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let run = bin()
+        .arg("analyze")
+        .arg(project_file("pcaps/demo-hijack.pcap"))
+        .args(["-q", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.json")).unwrap();
+    assert_eq!(
+        alerts.lines().count(),
+        16,
+        "the demo's alerts, in the config's file"
+    );
+}
