@@ -4,15 +4,19 @@
 //! The modules follow the pipeline:
 //!
 //! ```text
-//! capture ──▶ decode ──▶ matcher ──▶ output
-//!  (pcap)    (link, ip,   (ioc,       (json lines)
-//!             transport,   expect)
-//!             dns)
+//! capture ──▶ decode ──▶ matcher ──────────────▶ output
+//!  (files,    (link, tunnel, (ioc, expected;     (json lines, syslog,
+//!   libpcap)   ip, defrag,    spoof, suppress)    metrics)
+//!              tcp, dns)
+//!                   health (live: drops, stalls) ──▶ output
 //! ```
 //!
-//! [`pipeline`] wires the stages into threads; [`model`] holds the few
-//! types that cross a stage boundary; [`config`] turns what the user gave
-//! into validated [`matcher::Rules`] before any thread starts.
+//! [`pipeline`] wires the stages into threads, and [`pipeline::batch`] is
+//! the one path a batch takes. [`config`] turns flags and the config file
+//! into one validated [`config::Config`]; [`rules`] loads (and reloads) the
+//! feeds and expect files; [`commands`] runs each subcommand. At the
+//! bottom, importing no stage: [`model`] (the types that cross a stage
+//! boundary), [`stats`] (counters, reports, sensor events) and [`error`].
 
 pub mod baseline;
 pub mod capture;
@@ -21,6 +25,10 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod expect;
+/// Entry points of the fuzz targets (`fuzz/`), in the library so that
+/// stable builds compile them and the test suite replays the corpus; not
+/// an API.
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
 pub mod ioc;
@@ -32,6 +40,9 @@ pub mod privilege;
 pub mod progress;
 pub mod rules;
 pub mod stats;
+/// Scenario capture builders for the tests, examples and benchmarks; not
+/// an API.
+#[doc(hidden)]
 pub mod synth;
 
 pub use model::{Alert, AlertKind, DnsResponse, PacketMeta};

@@ -1,5 +1,5 @@
 //! From what the user gave to what a run needs: flags ([`args`]) and the
-//! config file ([`file`]) in, one [`Config`] out, validated once.
+//! config file ([`mod@file`]) in, one [`Config`] out, validated once.
 //!
 //! Flags override the file. Every check lives here, so `dnsentry check`
 //! (which runs this same build) accepts exactly what a run accepts, and a

@@ -1,7 +1,7 @@
 //! DNS over TCP: per-flow stream reassembly and the two-byte length
 //! framing of RFC 1035 §4.2.2 / RFC 7766.
 //!
-//! Each direction of a connection is a [`Stream`]. In-order bytes are
+//! Each direction of a connection is a `Stream`. In-order bytes are
 //! framed into messages as soon as a whole one is there; segments ahead of
 //! the stream wait (bounded) until the gap fills; retransmitted bytes are
 //! trimmed. A stream picked up mid-way (capture started after the

@@ -28,11 +28,11 @@ fn events(json: &Value) -> Vec<&Value> {
     }
 }
 
-pub fn is_misp(json: &Value) -> bool {
+pub(super) fn is_misp(json: &Value) -> bool {
     !events(json).is_empty()
 }
 
-pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
+pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
     let mut out = FeedLoad {
         indicators: Vec::new(),
         skipped: 0,

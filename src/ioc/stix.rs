@@ -174,7 +174,7 @@ fn value_of(path: &str, value: &str) -> Option<IndicatorValue> {
     }
 }
 
-pub fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
+pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
     let objects = json
         .get("objects")
         .and_then(Value::as_array)

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use super::feed::{FeedFormat, FeedLoad, host_of_url, indicator, parse_typed};
 use crate::error::FileError;
 
-pub fn is_zeek_intel(first_line: &str) -> bool {
+pub(super) fn is_zeek_intel(first_line: &str) -> bool {
     let mut f = first_line.split('\t');
     f.next() == Some("#fields")
         && f.clone().any(|c| c == "indicator")
         && f.any(|c| c == "indicator_type")
 }
 
-pub fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> {
+pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> {
     let err = |line: u64, message: String| FileError {
         path: feed.to_string(),
         line,

@@ -9,7 +9,7 @@
 //! │ demux L2..L4     │    │ encode DNS log lines     │    │ logs, health   │
 //! │ batch DNS msgs   │    │                          │    │                │
 //! └──────────────────┘    └──────────────────────────┘    └────────────────┘
-//!        PayloadBatch (bounded)          WorkerOutput (bounded)
+//!        PayloadBatch (bounded)          Processed (bounded)
 //! ```
 //!
 //! Offline, one capture thread reads the files in order; live, there is one

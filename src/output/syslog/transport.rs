@@ -28,18 +28,18 @@ const UDP_FALLBACK_V6: usize = 1180;
 const UDP_MAX: usize = 65_507;
 
 /// A connected transport.
-pub enum Conn {
+pub(super) enum Conn {
     Udp(UdpConn),
     Stream(StreamConn),
 }
 
-pub struct UdpConn {
+pub(super) struct UdpConn {
     socket: UdpSocket,
     max_message: usize,
 }
 
 /// TCP or TLS, with the bytes on their way out.
-pub struct StreamConn {
+pub(super) struct StreamConn {
     tcp: TcpStream,
     tls: Option<Box<ClientConnection>>,
     framing: Framing,
@@ -52,7 +52,7 @@ pub struct StreamConn {
 
 /// Opens the transport `spec` names. Blocking, bounded by
 /// `CONNECT_TIMEOUT`.
-pub fn connect(spec: &SyslogSpec, tls: Option<&Arc<ClientConfig>>) -> io::Result<Conn> {
+pub(super) fn connect(spec: &SyslogSpec, tls: Option<&Arc<ClientConfig>>) -> io::Result<Conn> {
     let addrs: Vec<SocketAddr> = (spec.host.as_str(), spec.port).to_socket_addrs()?.collect();
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host has no address");
     for addr in addrs {
@@ -159,7 +159,7 @@ fn connect_stream(
 impl UdpConn {
     /// Sends one message as one datagram, cut to the size limit at a
     /// character boundary (RFC 5426 §3.2). Returns whether it was cut.
-    pub fn send(&self, message: &[u8]) -> io::Result<bool> {
+    pub(super) fn send(&self, message: &[u8]) -> io::Result<bool> {
         let cut = truncate_utf8(message, self.max_message);
         self.socket.send(cut)?;
         Ok(cut.len() < message.len())
@@ -183,13 +183,16 @@ fn truncate_utf8(m: &[u8], max: usize) -> &[u8] {
 
 impl StreamConn {
     /// Whether bytes are still waiting for the socket.
-    pub fn has_output(&self) -> bool {
+    pub(super) fn has_output(&self) -> bool {
         self.out_at < self.out.len() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// Queues messages, framed; only when `has_output()` is false, so that
     /// the offset returned is where they end on the wire.
-    pub fn queue<'a>(&mut self, messages: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+    pub(super) fn queue<'a>(
+        &mut self,
+        messages: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
         self.out.clear();
         self.out_at = 0;
         for m in messages {
@@ -215,7 +218,7 @@ impl StreamConn {
     /// Writes as much as the socket takes now. Returns the bytes handed to
     /// the kernel so far when everything queued is out, `None` while some
     /// is left.
-    pub fn pump(&mut self) -> io::Result<Option<u64>> {
+    pub(super) fn pump(&mut self) -> io::Result<Option<u64>> {
         loop {
             let n = match &mut self.tls {
                 Some(tls) => {
@@ -253,7 +256,7 @@ impl StreamConn {
     }
 
     /// Bytes handed to the kernel that the receiver's TCP has acknowledged.
-    pub fn acked(&self) -> io::Result<u64> {
+    pub(super) fn acked(&self) -> io::Result<u64> {
         let mut unacked: libc::c_int = 0;
         // SAFETY: TIOCOUTQ (SIOCOUTQ on a TCP socket) writes one c_int
         // through the pointer, which is valid for that write.
@@ -269,7 +272,7 @@ impl StreamConn {
     /// syslog receiver never sends data (TLS aside, whose records rustls
     /// consumes), so readable means closed; caught before the next write,
     /// a closed connection swallows nothing.
-    pub fn check_alive(&mut self) -> io::Result<()> {
+    pub(super) fn check_alive(&mut self) -> io::Result<()> {
         let mut buf = [0u8; 4096];
         loop {
             let r = match &mut self.tls {
@@ -301,7 +304,7 @@ impl StreamConn {
     }
 
     /// Says goodbye (TLS close_notify) and closes.
-    pub fn close(mut self) {
+    pub(super) fn close(mut self) {
         if let Some(tls) = &mut self.tls {
             tls.send_close_notify();
             let _ = self.tcp.set_nonblocking(false);
