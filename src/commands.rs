@@ -170,10 +170,7 @@ fn finish(
         eprint!("{}", outcome.summary.render());
     }
     if let Some(path) = &config.stats_json {
-        let json = serde_json::to_string_pretty(&outcome.summary)
-            .map_err(|e| io_error(format!("{}: cannot write stats", path.display()))(e.into()))?;
-        std::fs::write(path, json + "\n")
-            .map_err(io_error(format!("{}: cannot write stats", path.display())))?;
+        write_stats(path, &outcome.summary)?;
     }
     let mut status = Status::Ok;
     for e in &outcome.input_errors {
@@ -191,6 +188,18 @@ fn finish(
         status = Status::Partial;
     }
     Ok(status)
+}
+
+fn write_stats(
+    path: &std::path::Path,
+    summary: &crate::stats::Summary,
+) -> Result<(), CommandError> {
+    let what = format!("{}: cannot write stats", path.display());
+    let json = serde_json::to_string_pretty(summary).map_err(|e| CommandError::Io {
+        what: what.clone(),
+        source: e.into(),
+    })?;
+    std::fs::write(path, json + "\n").map_err(io_error(what))
 }
 
 /// `dnsentry check`: the same build as a run, then every rule file read

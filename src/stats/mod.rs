@@ -204,7 +204,7 @@ impl Summary {
             );
         }
         // Syslog destinations only: the alerts file says it all above.
-        for o in self.outputs.iter().filter(|o| o.kind == "syslog") {
+        for o in self.outputs.iter().filter(|o| o.kind == OutputKind::Syslog) {
             let _ = write!(
                 s,
                 "  {}: queued={} sent={} spooled={} pending={}",

@@ -21,6 +21,12 @@ pub enum OutputKind {
     Metrics,
 }
 
+impl Serialize for OutputKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.report_name())
+    }
+}
+
 impl OutputKind {
     /// The `kind` of this output in `sensor_health` and the run summary.
     pub fn report_name(self) -> &'static str {
@@ -91,7 +97,7 @@ impl OutputStats {
         let syslog = self.kind == OutputKind::Syslog;
         OutputReport {
             name: self.name.clone(),
-            kind: self.kind.report_name(),
+            kind: self.kind,
             queued: get(&self.queued),
             sent: get(&self.sent),
             spooled: get(&self.spooled),
@@ -110,7 +116,7 @@ impl OutputStats {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct OutputReport {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: OutputKind,
     pub queued: u64,
     pub sent: u64,
     pub spooled: u64,
