@@ -14,17 +14,41 @@ use dnsentry::pipeline::{Inputs, RunConfig, RunOutcome, run as run_pipeline};
 use dnsentry::rules::{RuleSources, load_rules, shared};
 use serde_json::Value;
 
-/// `../shared` beside the project: the public captures and their tshark
-/// ground truth. Present for developers and CI; a test that needs it fails
-/// loudly when it is missing rather than passing on nothing.
-pub fn shared_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+/// The directory holding the public captures (tests/public-captures/SOURCES.md):
+/// `DNSENTRY_PUBLIC_CAPTURES` when set, which must then exist, since whoever
+/// sets it expects it used; else `../shared/pcaps` beside the project, as
+/// for developers and CI. build.rs makes the same choice at build time and
+/// marks the tests that call this ignored when there is none, so here it
+/// must exist.
+pub fn public_captures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DNSENTRY_PUBLIC_CAPTURES").filter(|v| !v.is_empty()) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.is_dir(),
+            "DNSENTRY_PUBLIC_CAPTURES={} is not a directory; scripts/fetch-public-captures DIR fills one",
+            dir.display()
+        );
+        return dir;
+    }
+    let dir = project_file("../shared/pcaps");
     assert!(
-        dir.join("pcaps").is_dir(),
-        "{} is missing: the truth tests need the shared captures",
+        dir.is_dir(),
+        "{} is missing and DNSENTRY_PUBLIC_CAPTURES is not set, yet the build found \
+         captures: set DNSENTRY_PUBLIC_CAPTURES (scripts/fetch-public-captures)",
         dir.display()
     );
     dir
+}
+
+/// The captures the public-capture tests expect, by file name, from
+/// tests/public-captures/MANIFEST.tsv.
+pub fn public_capture_names() -> Vec<String> {
+    let path = project_file("tests/public-captures/MANIFEST.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+        .collect()
 }
 
 pub fn project_file(rel: &str) -> PathBuf {

@@ -1,6 +1,8 @@
-//! Every public capture in ../shared/pcaps, decoded by dnsentry, against
-//! tshark's decoding of the same file (`NAME.tshark.tsv`, format in
-//! ../shared/scripts/tshark-truth.sh).
+//! Every public capture (tests/public-captures/SOURCES.md; found in
+//! DNSENTRY_PUBLIC_CAPTURES or ../shared/pcaps), decoded by dnsentry, against
+//! tshark's decoding of the same file (`NAME.tshark.tsv` beside the capture,
+//! else in tests/public-captures/tshark/; format in the header of each file).
+//! Without the captures those tests are reported as ignored (build.rs).
 //!
 //! Per response: qname, qtype, rcode, and for A, AAAA, CNAME, NS, MX and
 //! PTR answers the owner, type, TTL and data exactly; for other answer
@@ -14,7 +16,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::{RunSpec, run, shared_dir};
+use crate::common::{RunSpec, project_file, public_capture_names, public_captures_dir, run};
 
 /// Ports the shared captures carry DNS on: tshark decodes DNS on TCP 5353
 /// and UDP 8053 there too.
@@ -298,10 +300,28 @@ fn disagreements(pcap: &Path, tsv: &Path) -> Vec<String> {
     out
 }
 
-fn shared_captures() -> Vec<(String, PathBuf, PathBuf)> {
-    let dir = shared_dir().join("pcaps");
+/// The tshark truth kept in the repository, for capture directories that
+/// have none (scripts/fetch-public-captures fetches only the captures).
+fn repo_truth(stem: &str) -> PathBuf {
+    project_file(&format!("tests/public-captures/tshark/{stem}.tshark.tsv"))
+}
+
+/// (name without extension, capture, tshark truth) for every capture in the
+/// public-capture directory, which must hold every capture of the manifest.
+fn public_captures() -> Vec<(String, PathBuf, PathBuf)> {
+    let dir = public_captures_dir();
+    let expected = public_capture_names();
+    let missing: Vec<&String> = expected.iter().filter(|n| !dir.join(n).is_file()).collect();
+    assert!(
+        missing.is_empty(),
+        "{} lacks {} of the {} captures in tests/public-captures/MANIFEST.tsv \
+         (scripts/fetch-public-captures {0} gets them): {missing:?}",
+        dir.display(),
+        missing.len(),
+        expected.len()
+    );
     let mut v: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| {
             let p = e.ok()?.path();
             let ext = p.extension()?.to_str()?;
@@ -309,7 +329,13 @@ fn shared_captures() -> Vec<(String, PathBuf, PathBuf)> {
                 return None;
             }
             let stem = p.file_stem()?.to_str()?.to_string();
-            let tsv = dir.join(format!("{stem}.tshark.tsv"));
+            let beside = dir.join(format!("{stem}.tshark.tsv"));
+            let tsv = if beside.is_file() {
+                beside
+            } else {
+                repo_truth(&stem)
+            };
+            assert!(tsv.is_file(), "{}: no tshark truth for it", p.display());
             Some((stem, p, tsv))
         })
         .collect();
@@ -318,11 +344,15 @@ fn shared_captures() -> Vec<(String, PathBuf, PathBuf)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(public_captures),
+    ignore = "public captures not found: run scripts/fetch-public-captures and set DNSENTRY_PUBLIC_CAPTURES (or place ../shared/pcaps beside the repo)"
+)]
 fn dns_log_agrees_with_tshark_on_every_shared_capture() {
-    let captures = shared_captures();
+    let captures = public_captures();
     assert!(
         captures.len() >= 100,
-        "expected the ~105 shared captures, found {}",
+        "expected the ~105 public captures, found {}",
         captures.len()
     );
     let mut failures = Vec::new();
@@ -348,8 +378,12 @@ fn dns_log_agrees_with_tshark_on_every_shared_capture() {
 }
 
 #[test]
+#[cfg_attr(
+    not(public_captures),
+    ignore = "public captures not found: run scripts/fetch-public-captures and set DNSENTRY_PUBLIC_CAPTURES (or place ../shared/pcaps beside the repo)"
+)]
 fn shared_captures_raise_no_alert_with_the_builtin_feed() {
-    let inputs: Vec<PathBuf> = shared_captures().into_iter().map(|(_, p, _)| p).collect();
+    let inputs: Vec<PathBuf> = public_captures().into_iter().map(|(_, p, _)| p).collect();
     let run = run(RunSpec {
         inputs,
         dns_ports: TRUTH_PORTS,
@@ -360,6 +394,84 @@ fn shared_captures_raise_no_alert_with_the_builtin_feed() {
         run.alerts.is_empty(),
         "unexpected alerts: {:#?}",
         run.alerts
+    );
+}
+
+/// The copies in tests/public-captures/tshark/ are what a clone without
+/// ../shared compares against: they must be the truth CI compares against.
+#[test]
+#[cfg_attr(
+    not(public_captures),
+    ignore = "public captures not found: run scripts/fetch-public-captures and set DNSENTRY_PUBLIC_CAPTURES (or place ../shared/pcaps beside the repo)"
+)]
+fn truth_copies_match_the_capture_directory() {
+    let dir = public_captures_dir();
+    let stale: Vec<String> = public_capture_names()
+        .iter()
+        .filter_map(|name| {
+            let stem = Path::new(name).file_stem()?.to_str()?;
+            let beside = dir.join(format!("{stem}.tshark.tsv"));
+            let ours = std::fs::read(repo_truth(stem)).ok();
+            let theirs = std::fs::read(&beside).ok()?;
+            (ours.as_ref() != Some(&theirs)).then(|| stem.to_string())
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "tests/public-captures/tshark/ differs from {} for {stale:?}: \
+         run tests/public-captures/update",
+        dir.display()
+    );
+}
+
+/// Needs no captures: the manifest is what scripts/fetch-public-captures
+/// trusts, and every capture in it needs its truth in the repository.
+#[test]
+fn manifest_rows_are_complete_and_have_truth() {
+    let text = std::fs::read_to_string(project_file("tests/public-captures/MANIFEST.tsv")).unwrap();
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut stems = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 5, "bad row {line:?}");
+        let (name, repo, commit, path, sha256) = (f[0], f[1], f[2], f[3], f[4]);
+        assert!(
+            name.ends_with(".pcap") || name.ends_with(".pcapng"),
+            "{line:?}"
+        );
+        assert!(!name.contains('/') && !name.starts_with('.'), "{line:?}");
+        assert_eq!(
+            repo.split('/').filter(|p| !p.is_empty()).count(),
+            2,
+            "{line:?}"
+        );
+        assert!(
+            hex(commit, 40) && hex(sha256, 64) && !path.is_empty(),
+            "{line:?}"
+        );
+        let stem = Path::new(name).file_stem().unwrap().to_str().unwrap();
+        assert!(repo_truth(stem).is_file(), "{name}: no tshark truth");
+        stems.push(stem.to_string());
+    }
+    let mut sorted = stems.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        stems.len(),
+        "duplicate captures in the manifest"
+    );
+    assert!(stems.len() >= 100, "only {} captures", stems.len());
+    let truths = std::fs::read_dir(project_file("tests/public-captures/tshark"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        truths,
+        stems.len(),
+        "tshark/ holds truth for captures not in the manifest"
     );
 }
 
