@@ -42,6 +42,14 @@ const MAX_IN_FLIGHT: usize = 16;
 const TAKE_PER_ROUND: usize = 16_384;
 /// Wait while bytes are on their way: how often acknowledgements are read.
 const POLL: Duration = Duration::from_millis(1);
+/// Wait while bytes are on their way but the receiver has acknowledged
+/// nothing for a while: a stalled receiver costs no busy loop.
+const POLL_STALLING: Duration = Duration::from_millis(25);
+/// Acknowledgements older than this make a receiver "stalling".
+const RECENT: Duration = Duration::from_millis(100);
+/// Shortest time a receiver may acknowledge nothing before it is taken as
+/// gone (the flush timeout sets it, but never below this).
+const MIN_STALL: Duration = Duration::from_secs(1);
 /// Wait when idle: how soon a receiver's close is noticed.
 const IDLE: Duration = Duration::from_millis(250);
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
@@ -80,6 +88,16 @@ pub(super) struct Delivery {
     /// When the current outage began (None while connected or before the
     /// first attempt).
     outage: Option<Instant>,
+    /// When the receiver last acknowledged data, or had nothing to
+    /// acknowledge.
+    last_progress: Instant,
+    /// How long a receiver may acknowledge nothing while data waits before
+    /// the connection is taken as dead.
+    stall_limit: Duration,
+    /// The receiver stalled once in this run: it no longer gets to slow
+    /// the analysis down (back-pressure is off), so a receiver that accepts
+    /// and stops reading cannot hold a run forever.
+    stalled: bool,
 }
 
 impl Delivery {
@@ -91,6 +109,7 @@ impl Delivery {
         options: DeliveryOptions,
         spool: Option<Spool>,
     ) -> Delivery {
+        let stall_limit = options.flush_timeout.max(MIN_STALL);
         Delivery {
             spec,
             tls,
@@ -105,6 +124,9 @@ impl Delivery {
             next_attempt: Instant::now(),
             backoff: BACKOFF_FIRST,
             outage: None,
+            last_progress: Instant::now(),
+            stall_limit,
+            stalled: false,
         }
     }
 
@@ -137,7 +159,7 @@ impl Delivery {
     /// Offline, a receiver that is up but slower than the analysis slows
     /// the analysis instead of filling the backlog until it evicts.
     fn may_take(&self) -> bool {
-        !(self.options.backpressure && self.conn.is_some() && self.backlog_full())
+        !(self.options.backpressure && !self.stalled && self.conn.is_some() && self.backlog_full())
     }
 
     fn backlog_full(&self) -> bool {
@@ -151,7 +173,11 @@ impl Delivery {
         let busy = !self.batches.is_empty()
             || matches!(&self.conn, Some(Conn::Stream(s)) if s.has_output());
         if busy {
-            return POLL;
+            return if self.last_progress.elapsed() < RECENT {
+                POLL
+            } else {
+                POLL_STALLING
+            };
         }
         if self.conn.is_none() && self.has_backlog() {
             return self
@@ -318,6 +344,7 @@ impl Delivery {
                     );
                 }
                 self.conn = Some(conn);
+                self.last_progress = Instant::now();
                 self.backoff = BACKOFF_FIRST;
                 self.stats.connected.store(true, Ordering::Relaxed);
             }
@@ -431,17 +458,11 @@ impl Delivery {
             return Ok(());
         };
         loop {
-            // Finish writing the last batch before anything else.
-            if let Some(last) = self.batches.back_mut()
-                && last.end.is_none()
-            {
-                match conn.pump()? {
-                    Some(end) => last.end = Some(end),
-                    None => break,
-                }
-            }
             // Release what the receiver has confirmed.
             let acked = conn.acked()?;
+            if self.batches.is_empty() {
+                self.last_progress = Instant::now();
+            }
             while let Some(b) = self.batches.front() {
                 if b.end.is_none_or(|end| end > acked) {
                     break;
@@ -455,13 +476,42 @@ impl Delivery {
                     spool.ack(b.from_spool).map_err(io::Error::other)?;
                 }
                 self.stats.sent.fetch_add(b.len(), Ordering::Relaxed);
+                self.last_progress = Instant::now();
+            }
+            // A receiver that went away must be noticed before a write, or
+            // the write vanishes into the closed socket; and while batches
+            // wait for acknowledgements (or for room in a full socket), or
+            // a reset receiver would be polled for them forever.
+            conn.check_alive()?;
+            if !self.batches.is_empty() && self.last_progress.elapsed() >= self.stall_limit {
+                if !self.stalled {
+                    self.stalled = true;
+                    tracing::warn!(
+                        output = %self.spec.name,
+                        seconds = self.stall_limit.as_secs(),
+                        "Syslog receiver acknowledged nothing in time; reconnecting, and it no longer slows the analysis"
+                    );
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the receiver acknowledged nothing for {} s",
+                        self.stall_limit.as_secs()
+                    ),
+                ));
+            }
+            // Finish writing the last batch before anything else.
+            if let Some(last) = self.batches.back_mut()
+                && last.end.is_none()
+            {
+                match conn.pump()? {
+                    Some(end) => last.end = Some(end),
+                    None => break,
+                }
             }
             if self.batches.len() >= MAX_IN_FLIGHT {
                 break;
             }
-            // A receiver that went away must be noticed before a write,
-            // or the write vanishes into the closed socket.
-            conn.check_alive()?;
             let mut batch = Batch {
                 end: None,
                 from_memory: Vec::new(),

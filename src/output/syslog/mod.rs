@@ -746,6 +746,102 @@ mod tests {
         assert!(e.contains("given twice"), "{e}");
     }
 
+    /// Enqueues `n` 400-byte messages from another thread, offline style
+    /// (waiting when the backlog is full), and ends the output; `None`
+    /// when that has not finished within `limit`.
+    fn enqueue_all_within(out: SyslogOutput, n: usize, limit: Duration) -> Option<OutputReport> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            for _ in 0..n {
+                out.enqueue(vec![b'x'; 400]);
+            }
+            let _ = tx.send(out.finish());
+        });
+        rx.recv_timeout(limit).ok()
+    }
+
+    /// Offline, a full backlog makes the analysis wait for the receiver;
+    /// a receiver that accepts and then reads nothing must not make it
+    /// wait forever: it is taken as gone after the flush timeout, the run
+    /// goes on, and what it could not take is counted.
+    #[test]
+    fn a_receiver_that_stops_reading_cannot_hold_an_offline_run() {
+        let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = stuck.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            // Accept every connection and never read from any.
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = stuck.accept() {
+                held.push(conn);
+            }
+        });
+        let spool = tempfile::tempdir().unwrap();
+        let options = DeliveryOptions {
+            memory_max_bytes: 64 * 1024,
+            flush_timeout: Duration::from_secs(1),
+            backpressure: true,
+            // A small spool, so that the backlog is full and the run waits
+            // on the receiver: the case that used to hang.
+            spool_dir: Some(spool.path().to_path_buf()),
+            spool_max_bytes: 1 << 20,
+        };
+        let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
+            .unwrap();
+        // 40 MB: far more than the socket buffers and the memory bound.
+        let r = enqueue_all_within(out, 100_000, Duration::from_secs(60))
+            .expect("a receiver that reads nothing held the run for a minute");
+        assert_eq!(r.queued, 100_000, "{r:?}");
+        assert!(r.lost() > 0, "what it could not take is counted: {r:?}");
+        assert_eq!(r.sent + r.lost() + r.pending, r.queued, "{r:?}");
+    }
+
+    /// A receiver that resets the connection while batches wait for its
+    /// acknowledgement is noticed at once, not after the stall limit, and
+    /// not polled for acknowledgements forever.
+    #[test]
+    fn a_reset_with_batches_in_flight_is_noticed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let Ok((conn, _)) = listener.accept() else {
+                return;
+            };
+            // Let the sender fill the socket, then reset: SO_LINGER 0
+            // makes close send RST. Nothing listens afterwards.
+            std::thread::sleep(Duration::from_millis(500));
+            nix::sys::socket::setsockopt(
+                &conn,
+                nix::sys::socket::sockopt::Linger,
+                &libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                },
+            )
+            .unwrap();
+            drop(conn);
+            drop(listener);
+        });
+        let spool = tempfile::tempdir().unwrap();
+        let options = DeliveryOptions {
+            memory_max_bytes: 64 * 1024,
+            // A stall limit far beyond the time allowed below: only seeing
+            // the reset can end this in time. With a spool, the end does
+            // not wait out the flush timeout for a receiver that is gone.
+            flush_timeout: Duration::from_secs(120),
+            backpressure: true,
+            spool_dir: Some(spool.path().to_path_buf()),
+            // Small, so that the backlog is full and the run waits on the
+            // receiver: the case that used to hang.
+            spool_max_bytes: 1 << 20,
+        };
+        let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
+            .unwrap();
+        let r = enqueue_all_within(out, 100_000, Duration::from_secs(30))
+            .expect("a reset receiver held the run");
+        assert_eq!(r.queued, 100_000, "{r:?}");
+        assert_eq!(r.sent + r.lost() + r.pending, r.queued, "{r:?}");
+    }
+
     /// One receiver accepts and never reads; the other reads. The stuck
     /// one fills its socket and holds the rest in memory without holding
     /// up the caller or the other receiver, and at exit counts what it
