@@ -17,7 +17,7 @@ use crate::error::FileError;
 use crate::model::DnsResponse;
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
-use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared};
+use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
 
 /// How a command ended, when it ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +116,13 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
             "no interface: give -i IFACE (see --list-interfaces) or capture.interfaces in the config"
                 .into(),
         ));
+    }
+    if let Some(user) = &live.user {
+        let blocked = unreadable_by(&config.rules, user).map_err(CommandError::Usage)?;
+        if !blocked.is_empty() {
+            let lines: Vec<String> = blocked.iter().map(ToString::to_string).collect();
+            return Err(CommandError::Usage(lines.join("\n")));
+        }
     }
     // Bound now: a bad address fails before the run, and a privileged port
     // is bound before privileges are dropped.
@@ -241,6 +248,12 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         println!("{}", f.render());
     }
     errors.extend(report.errors.iter().map(ToString::to_string));
+    if let Some(user) = config.as_ref().and_then(|c| c.live.user.as_ref()) {
+        match unreadable_by(&sources, user) {
+            Ok(blocked) => errors.extend(blocked.iter().map(ToString::to_string)),
+            Err(e) => errors.push(e),
+        }
+    }
     if let (Some(path), Some(c)) = (&args.config, &config) {
         for spec in &c.outputs.syslog {
             match spec.check_files() {

@@ -5,6 +5,7 @@
 //! A bad line stops the load with its file and line, and nothing is
 //! half-loaded: a run does not start, a reload keeps the previous rules.
 
+mod access;
 mod reload;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+pub use access::unreadable_by;
 pub use reload::{ReloadError, ReloadWatch, Reloader};
 
 use crate::error::FileError;

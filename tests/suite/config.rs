@@ -220,3 +220,76 @@ fn a_config_check_accepts_is_one_a_run_accepts() {
         "the demo's alerts, in the config's file"
     );
 }
+
+/// Reloads run after `--user` dropped privileges. A feed only root can
+/// read would load at start and then fail every reload, leaving the sensor
+/// on stale rules: `check` says so, and `live` refuses to start.
+#[test]
+fn rule_files_the_user_cannot_read_are_refused_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let feed = dir.path().join("root-only.txt");
+    std::fs::write(&feed, "192.0.2.1\n").unwrap();
+    std::fs::set_permissions(&feed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[rules]\nioc = [\"root-only.txt\"]\n\n[run]\nuser = \"nobody\"\n",
+    )
+    .unwrap();
+    let want = format!(
+        "{}:0: user nobody cannot read this rule file",
+        feed.display()
+    );
+
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{err}");
+    assert!(err.contains(&want), "{err}");
+
+    // `live` must refuse before it opens anything; a sensor that starts
+    // instead is stopped after a while and the test fails.
+    let mut live = bin()
+        .args(["live", "-i", "lo", "--config"])
+        .arg(&cfg)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = live.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = live.kill();
+            let _ = live.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(live.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let status =
+        status.unwrap_or_else(|| panic!("live started with a rule file nobody can read: {err}"));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains(&want), "{err}");
+
+    // Readable by the user: accepted.
+    std::fs::set_permissions(&feed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
