@@ -35,9 +35,22 @@ const TYPE_DNAME: u16 = 39;
 const TYPE_TXT: u16 = 16;
 const TYPE_SPF: u16 = 99;
 
+/// Records decoded per message at most. Ordinary responses hold a few
+/// dozen; a 64 KiB message of compression pointers holds thousands, each
+/// costing a whole name to decode, log and match.
+pub const MAX_RECORDS_PER_MESSAGE: usize = 1024;
+/// Decoded text (owner names and record data in presentation format) per
+/// byte of message, at most; and the floor a small message always gets.
+/// Compression lets a 2-byte pointer stand for a 255-byte name, so without
+/// this bound a message decodes to a hundred times its size and more.
+pub const DECODED_PER_WIRE_BYTE: usize = 8;
+pub const DECODED_FLOOR: usize = 4096;
+
 /// Decodes a DNS response. Fails only when not even the 12-byte header is
 /// there; any later defect leaves what came before it in the result, with
-/// `defect` set.
+/// `defect` set. Decoding stops at [`MAX_RECORDS_PER_MESSAGE`] records or
+/// [`DECODED_PER_WIRE_BYTE`] bytes of text per message byte
+/// (`dns_decode_budget`), keeping what came before.
 pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malformed> {
     let mut dec = BinDecoder::new(msg);
     let Header { metadata, counts } =
@@ -79,6 +92,12 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         }
     }
 
+    let budget = msg
+        .len()
+        .saturating_mul(DECODED_PER_WIRE_BYTE)
+        .max(DECODED_FLOOR);
+    let mut decoded = 0usize;
+    let mut records = 0usize;
     let sections = [
         (counts.answers, SectionSlot::Answers),
         (counts.authorities, SectionSlot::Authority),
@@ -88,6 +107,12 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         for _ in 0..count {
             match read_record(msg, &mut dec) {
                 Ok(Parsed { record, defect }) => {
+                    records += 1;
+                    decoded = decoded.saturating_add(text_len(&record));
+                    if records > MAX_RECORDS_PER_MESSAGE || decoded > budget {
+                        resp.defect = Some(Malformed::DnsDecodeBudget);
+                        return Ok(resp);
+                    }
                     if defect.is_some() && resp.defect.is_none() {
                         resp.defect = defect;
                     }
@@ -111,6 +136,20 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         }
     }
     Ok(resp)
+}
+
+/// Bytes of text a record adds to what is logged and matched.
+fn text_len(r: &DnsRecord) -> usize {
+    let data = match &r.data {
+        Rdata::A(_) => 15,
+        Rdata::Aaaa(_) => 39,
+        Rdata::Name(n) | Rdata::Text(n) => n.len(),
+        Rdata::Mx { exchange, .. } => exchange.len() + 6,
+        Rdata::Srv { target, .. } => target.len() + 18,
+        Rdata::Soa { mname, rname, .. } => mname.len() + rname.len() + 55,
+        Rdata::Opaque(b) => 2 * b.len() + 8,
+    };
+    r.name.len() + data
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -637,5 +676,51 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = decode_response(meta(), &bytes[..cut]);
         }
+    }
+
+    /// A response whose `count` answers all have a 2-byte pointer to the
+    /// question name as owner: 16 bytes a record on the wire, whatever the
+    /// name's length. (hickory's encoder would write each name out.)
+    fn pointer_bomb(qname: &str, count: u16) -> Vec<u8> {
+        const POINTER_TO_QUESTION: [u8; 2] = [0xc0, 12];
+        let mut m = Message::new(0xbeef, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(n(qname), RecordType::A));
+        let mut bytes = m.to_vec().unwrap();
+        for i in 0..count {
+            bytes.extend_from_slice(&POINTER_TO_QUESTION);
+            bytes.extend_from_slice(&u16::from(RecordType::A).to_be_bytes());
+            bytes.extend_from_slice(&1u16.to_be_bytes());
+            bytes.extend_from_slice(&60u32.to_be_bytes());
+            bytes.extend_from_slice(&4u16.to_be_bytes());
+            bytes.extend_from_slice(&u32::from(i).to_be_bytes());
+        }
+        // ANCOUNT
+        bytes[6..8].copy_from_slice(&count.to_be_bytes());
+        bytes
+    }
+
+    /// A compression bomb: thousands of records whose owner is a 2-byte
+    /// pointer to a 250-byte name. Decoded whole it was over a hundred
+    /// times its size in text; now decoding stops at the budget, keeps what
+    /// came before it, and says why.
+    #[test]
+    fn a_compression_bomb_stops_at_the_decode_budget() {
+        let label = "x".repeat(62);
+        let bytes = pointer_bomb(&format!("{label}.{label}.{label}.{label}."), 4000);
+        assert!(bytes.len() < 65_536, "{}", bytes.len());
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.defect, Some(Malformed::DnsDecodeBudget));
+        assert!(!r.answers.is_empty(), "what came before the budget is kept");
+        let text: usize = r.answers.iter().map(text_len).sum();
+        assert!(
+            text <= bytes.len() * DECODED_PER_WIRE_BYTE,
+            "{text} bytes of text from a {}-byte message",
+            bytes.len()
+        );
+
+        // Many small records under the text budget stop at the record cap.
+        let r = decode_response(meta(), &pointer_bomb("a.", 3000)).unwrap();
+        assert_eq!(r.defect, Some(Malformed::DnsDecodeBudget));
+        assert_eq!(r.answers.len(), MAX_RECORDS_PER_MESSAGE);
     }
 }

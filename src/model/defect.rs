@@ -130,6 +130,9 @@ reasons! {
         DnsRdataLengthMismatch => "dns_rdata_length_mismatch",
         DnsRdataInvalid => "dns_rdata_invalid",
         DnsOptInvalid => "dns_opt_invalid",
+        /// The message decoded to more records or text than its size can
+        /// honestly hold (a compression bomb): the rest was not decoded.
+        DnsDecodeBudget => "dns_decode_budget",
     }
 }
 
