@@ -678,27 +678,6 @@ mod tests {
         }
     }
 
-    /// A response whose `count` answers all have a 2-byte pointer to the
-    /// question name as owner: 16 bytes a record on the wire, whatever the
-    /// name's length. (hickory's encoder would write each name out.)
-    fn pointer_bomb(qname: &str, count: u16) -> Vec<u8> {
-        const POINTER_TO_QUESTION: [u8; 2] = [0xc0, 12];
-        let mut m = Message::new(0xbeef, MessageType::Response, OpCode::Query);
-        m.add_query(Query::query(n(qname), RecordType::A));
-        let mut bytes = m.to_vec().unwrap();
-        for i in 0..count {
-            bytes.extend_from_slice(&POINTER_TO_QUESTION);
-            bytes.extend_from_slice(&u16::from(RecordType::A).to_be_bytes());
-            bytes.extend_from_slice(&1u16.to_be_bytes());
-            bytes.extend_from_slice(&60u32.to_be_bytes());
-            bytes.extend_from_slice(&4u16.to_be_bytes());
-            bytes.extend_from_slice(&u32::from(i).to_be_bytes());
-        }
-        // ANCOUNT
-        bytes[6..8].copy_from_slice(&count.to_be_bytes());
-        bytes
-    }
-
     /// A compression bomb: thousands of records whose owner is a 2-byte
     /// pointer to a 250-byte name. Decoded whole it was over a hundred
     /// times its size in text; now decoding stops at the budget, keeps what
@@ -706,7 +685,8 @@ mod tests {
     #[test]
     fn a_compression_bomb_stops_at_the_decode_budget() {
         let label = "x".repeat(62);
-        let bytes = pointer_bomb(&format!("{label}.{label}.{label}.{label}."), 4000);
+        let bytes =
+            crate::synth::flood::pointer_bomb(&format!("{label}.{label}.{label}.{label}."), 4000);
         assert!(bytes.len() < 65_536, "{}", bytes.len());
         let r = decode_response(meta(), &bytes).unwrap();
         assert_eq!(r.defect, Some(Malformed::DnsDecodeBudget));
@@ -719,7 +699,7 @@ mod tests {
         );
 
         // Many small records under the text budget stop at the record cap.
-        let r = decode_response(meta(), &pointer_bomb("a.", 3000)).unwrap();
+        let r = decode_response(meta(), &crate::synth::flood::pointer_bomb("a.", 3000)).unwrap();
         assert_eq!(r.defect, Some(Malformed::DnsDecodeBudget));
         assert_eq!(r.answers.len(), MAX_RECORDS_PER_MESSAGE);
     }

@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod encap;
+pub mod flood;
 
 use std::io::Write;
 use std::net::IpAddr;
