@@ -11,6 +11,7 @@
 //!   names. hickory-proto types stop at `decode::dns`.
 //! * [`Alert`]: one detection, ready for any output.
 
+pub mod addr;
 mod defect;
 mod indicator;
 pub mod names;
