@@ -397,3 +397,110 @@ fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
         "allowed values are not listed: {out}"
     );
 }
+
+/// A capture of `exchanges` identical resolver exchanges (one built with
+/// synth, its frames repeated a second apart).
+fn repeated_capture(dir: &Path, exchanges: usize) -> std::path::PathBuf {
+    use dnsentry::model::Timestamp;
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    use hickory_proto::rr::RecordType;
+    let mut one = Scenario::new(1_600_000_000);
+    one.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "www.example.com", RecordType::A).answer(rr(
+            "www.example.com",
+            60,
+            a("192.0.2.10"),
+        )),
+    );
+    let frames: Vec<(Timestamp, Vec<u8>)> = (0..exchanges)
+        .flat_map(|i| {
+            one.frames().iter().map(move |(ts, data)| {
+                (Timestamp(ts.0 + i as i64 * 1_000_000), data.clone())
+            })
+        })
+        .collect();
+    let p = dir.join("repeated.pcap");
+    let file = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    dnsentry::synth::write_pcap(file, pcap_file::DataLink::ETHERNET, &frames).unwrap();
+    p
+}
+
+/// Whether `pid` has a handler installed for `signal` (the SigCgt mask of
+/// /proc/PID/status): until then the signal would kill it outright.
+fn catches(pid: u32, signal: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// SIGTERM in the middle of an offline run: what was read is analysed and
+/// written, but the run did not see its whole input, and its status and
+/// summary must say so rather than report success.
+#[test]
+fn sigterm_during_analyze_exits_1_and_says_the_input_was_not_read_to_its_end() {
+    const SIGTERM: u32 = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = repeated_capture(dir.path(), 20_000);
+    let stats = dir.path().join("stats.json");
+    let dns_log = dir.path().join("dns.json");
+    // The same file many times over: far more than can be read between
+    // the first logged response and the signal.
+    let copies = vec![capture.to_str().unwrap(); 200];
+    let child = bin()
+        .arg("analyze")
+        .args(&copies)
+        .args(["--no-progress", "--alerts", "/dev/null", "--dns-log"])
+        .arg(&dns_log)
+        .arg("--stats-json")
+        .arg(&stats)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reading = || std::fs::metadata(&dns_log).is_ok_and(|m| m.len() > 0);
+    while !(catches(child.id(), SIGTERM) && reading()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "not reading with a SIGTERM handler after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{}: interrupted after packet", capture.display())),
+        "{err}"
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let files = s["files"].as_array().unwrap();
+    assert_eq!(files.len(), 200, "every input has its report");
+    let read: u64 = files.iter().map(|f| f["packets"].as_u64().unwrap()).sum();
+    assert!(read > 0 && read < 200 * 40_000, "stopped early: {read}");
+    assert_eq!(s["packets_read"], read);
+    let error = |f: &Value| f["error"].as_str().unwrap_or_default().to_string();
+    let interrupted = files
+        .iter()
+        .position(|f| error(f).contains(": interrupted after packet"))
+        .expect("a file says it was interrupted");
+    assert!(files[..interrupted].iter().all(|f| f["error"].is_null()));
+    for f in &files[interrupted + 1..] {
+        assert_eq!(f["packets"], 0);
+        assert!(error(f).starts_with("not read"), "{f}");
+    }
+    // What was read was analysed and written: every response logged.
+    assert_eq!(s["dns_responses"].as_u64().unwrap() * 2, read);
+    assert_eq!(
+        read_json_lines(&dns_log).len() as u64,
+        s["dns_responses"].as_u64().unwrap()
+    );
+}
