@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
 use crate::error::FileError;
 use crate::model::DnsResponse;
+use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared};
@@ -161,7 +162,7 @@ fn finish(
     let outcome = match result {
         Ok(o) => o,
         Err(PipelineError::Output(e @ OutputError::Write { .. })) => {
-            eprintln!("dnsentry: error: {e}");
+            eprintln!("dnsentry: error: {}", escape_text(&e.to_string()));
             return Ok(Status::Partial);
         }
         Err(e) => return Err(e.into()),
@@ -174,13 +175,13 @@ fn finish(
     }
     let mut status = Status::Ok;
     for e in &outcome.input_errors {
-        eprintln!("dnsentry: error: {e}");
+        eprintln!("dnsentry: error: {}", escape_text(&e.to_string()));
         status = Status::Partial;
     }
     for o in outcome.summary.outputs.iter().filter(|o| o.lost() > 0) {
         eprintln!(
             "dnsentry: error: {}: {} message(s) lost ({} evicted from a full backlog, {} dropped)",
-            o.name,
+            escape_text(&o.name),
             o.lost(),
             o.evicted,
             o.dropped
@@ -195,7 +196,7 @@ fn write_stats(
     summary: &crate::stats::Summary,
 ) -> Result<(), CommandError> {
     let what = format!("{}: cannot write stats", path.display());
-    let json = serde_json::to_string_pretty(summary).map_err(|e| CommandError::Io {
+    let json = crate::output::json::to_string_pretty(summary).map_err(|e| CommandError::Io {
         what: what.clone(),
         source: e.into(),
     })?;
@@ -222,11 +223,11 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     if let (Some(path), Some(c)) = (&args.config, &config) {
         println!(
             "{}: config ok (interfaces: {})",
-            path.display(),
+            escape_path(path),
             if c.live.interfaces.is_empty() {
                 "none".to_string()
             } else {
-                c.live.interfaces.join(", ")
+                escape_text(&c.live.interfaces.join(", ")).into_owned()
             }
         );
     }
@@ -244,13 +245,18 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     if let (Some(path), Some(c)) = (&args.config, &config) {
         for spec in &c.outputs.syslog {
             match spec.check_files() {
-                Ok(()) => println!("{}: syslog {}", path.display(), spec.describe()),
+                Ok(()) => println!(
+                    "{}: syslog {}",
+                    escape_path(path),
+                    escape_text(&spec.describe())
+                ),
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
             }
         }
     }
+    // Errors quote what the files hold: escaped, as every output is.
     for e in &errors {
-        eprintln!("{e}");
+        eprintln!("{}", escape_text(e));
     }
     Ok(if errors.is_empty() {
         Status::Ok

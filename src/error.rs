@@ -5,10 +5,16 @@
 
 use std::path::Path;
 
+use crate::model::text::escape_text;
+
 /// A problem in a file the user gave. `line` counts from 1; 0 means the
 /// file as a whole (it could not be read, or is not text).
+///
+/// Messages quote the offending text, which whoever wrote the file chose:
+/// it is shown escaped ([`escape_text`]), so a feed line cannot clear the
+/// terminal or forge another `FILE:LINE` line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
-#[error("{path}:{line}: {message}")]
+#[error("{}:{line}: {}", escape_text(.path), escape_text(.message))]
 pub struct FileError {
     pub path: String,
     pub line: u64,

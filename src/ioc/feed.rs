@@ -12,6 +12,7 @@
 //! e-mail) is skipped and counted; a value that does not parse as its
 //! declared type is an error naming the file and line.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
 use crate::error::FileError;
+use crate::model::text::escape_text;
 
 /// What one feed file held.
 #[derive(Debug)]
@@ -73,7 +75,7 @@ pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, FileError> {
         line,
         message,
     };
-    let feed: Arc<str> = name.into();
+    let feed: Arc<str> = escape_text(name).into();
     if text.trim_start().starts_with(['{', '[']) {
         let json: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| err(e.line() as u64, format!("JSON feed: {e}")))?;
@@ -246,6 +248,10 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// One indicator with its provenance. The feed's free text (source,
+/// reference, metadata) is whatever its author wrote: it is kept escaped
+/// ([`escape_text`]), so every output that carries it, to a terminal, a
+/// JSON line or a SIEM, shows the same safe text.
 pub(super) fn indicator(
     value: IndicatorValue,
     feed: &Arc<str>,
@@ -254,6 +260,10 @@ pub(super) fn indicator(
     reference: Option<String>,
     meta: Vec<(String, String)>,
 ) -> Indicator {
+    let text = |s: String| match escape_text(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(escaped) => escaped,
+    };
     let kind = match &value {
         IndicatorValue::Addr(IpAddr::V4(_)) => IndicatorType::Ipv4,
         IndicatorValue::Addr(IpAddr::V6(_)) => IndicatorType::Ipv6,
@@ -263,9 +273,9 @@ pub(super) fn indicator(
     Indicator {
         value,
         kind,
-        source,
-        reference,
-        meta,
+        source: source.map(text),
+        reference: reference.map(text),
+        meta: meta.into_iter().map(|(k, v)| (text(k), text(v))).collect(),
         feed: feed.clone(),
         line,
     }

@@ -15,6 +15,7 @@ pub mod addr;
 mod defect;
 mod indicator;
 pub mod names;
+pub mod text;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -18,6 +18,7 @@ pub use reload::{ReloadError, ReloadWatch, Reloader};
 use crate::error::FileError;
 use crate::expect::{ExpectedZones, load_expect_file};
 use crate::ioc::{FeedLoad, IndicatorType, IocSet, load_feed_file, parse_feed};
+use crate::model::text::{escape_path, escape_text};
 
 /// Name the built-in feed carries in alerts.
 pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
@@ -99,7 +100,8 @@ impl FileSummary {
                     .map(|(t, n)| format!("{n} {}", t.as_str()))
                     .collect();
                 let mut line = format!(
-                    "{name}{}: {indicators} indicators ({})",
+                    "{}{}: {indicators} indicators ({})",
+                    escape_text(name),
                     if *allowlist { " (allowlist)" } else { "" },
                     types.join(", ")
                 );
@@ -109,7 +111,7 @@ impl FileSummary {
                 line
             }
             FileSummary::Expect { name, zones } => {
-                let mut s = format!("{name}: {} zone(s)", zones.len());
+                let mut s = format!("{}: {} zone(s)", escape_text(name), zones.len());
                 for z in zones {
                     s.push_str("\n  ");
                     s.push_str(z);
@@ -158,12 +160,12 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
             Ok(feed) => {
                 if feed.skipped > 0 {
                     tracing::warn!(
-                        feed = %path.display(),
+                        feed = %escape_path(path),
                         skipped = feed.skipped,
                         "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
                     );
                 }
-                tracing::info!(feed = %path.display(), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+                tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
                 report
                     .files
                     .push(summarise(path.display().to_string(), false, &feed));

@@ -504,3 +504,126 @@ fn sigterm_during_analyze_exits_1_and_says_the_input_was_not_read_to_its_end() {
         s["dns_responses"].as_u64().unwrap()
     );
 }
+
+/// Characters that must never reach a terminal, a log line or a SIEM raw:
+/// C0 and C1 controls (ESC starts every terminal escape sequence), DEL,
+/// and the Unicode line and paragraph separators. Line ends of line-based
+/// outputs are the caller's to allow.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| (c.is_control() && *c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+        .collect()
+}
+
+/// Hostile bytes a feed author or a DNS server can choose: the terminal
+/// escapes to clear the screen and retitle the window, DEL, the C1 NEL and
+/// CSI, and the line separator.
+const HOSTILE: &str = "x\u{1b}[2J\u{1b}]0;pwned\u{7}\u{7f}\u{85}\u{9b}\u{2028}y";
+
+/// Feed metadata and record data under an attacker's control go to every
+/// output escaped the same way: nothing that a terminal, a JSON-lines
+/// reader or a SIEM acts on arrives raw.
+#[test]
+fn hostile_feed_text_and_record_data_reach_no_output_raw() {
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::rdata::{CAA, HINFO};
+    use hickory_proto::rr::RecordType;
+
+    let dir = tempfile::tempdir().unwrap();
+    // A file name is text from whoever named the file.
+    let feed = dir.path().join("feed\u{2028}x.csv");
+    std::fs::write(
+        &feed,
+        format!("indicator,type,source,reference,note{HOSTILE}\n203.0.113.66,ipv4,{HOSTILE},{HOSTILE},{HOSTILE}\n"),
+    )
+    .unwrap();
+    let hostile_bytes: Vec<u8> = [&b"\"\x7f"[..], "\u{9b}\u{2028}".as_bytes(), b"\xff"].concat();
+    let mut caa = CAA::new_issue(false, None, vec![]);
+    caa.value = hostile_bytes.clone();
+    let hinfo = HINFO::from_bytes(hostile_bytes.clone().into(), b"os 1".to_vec().into());
+    let mut s = Scenario::new(1_600_000_000);
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "evil.example.com", RecordType::A)
+            .answer(rr("evil.example.com", 60, a("203.0.113.66")))
+            .answer(rr("evil.example.com", 60, RData::CAA(caa)))
+            .answer(rr("evil.example.com", 60, RData::HINFO(hinfo))),
+    );
+    let pcap = dir.path().join("hostile.pcap");
+    s.write_pcap_file(&pcap).unwrap();
+
+    let out = |name: &str| dir.path().join(name);
+    let o = analyze(&[
+        pcap.to_str().unwrap(),
+        "--ioc",
+        feed.to_str().unwrap(),
+        "--dns-log",
+        out("dns.json").to_str().unwrap(),
+        "--weird-log",
+        out("weird.json").to_str().unwrap(),
+        "--stats-json",
+        out("stats.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("outputs are UTF-8");
+    let stdout = text(&o.stdout);
+    for (what, content) in [
+        ("stdout", stdout.clone()),
+        ("stderr", text(&o.stderr)),
+        ("dns log", text(&std::fs::read(out("dns.json")).unwrap())),
+        ("stats", text(&std::fs::read(out("stats.json")).unwrap())),
+    ] {
+        assert_eq!(raw_controls(&content), Vec::<char>::new(), "{what}: {content:?}");
+    }
+    // Free text is escaped as \u{..}, the same in every field.
+    let escaped = "x\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{7f}\\u{85}\\u{9b}\\u{2028}y";
+    let alerts = stdout_lines(&o);
+    assert_eq!(alerts.len(), 1, "{stdout}");
+    let ioc = &alerts[0]["ioc"];
+    assert_eq!(ioc["source"], escaped);
+    assert_eq!(ioc["reference"], escaped);
+    assert_eq!(
+        ioc["meta"],
+        serde_json::json!([[format!("note{escaped}"), escaped]])
+    );
+    assert!(
+        ioc["feed"].as_str().unwrap().ends_with("feed\\u{2028}x.csv"),
+        "{ioc}"
+    );
+    // Record data is DNS presentation format: quoted, every byte outside
+    // printable ASCII as \DDD (the invalid UTF-8 0xFF too, not U+FFFD).
+    let log = read_json_lines(&out("dns.json"));
+    let data: Vec<&str> = log[0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["data"].as_str().unwrap())
+        .collect();
+    let wire = "\\\"\\127\\194\\155\\226\\128\\168\\255";
+    assert_eq!(
+        data,
+        [
+            "203.0.113.66".to_string(),
+            format!("0 issue \"{wire}\""),
+            format!("\"{wire}\" \"os 1\""),
+        ]
+    );
+
+    // A feed line that does not parse is echoed in the error, escaped, by
+    // `check` and by `analyze` alike.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, format!("192.0.2.1\nevil{HOSTILE}.example\n")).unwrap();
+    let checked = bin()
+        .args(["check", "--ioc", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let analyzed = analyze(&[&demo(), "--ioc", bad.to_str().unwrap()]);
+    for o in [checked, analyzed] {
+        let (out, err) = (text(&o.stdout), text(&o.stderr));
+        assert_ne!(o.status.code(), Some(0), "{err}");
+        assert_eq!(raw_controls(&out), Vec::<char>::new(), "{out:?}");
+        assert_eq!(raw_controls(&err), Vec::<char>::new(), "{err:?}");
+        assert!(err.contains(&format!("{}:2: ", bad.display())), "{err}");
+        assert!(err.contains(&format!("`evil{escaped}.example`")), "{err}");
+    }
+}
