@@ -241,6 +241,9 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     for f in &report.files {
         println!("{}", f.render());
     }
+    for w in &report.warnings {
+        eprintln!("{}", w.as_warning());
+    }
     errors.extend(report.errors.iter().map(ToString::to_string));
     if let (Some(path), Some(c)) = (&args.config, &config) {
         for spec in &c.outputs.syslog {

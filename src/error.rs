@@ -35,6 +35,17 @@ impl FileError {
         FileError::new(path, line_at(text, offset), message)
     }
 
+    /// The problem as a warning, `FILE:LINE: warning: problem`, escaped as
+    /// the error's own text is.
+    pub fn as_warning(&self) -> String {
+        format!(
+            "{}:{}: warning: {}",
+            escape_text(&self.path),
+            self.line,
+            escape_text(&self.message)
+        )
+    }
+
     /// The whole file could not be read.
     pub fn unreadable(path: &Path, what: &str, e: &std::io::Error) -> FileError {
         FileError::new(

@@ -127,16 +127,21 @@ impl FileSummary {
 pub struct RulesReport {
     pub files: Vec<FileSummary>,
     pub errors: Vec<FileError>,
+    /// Values loaded only once normalised (see [`FeedLoad::warnings`]).
+    pub warnings: Vec<FileError>,
 }
 
 /// Loads and validates every feed, allowlist and expect file; the first
-/// problem stops the load.
+/// problem stops the load. Warnings go to the log.
 pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
     let (rules, mut report) = load_all(src);
-    match report.errors.drain(..).next() {
-        Some(e) => Err(e),
-        None => Ok(rules),
+    if let Some(e) = report.errors.drain(..).next() {
+        return Err(e);
     }
+    for w in &report.warnings {
+        tracing::warn!("{}", w.as_warning());
+    }
+    Ok(rules)
 }
 
 /// Reads every file even after a bad one, so `check` can report them
@@ -150,6 +155,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 report
                     .files
                     .push(summarise(BUILTIN_FEED_NAME.into(), false, &feed));
+                report.warnings.extend(feed.warnings);
                 indicators.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),
@@ -169,6 +175,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 report
                     .files
                     .push(summarise(path.display().to_string(), false, &feed));
+                report.warnings.extend(feed.warnings);
                 indicators.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),
@@ -181,6 +188,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 report
                     .files
                     .push(summarise(path.display().to_string(), true, &feed));
+                report.warnings.extend(feed.warnings);
                 allowed.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),

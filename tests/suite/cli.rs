@@ -627,3 +627,28 @@ fn hostile_feed_text_and_record_data_reach_no_output_raw() {
         assert!(err.contains(&format!("`evil{escaped}.example`")), "{err}");
     }
 }
+
+/// A value the feed parser had to normalise is valid, but its author
+/// should know: `check` and `analyze` name the file and line.
+#[test]
+fn normalised_feed_values_are_warned_about_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("padded.txt");
+    std::fs::write(&feed, "# list\n185.020.187.008\nevil.example\n").unwrap();
+    let warning = format!(
+        "{}:2: warning: `185.020.187.008` has zero-padded octets: read as 185.20.187.8",
+        feed.display()
+    );
+    let o = bin()
+        .args(["check", "--ioc", feed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("2 indicators (1 ipv4, 1 domain)"), "{out}");
+
+    let o = analyze(&[&demo(), "--ioc", feed.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+}
