@@ -56,6 +56,21 @@ impl FileError {
     }
 }
 
+/// `bytes`, the contents of the file `path` (a `what`: "an expect file"),
+/// as text; else the error names the line of the first byte that is not
+/// UTF-8, not the file as a whole.
+pub fn utf8_text(path: &str, bytes: Vec<u8>, what: &str) -> Result<String, FileError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+        let line = 1 + valid
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        FileError::new(path, line, format!("not UTF-8 text; is this really {what}?"))
+    })
+}
+
 /// The line (from 1) of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> u64 {
     1 + text
@@ -69,6 +84,16 @@ pub fn line_at(text: &str, offset: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_reported_at_its_line() {
+        let e = utf8_text("z.toml", b"a\nb\nc\xe9\n".to_vec(), "an expect file").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z.toml:3: not UTF-8 text; is this really an expect file?"
+        );
+        assert_eq!(utf8_text("z", b"ok".to_vec(), "x").unwrap(), "ok");
+    }
 
     #[test]
     fn lines_count_from_one() {

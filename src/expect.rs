@@ -34,7 +34,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{FileError, line_at};
+use crate::error::{FileError, line_at, utf8_text};
 use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
 use crate::model::names::suffix_starts;
@@ -323,11 +323,12 @@ impl ExpectedZones {
 
 pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+    let bytes = std::fs::read(path).map_err(|e| FileError {
         path: name.clone(),
         line: 0,
         message: format!("cannot read expect file: {e}"),
     })?;
+    let text = utf8_text(&name, bytes, "an expect file")?;
     parse_expect(&name, &text)
 }
 

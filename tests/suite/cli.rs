@@ -652,3 +652,108 @@ fn normalised_feed_values_are_warned_about_with_file_and_line() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
 }
+
+/// Durations are bounded when they are parsed: a huge one used to reach
+/// `Instant + Duration` and panic a thread (the syslog delivery thread at
+/// exit, leaving its alerts pending and the run reporting success).
+#[test]
+fn durations_beyond_the_bound_are_refused_naming_the_flag() {
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let url = format!("udp://{}", sink.local_addr().unwrap());
+    for (flag, value) in [
+        ("--syslog-flush-timeout", "18446744073709551615"),
+        ("--syslog-flush-timeout", "9223372036854775807"),
+        ("--suppress", "400days"),
+    ] {
+        let o = analyze(&[&demo(), "-q", "--syslog", &url, flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{flag} {value:?}: longer than 365 days, the longest accepted"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "nothing ran");
+    }
+    for (flag, value) in [
+        ("--stats-interval", "18446744073709551615"),
+        ("--stall-timeout", "9223372036854775807"),
+    ] {
+        let o = bin()
+            .args(["live", "-i", "lo", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{flag} {value:?}: longer than 365 days")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // The longest accepted still runs.
+    let o = analyze(&[
+        &demo(),
+        "-q",
+        "--syslog",
+        &url,
+        "--syslog-flush-timeout",
+        "31536000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A file too short to hold its capture header holds no packet: it is not
+/// a capture, as an empty file is not, and nothing runs (status 2).
+#[test]
+fn a_capture_cut_inside_its_header_is_not_a_capture_like_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(project_file("pcaps/demo-hijack.pcap")).unwrap();
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &whole[..10]).unwrap();
+    let mut ng = vec![0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a];
+    ng.truncate(12);
+    let cut_ng = dir.path().join("cut.pcapng");
+    std::fs::write(&cut_ng, &ng).unwrap();
+    for (file, detail) in [
+        (&empty, "only 0 bytes long"),
+        (&cut, "cut inside its 24-byte header"),
+        (&cut_ng, "cut inside its 28-byte header"),
+    ] {
+        let o = analyze(&[file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{}: not a pcap or pcapng capture ({detail}",
+                file.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// An expect file that is not UTF-8 is reported at the line of the bad
+/// byte, as a feed is.
+#[test]
+fn an_expect_file_with_bad_utf8_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(
+        &zones,
+        b"[[zone]]\nname = \"example.org\"\n# caf\xe9\na = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["check", "--no-default-ioc", "--expect", zones.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}:3: not UTF-8 text", zones.display())),
+        "{}",
+        stderr(&o)
+    );
+}
