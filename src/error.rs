@@ -67,7 +67,11 @@ pub fn utf8_text(path: &str, bytes: Vec<u8>, what: &str) -> Result<String, FileE
             .iter()
             .filter(|b| **b == b'\n')
             .count() as u64;
-        FileError::new(path, line, format!("not UTF-8 text; is this really {what}?"))
+        FileError::new(
+            path,
+            line,
+            format!("not UTF-8 text; is this really {what}?"),
+        )
     })
 }
 

@@ -288,7 +288,10 @@ fn delivery_options(
     let d = DeliveryOptions::default();
     let flush_timeout = seconds(
         ("--syslog-flush-timeout", a.flush_timeout),
-        ("outputs.syslog_flush_timeout", o.syslog_flush_timeout.as_ref()),
+        (
+            "outputs.syslog_flush_timeout",
+            o.syslog_flush_timeout.as_ref(),
+        ),
         at,
     )?;
     Ok(DeliveryOptions {
@@ -359,9 +362,7 @@ fn live_config(
         at,
     )?;
     let health = HealthOptions {
-        interval: interval
-            .unwrap_or(hd.interval)
-            .max(Duration::from_secs(1)),
+        interval: interval.unwrap_or(hd.interval).max(Duration::from_secs(1)),
         loss_threshold,
         stall_after: stall_after.unwrap_or(hd.stall_after),
     };

@@ -283,9 +283,9 @@ fn decode_rdata(
             write_presentation(&naptr.replacement, &mut text);
             Rdata::Text(text)
         }
-        RData::DNSSEC(d) => Rdata::Text(ascii_only(
-            dnssec_text(&d).unwrap_or_else(|| d.to_string()),
-        )),
+        RData::DNSSEC(d) => {
+            Rdata::Text(ascii_only(dnssec_text(&d).unwrap_or_else(|| d.to_string())))
+        }
         other => Rdata::Text(ascii_only(other.to_string())),
     })
 }

@@ -466,7 +466,10 @@ fn parse_domain(s: &str) -> Result<IndicatorValue, String> {
     }
     // Checked before IDNA, which would otherwise report (or escape) a
     // character other than the one that is wrong.
-    if let Some(c) = d.chars().find(|c| c.is_ascii() && !is_name_char(*c) && *c != '.') {
+    if let Some(c) = d
+        .chars()
+        .find(|c| c.is_ascii() && !is_name_char(*c) && *c != '.')
+    {
         return Err(format!(
             "not an address, network or domain name (character `{c}`)"
         ));
@@ -497,7 +500,10 @@ fn parse_domain(s: &str) -> Result<IndicatorValue, String> {
     }
     // No top-level domain is numeric (RFC 3696 §2): numbers and dots are
     // an address written wrong, which as a domain would never match.
-    if d.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if d.rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err("looks like an IPv4 address but is not one".into());
     }
     Ok(IndicatorValue::Domain(d))
@@ -602,7 +608,10 @@ mod tests {
         );
         let f = parse_feed("f.csv", "\u{feff}indicator,type\n185.20.187.8,ipv4\n").unwrap();
         assert_eq!(f.format, FeedFormat::Csv);
-        assert_eq!(values(&f), [(IndicatorType::Ipv4, "185.20.187.8".to_string())]);
+        assert_eq!(
+            values(&f),
+            [(IndicatorType::Ipv4, "185.20.187.8".to_string())]
+        );
     }
 
     /// Invisible characters make an indicator that looks right and never
@@ -635,7 +644,10 @@ mod tests {
             ]
         );
         let f = parse_feed("f.csv", "indicator,type\n185.020.187.008,ipv4\n").unwrap();
-        assert_eq!(values(&f), [(IndicatorType::Ipv4, "185.20.187.8".to_string())]);
+        assert_eq!(
+            values(&f),
+            [(IndicatorType::Ipv4, "185.20.187.8".to_string())]
+        );
     }
 
     #[test]
@@ -644,10 +656,15 @@ mod tests {
         let w: Vec<String> = f.warnings.iter().map(FileError::as_warning).collect();
         assert_eq!(
             w,
-            ["l.txt:2: warning: `185.020.187.008` has zero-padded octets: read as 185.20.187.8 (decimal, not octal)"]
+            [
+                "l.txt:2: warning: `185.020.187.008` has zero-padded octets: read as 185.20.187.8 (decimal, not octal)"
+            ]
         );
-        let f = parse_feed("z.dat", "#fields\tindicator\tindicator_type\n010.0.0.1\tIntel::ADDR\n")
-            .unwrap();
+        let f = parse_feed(
+            "z.dat",
+            "#fields\tindicator\tindicator_type\n010.0.0.1\tIntel::ADDR\n",
+        )
+        .unwrap();
         assert_eq!(f.warnings[0].line, 2);
         assert_eq!(f.indicators[0].text(), "10.0.0.1");
     }
@@ -656,10 +673,17 @@ mod tests {
     /// top-level domain is numeric, so as a domain it could never match.
     #[test]
     fn an_ipv4_looking_value_is_never_a_domain() {
-        for bad in ["185.20.187", "300.1.2.3", "1.2.3.4.5", "0x7f.0.0.1", "2130706433"] {
+        for bad in [
+            "185.20.187",
+            "300.1.2.3",
+            "1.2.3.4.5",
+            "0x7f.0.0.1",
+            "2130706433",
+        ] {
             let e = parse_feed("l.txt", &format!("{bad}\n")).unwrap_err();
             assert!(
-                e.message.contains("looks like an IPv4 address but is not one"),
+                e.message
+                    .contains("looks like an IPv4 address but is not one"),
                 "{bad}: {e}"
             );
         }

@@ -68,7 +68,12 @@ mod tests {
         assert_eq!(canonical_ip(ip("185.20.187.8")), ip("185.20.187.8"));
         // IPv4-compatible (deprecated), loopback, and the NAT64 local-use
         // prefix are other addresses.
-        for other in ["::1", "::185.20.187.8", "64:ff9b:1::b914:bb08", "2001:db8::1"] {
+        for other in [
+            "::1",
+            "::185.20.187.8",
+            "64:ff9b:1::b914:bb08",
+            "2001:db8::1",
+        ] {
             assert_eq!(canonical_ip(ip(other)), ip(other));
         }
     }

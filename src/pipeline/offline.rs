@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_channel::Sender;
 
 use super::{Batcher, CaptureResult, take};
-use crate::capture::{CaptureError, Flow};
 use crate::capture::offline::read_file;
+use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::model::PayloadBatch;

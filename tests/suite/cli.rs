@@ -414,9 +414,9 @@ fn repeated_capture(dir: &Path, exchanges: usize) -> std::path::PathBuf {
     );
     let frames: Vec<(Timestamp, Vec<u8>)> = (0..exchanges)
         .flat_map(|i| {
-            one.frames().iter().map(move |(ts, data)| {
-                (Timestamp(ts.0 + i as i64 * 1_000_000), data.clone())
-            })
+            one.frames()
+                .iter()
+                .map(move |(ts, data)| (Timestamp(ts.0 + i as i64 * 1_000_000), data.clone()))
         })
         .collect();
     let p = dir.join("repeated.pcap");
@@ -527,8 +527,8 @@ const HOSTILE: &str = "x\u{1b}[2J\u{1b}]0;pwned\u{7}\u{7f}\u{85}\u{9b}\u{2028}y"
 fn hostile_feed_text_and_record_data_reach_no_output_raw() {
     use dnsentry::synth::{Exchange, Scenario, a, rr};
     use hickory_proto::rr::RData;
-    use hickory_proto::rr::rdata::{CAA, HINFO};
     use hickory_proto::rr::RecordType;
+    use hickory_proto::rr::rdata::{CAA, HINFO};
 
     let dir = tempfile::tempdir().unwrap();
     // A file name is text from whoever named the file.
@@ -571,9 +571,17 @@ fn hostile_feed_text_and_record_data_reach_no_output_raw() {
         ("stdout", stdout.clone()),
         ("stderr", text(&o.stderr)),
         ("dns log", text(&std::fs::read(out("dns.json")).unwrap())),
+        (
+            "weird log",
+            text(&std::fs::read(out("weird.json")).unwrap()),
+        ),
         ("stats", text(&std::fs::read(out("stats.json")).unwrap())),
     ] {
-        assert_eq!(raw_controls(&content), Vec::<char>::new(), "{what}: {content:?}");
+        assert_eq!(
+            raw_controls(&content),
+            Vec::<char>::new(),
+            "{what}: {content:?}"
+        );
     }
     // Free text is escaped as \u{..}, the same in every field.
     let escaped = "x\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{7f}\\u{85}\\u{9b}\\u{2028}y";
@@ -587,7 +595,10 @@ fn hostile_feed_text_and_record_data_reach_no_output_raw() {
         serde_json::json!([[format!("note{escaped}"), escaped]])
     );
     assert!(
-        ioc["feed"].as_str().unwrap().ends_with("feed\\u{2028}x.csv"),
+        ioc["feed"]
+            .as_str()
+            .unwrap()
+            .ends_with("feed\\u{2028}x.csv"),
         "{ioc}"
     );
     // Record data is DNS presentation format: quoted, every byte outside
@@ -747,7 +758,12 @@ fn an_expect_file_with_bad_utf8_names_the_line() {
     )
     .unwrap();
     let o = bin()
-        .args(["check", "--no-default-ioc", "--expect", zones.to_str().unwrap()])
+        .args([
+            "check",
+            "--no-default-ioc",
+            "--expect",
+            zones.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -1224,19 +1224,33 @@ fn ipv4_mapped_and_nat64_addresses_match_their_ipv4_indicators_and_policies() {
 
     let mut s = Scenario::new(1_600_000_000);
     let mut ex = |name: &str, qtype: RecordType, data| {
-        s.exchange(
-            &Exchange::new("10.0.0.2", "10.0.0.53", name, qtype).answer(rr(name, 60, data)),
-        )
+        s.exchange(&Exchange::new("10.0.0.2", "10.0.0.53", name, qtype).answer(rr(name, 60, data)))
     };
-    let mapped = ex("m.example.com", RecordType::AAAA, aaaa("::ffff:185.20.187.8"));
-    let nat64 = ex("n.example.com", RecordType::AAAA, aaaa("64:ff9b::185.20.187.8"));
+    let mapped = ex(
+        "m.example.com",
+        RecordType::AAAA,
+        aaaa("::ffff:185.20.187.8"),
+    );
+    let nat64 = ex(
+        "n.example.com",
+        RecordType::AAAA,
+        aaaa("64:ff9b::185.20.187.8"),
+    );
     let plain = ex("p.example.com", RecordType::A, a("198.51.100.7"));
     let in_net = ex("q.example.com", RecordType::A, a("203.0.113.9"));
     ex("r.example.com", RecordType::A, a("82.196.11.127"));
     // Inside the zone's networks in the other spelling: allowed.
-    ex("www.example.org", RecordType::AAAA, aaaa("64:ff9b::192.0.2.5"));
+    ex(
+        "www.example.org",
+        RecordType::AAAA,
+        aaaa("64:ff9b::192.0.2.5"),
+    );
     ex("www.example.org", RecordType::A, a("192.0.2.6"));
-    let moved = ex("mail.example.org", RecordType::AAAA, aaaa("::ffff:198.18.0.1"));
+    let moved = ex(
+        "mail.example.org",
+        RecordType::AAAA,
+        aaaa("::ffff:198.18.0.1"),
+    );
     let pcap = write(dir.path(), "mapped.pcap", &s);
 
     let r = run(RunSpec {
@@ -1263,8 +1277,20 @@ fn ipv4_mapped_and_nat64_addresses_match_their_ipv4_indicators_and_policies() {
                 "64:ff9b::b914:bb08",
                 nat64
             ),
-            key("ioc_address", "answer", "p.example.com", "198.51.100.7", plain),
-            key("ioc_address", "answer", "q.example.com", "203.0.113.9", in_net),
+            key(
+                "ioc_address",
+                "answer",
+                "p.example.com",
+                "198.51.100.7",
+                plain
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "q.example.com",
+                "203.0.113.9",
+                in_net
+            ),
             key(
                 "unexpected_address",
                 "answer",
