@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
 use crate::error::FileError;
 use crate::model::DnsResponse;
+use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
@@ -168,7 +169,7 @@ fn finish(
     let outcome = match result {
         Ok(o) => o,
         Err(PipelineError::Output(e @ OutputError::Write { .. })) => {
-            eprintln!("dnsentry: error: {e}");
+            eprintln!("dnsentry: error: {}", escape_text(&e.to_string()));
             return Ok(Status::Partial);
         }
         Err(e) => return Err(e.into()),
@@ -181,13 +182,13 @@ fn finish(
     }
     let mut status = Status::Ok;
     for e in &outcome.input_errors {
-        eprintln!("dnsentry: error: {e}");
+        eprintln!("dnsentry: error: {}", escape_text(&e.to_string()));
         status = Status::Partial;
     }
     for o in outcome.summary.outputs.iter().filter(|o| o.lost() > 0) {
         eprintln!(
             "dnsentry: error: {}: {} message(s) lost ({} evicted from a full backlog, {} dropped)",
-            o.name,
+            escape_text(&o.name),
             o.lost(),
             o.evicted,
             o.dropped
@@ -202,7 +203,7 @@ fn write_stats(
     summary: &crate::stats::Summary,
 ) -> Result<(), CommandError> {
     let what = format!("{}: cannot write stats", path.display());
-    let json = serde_json::to_string_pretty(summary).map_err(|e| CommandError::Io {
+    let json = crate::output::json::to_string_pretty(summary).map_err(|e| CommandError::Io {
         what: what.clone(),
         source: e.into(),
     })?;
@@ -229,11 +230,11 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     if let (Some(path), Some(c)) = (&args.config, &config) {
         println!(
             "{}: config ok (interfaces: {})",
-            path.display(),
+            escape_path(path),
             if c.live.interfaces.is_empty() {
                 "none".to_string()
             } else {
-                c.live.interfaces.join(", ")
+                escape_text(&c.live.interfaces.join(", ")).into_owned()
             }
         );
     }
@@ -247,6 +248,9 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     for f in &report.files {
         println!("{}", f.render());
     }
+    for w in &report.warnings {
+        eprintln!("{}", w.as_warning());
+    }
     errors.extend(report.errors.iter().map(ToString::to_string));
     if let Some(user) = config.as_ref().and_then(|c| c.live.user.as_ref()) {
         match unreadable_by(&sources, user) {
@@ -257,13 +261,18 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     if let (Some(path), Some(c)) = (&args.config, &config) {
         for spec in &c.outputs.syslog {
             match spec.check_files() {
-                Ok(()) => println!("{}: syslog {}", path.display(), spec.describe()),
+                Ok(()) => println!(
+                    "{}: syslog {}",
+                    escape_path(path),
+                    escape_text(&spec.describe())
+                ),
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
             }
         }
     }
+    // Errors quote what the files hold: escaped, as every output is.
     for e in &errors {
-        eprintln!("{e}");
+        eprintln!("{}", escape_text(e));
     }
     Ok(if errors.is_empty() {
         Status::Ok

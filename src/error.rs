@@ -5,10 +5,16 @@
 
 use std::path::Path;
 
+use crate::model::text::escape_text;
+
 /// A problem in a file the user gave. `line` counts from 1; 0 means the
 /// file as a whole (it could not be read, or is not text).
+///
+/// Messages quote the offending text, which whoever wrote the file chose:
+/// it is shown escaped ([`escape_text`]), so a feed line cannot clear the
+/// terminal or forge another `FILE:LINE` line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
-#[error("{path}:{line}: {message}")]
+#[error("{}:{line}: {}", escape_text(.path), escape_text(.message))]
 pub struct FileError {
     pub path: String,
     pub line: u64,
@@ -29,6 +35,17 @@ impl FileError {
         FileError::new(path, line_at(text, offset), message)
     }
 
+    /// The problem as a warning, `FILE:LINE: warning: problem`, escaped as
+    /// the error's own text is.
+    pub fn as_warning(&self) -> String {
+        format!(
+            "{}:{}: warning: {}",
+            escape_text(&self.path),
+            self.line,
+            escape_text(&self.message)
+        )
+    }
+
     /// The whole file could not be read.
     pub fn unreadable(path: &Path, what: &str, e: &std::io::Error) -> FileError {
         FileError::new(
@@ -37,6 +54,25 @@ impl FileError {
             format!("cannot read {what}: {e}"),
         )
     }
+}
+
+/// `bytes`, the contents of the file `path` (a `what`: "an expect file"),
+/// as text; else the error names the line of the first byte that is not
+/// UTF-8, not the file as a whole.
+pub fn utf8_text(path: &str, bytes: Vec<u8>, what: &str) -> Result<String, FileError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+        let line = 1 + valid
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        FileError::new(
+            path,
+            line,
+            format!("not UTF-8 text; is this really {what}?"),
+        )
+    })
 }
 
 /// The line (from 1) of byte `offset` in `text`.
@@ -52,6 +88,16 @@ pub fn line_at(text: &str, offset: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_reported_at_its_line() {
+        let e = utf8_text("z.toml", b"a\nb\nc\xe9\n".to_vec(), "an expect file").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z.toml:3: not UTF-8 text; is this really an expect file?"
+        );
+        assert_eq!(utf8_text("z", b"ok".to_vec(), "x").unwrap(), "ok");
+    }
 
     #[test]
     fn lines_count_from_one() {

@@ -34,7 +34,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{FileError, line_at};
+use crate::error::{FileError, line_at, utf8_text};
+use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
 use crate::model::names::suffix_starts;
 
@@ -100,8 +101,13 @@ pub struct AddressPolicy {
 }
 
 impl AddressPolicy {
+    /// An IPv4 address written as IPv6 (mapped, NAT64) is the IPv4 address
+    /// it stands for, as the listed networks are (see `addresses`).
     pub fn allows(&self, addr: IpAddr) -> bool {
-        self.nets.iter().any(|n| n.contains(&addr))
+        let canonical = canonical_ip(addr);
+        self.nets
+            .iter()
+            .any(|n| n.contains(&canonical) || n.contains(&addr))
     }
 }
 
@@ -317,11 +323,12 @@ impl ExpectedZones {
 
 pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+    let bytes = std::fs::read(path).map_err(|e| FileError {
         path: name.clone(),
         line: 0,
         message: format!("cannot read expect file: {e}"),
     })?;
+    let text = utf8_text(&name, bytes, "an expect file")?;
     parse_expect(&name, &text)
 }
 
@@ -428,6 +435,9 @@ fn policy(
 }
 
 /// A list of addresses and networks; `v6` restricts the family when set.
+/// IPv4 written as IPv6 (`::ffff:192.0.2.0/120`, `64:ff9b::/96`) is kept
+/// as the IPv4 network it covers: it is IPv4 for `a`, and an IPv6 spelling
+/// is what `aaaa` lists.
 fn addresses(
     list: Option<Vec<Spanned<String>>>,
     v6: Option<bool>,
@@ -448,8 +458,10 @@ fn addresses(
                     format!("`{s}` in `{key}` is not an address or CIDR network"),
                 )
             })?;
+        let canonical = canonical_net(net.trunc());
+        let family = if v6 == Some(true) { net } else { canonical };
         if let Some(v6) = v6
-            && matches!(net, IpNet::V6(_)) != v6
+            && matches!(family, IpNet::V6(_)) != v6
         {
             let want = if v6 { "IPv6" } else { "IPv4" };
             return Err(err(
@@ -457,7 +469,7 @@ fn addresses(
                 format!("`{s}` in `{key}` is not {want}"),
             ));
         }
-        nets.push(net.trunc());
+        nets.push(canonical);
         listed.push(s.to_string());
     }
     Ok(Some(AddressPolicy {

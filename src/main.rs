@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 
 use dnsentry::commands::{self, CommandError};
 use dnsentry::config::args::{BaselineCommand, Cli, Command};
+use dnsentry::model::text::escape_text;
 
 /// Nothing ran: bad flags, feed, expect file, config, capture or
 /// interface. (0 and 1 come from [`commands::Status`].)
@@ -32,9 +33,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Each error's message already carries its cause, once.
+/// Each error's message already carries its cause, once. It may quote a
+/// file or a capture's name: escaped, as every output is.
 fn report(e: CommandError) {
-    eprintln!("dnsentry: error: {e}");
+    eprintln!("dnsentry: error: {}", escape_text(&e.to_string()));
 }
 
 fn init_logging(verbose: u8) {

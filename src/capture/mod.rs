@@ -43,4 +43,23 @@ pub enum CaptureError {
         packet: u64,
         reason: String,
     },
+    /// SIGINT or SIGTERM stopped an offline run: what was read before is
+    /// analysed, but the input was not read to its end.
+    #[error(
+        "{path}: interrupted after packet {packet}: not read to its end{}",
+        later_inputs(*.unread_after)
+    )]
+    Interrupted {
+        path: String,
+        packet: u64,
+        /// Inputs after this one that were not read at all.
+        unread_after: usize,
+    },
+}
+
+fn later_inputs(unread: usize) -> String {
+    match unread {
+        0 => String::new(),
+        n => format!(", nor the {n} input(s) after it"),
+    }
 }

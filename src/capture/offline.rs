@@ -30,6 +30,10 @@ impl FileFormat {
     }
 }
 
+/// The pcap file header; the smallest pcapng section header block.
+const PCAP_HEADER: usize = 24;
+const PCAPNG_MIN_HEADER: usize = 28;
+
 /// Checks that `path` is a readable capture before any thread starts, so a
 /// typo in an investigation's file list fails at once.
 pub fn probe(path: &Path) -> Result<FileFormat, CaptureError> {
@@ -44,10 +48,12 @@ pub fn probe(path: &Path) -> Result<FileFormat, CaptureError> {
             reason: "is a directory".into(),
         });
     }
-    let mut magic = [0u8; 4];
+    // The magic number, and enough after it to know the header is whole:
+    // a file cut inside its header holds no packet, like an empty one.
+    let mut head = [0u8; PCAPNG_MIN_HEADER];
     let mut got = 0;
-    while got < magic.len() {
-        match f.read(magic.get_mut(got..).unwrap_or_default()) {
+    while got < head.len() {
+        match f.read(head.get_mut(got..).unwrap_or_default()) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) => {
@@ -58,15 +64,26 @@ pub fn probe(path: &Path) -> Result<FileFormat, CaptureError> {
             }
         }
     }
-    if got < magic.len() {
+    let [m0, m1, m2, m3, ..] = head;
+    if got < 4 {
         return Err(CaptureError::NotACapture {
             path: name,
             detail: format!("only {got} bytes long"),
         });
     }
-    match u32::from_be_bytes(magic) {
-        0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 => Ok(FileFormat::Pcap),
-        0x0a0d0d0a => Ok(FileFormat::PcapNg),
+    let cut = |format: FileFormat, header: usize| {
+        if got < header {
+            Err(CaptureError::NotACapture {
+                path: name.clone(),
+                detail: format!("cut inside its {header}-byte header: {got} bytes"),
+            })
+        } else {
+            Ok(format)
+        }
+    };
+    match u32::from_be_bytes([m0, m1, m2, m3]) {
+        0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 => cut(FileFormat::Pcap, PCAP_HEADER),
+        0x0a0d0d0a => cut(FileFormat::PcapNg, PCAPNG_MIN_HEADER),
         0x1f8b0800..=0x1f8bffff => Err(CaptureError::NotACapture {
             path: name,
             detail: "gzip-compressed: decompress it first".into(),

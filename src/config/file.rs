@@ -59,7 +59,7 @@ pub struct OutputsSection {
     /// Bound of each destination's spool, MiB.
     pub spool_max_mb: Option<u64>,
     /// Seconds of delivery at exit before the rest is spooled.
-    pub syslog_flush_timeout: Option<u64>,
+    pub syslog_flush_timeout: Option<Spanned<u64>>,
 }
 
 /// What to capture and how.
@@ -82,11 +82,11 @@ pub struct CaptureSection {
 #[serde(deny_unknown_fields)]
 pub struct HealthSection {
     /// Seconds between `sensor_health` events.
-    pub stats_interval: Option<u64>,
+    pub stats_interval: Option<Spanned<u64>>,
     /// Drop rate (0..1) above which `capture_loss` is raised.
     pub loss_threshold: Option<Spanned<f64>>,
     /// Seconds without DNS after which `capture_stalled` is raised.
-    pub stall_timeout: Option<u64>,
+    pub stall_timeout: Option<Spanned<u64>>,
     /// Address for the Prometheus endpoint, e.g. "127.0.0.1:9153".
     pub metrics: Option<Spanned<String>>,
 }
@@ -116,8 +116,8 @@ impl LoadedFile {
     /// the wrong type name their line.
     pub fn load(path: &Path) -> Result<LoadedFile, FileError> {
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, "config", &e))?;
+        let bytes = std::fs::read(path).map_err(|e| FileError::unreadable(path, "config", &e))?;
+        let text = crate::error::utf8_text(&name, bytes, "a config file")?;
         let mut config: FileConfig = toml::from_str(&text).map_err(|e| {
             let at = e.span().map_or(usize::MAX, |s| s.start);
             let line = if at == usize::MAX {

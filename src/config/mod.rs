@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use args::{CommonArgs, LiveFlags, RuleArgs, SyslogArgs};
 use file::{FileConfig, LoadedFile};
+use toml::Spanned;
 
 use crate::capture::live::LiveOptions;
 use crate::decode::transport::DEFAULT_DNS_PORTS;
@@ -25,6 +26,10 @@ use crate::rules::RuleSources;
 
 /// One (kind, owner, value) alerts once per this much packet time.
 pub const DEFAULT_SUPPRESS: Duration = Duration::from_secs(3600);
+/// The longest duration any setting accepts (timeouts, intervals, the
+/// suppression window, `--duration`): beyond any sensible value, and short
+/// enough that adding it to a clock or a packet time cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Worker threads a config file may ask for (the flag has the same range).
 pub const THREADS: std::ops::RangeInclusive<u64> = 1..=1024;
 
@@ -135,7 +140,7 @@ impl Config {
                 .or(file.outputs.weird_log.as_deref())
                 .map(Target::parse),
             syslog: syslog_specs(&flags.syslog, loaded.as_ref())?,
-            delivery: delivery_options(&flags.syslog, file),
+            delivery: delivery_options(&flags.syslog, file, &at)?,
         };
         outputs.check_stdout()?;
         crate::output::syslog::check_distinct(&outputs.syslog)?;
@@ -175,12 +180,43 @@ fn first_nonempty<T: Clone>(flag: &[T], file: &[T]) -> Option<Vec<T>> {
         .map(<[T]>::to_vec)
 }
 
-/// "1h", "90s", "0".
+/// "1h", "90s", "0"; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(s.trim()).map_err(|e| format!("{e}; expected e.g. 1h, 10m, 30s or 0"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}; expected e.g. 1h, 10m, 30s or 0"))
+        .and_then(bounded)
+}
+
+fn bounded(d: Duration) -> Result<Duration, String> {
+    if d > MAX_DURATION {
+        return Err("longer than 365 days, the longest accepted".into());
+    }
+    Ok(d)
+}
+
+/// A setting in whole seconds, from its flag or else from the config file
+/// (`key` names it there), at most [`MAX_DURATION`].
+fn seconds(
+    flag: (&'static str, Option<u64>),
+    file: (&str, Option<&Spanned<u64>>),
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Option<Duration>, ConfigError> {
+    match (flag, file) {
+        ((name, Some(n)), _) => bounded(Duration::from_secs(n))
+            .map(Some)
+            .map_err(|problem| ConfigError::Flag {
+                flag: name,
+                value: n.to_string(),
+                problem,
+            }),
+        ((_, None), (key, Some(n))) => bounded(Duration::from_secs(*n.get_ref()))
+            .map(Some)
+            .map_err(|p| at(n.span(), format!("{key} {}: {p}", n.get_ref()))),
+        ((_, None), (_, None)) => Ok(None),
+    }
 }
 
 /// The syslog destinations: from `--syslog` when given, else from the
@@ -243,21 +279,30 @@ fn syslog_specs(
         .collect()
 }
 
-fn delivery_options(a: &SyslogArgs, file: &FileConfig) -> DeliveryOptions {
+fn delivery_options(
+    a: &SyslogArgs,
+    file: &FileConfig,
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<DeliveryOptions, ConfigError> {
     let o = &file.outputs;
     let d = DeliveryOptions::default();
-    DeliveryOptions {
+    let flush_timeout = seconds(
+        ("--syslog-flush-timeout", a.flush_timeout),
+        (
+            "outputs.syslog_flush_timeout",
+            o.syslog_flush_timeout.as_ref(),
+        ),
+        at,
+    )?;
+    Ok(DeliveryOptions {
         spool_dir: a.spool_dir.clone().or_else(|| o.spool_dir.clone()),
         spool_max_bytes: a
             .spool_max_mb
             .or(o.spool_max_mb)
             .map_or(d.spool_max_bytes, |mb| mb.saturating_mul(1 << 20)),
-        flush_timeout: a
-            .flush_timeout
-            .or(o.syslog_flush_timeout)
-            .map_or(d.flush_timeout, Duration::from_secs),
+        flush_timeout: flush_timeout.unwrap_or(d.flush_timeout),
         ..d
-    }
+    })
 }
 
 fn live_config(
@@ -306,17 +351,20 @@ fn live_config(
         }
         (None, None) => hd.loss_threshold,
     };
+    let interval = seconds(
+        ("--stats-interval", flags.stats_interval),
+        ("health.stats_interval", fh.stats_interval.as_ref()),
+        at,
+    )?;
+    let stall_after = seconds(
+        ("--stall-timeout", flags.stall_timeout),
+        ("health.stall_timeout", fh.stall_timeout.as_ref()),
+        at,
+    )?;
     let health = HealthOptions {
-        interval: flags
-            .stats_interval
-            .or(fh.stats_interval)
-            .map_or(hd.interval, Duration::from_secs)
-            .max(Duration::from_secs(1)),
+        interval: interval.unwrap_or(hd.interval).max(Duration::from_secs(1)),
         loss_threshold,
-        stall_after: flags
-            .stall_timeout
-            .or(fh.stall_timeout)
-            .map_or(hd.stall_after, Duration::from_secs),
+        stall_after: stall_after.unwrap_or(hd.stall_after),
     };
     let metrics = match (flags.metrics, &fh.metrics) {
         (Some(a), _) => Some(a),

@@ -20,7 +20,7 @@ use hickory_proto::op::Header;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
 
-use super::name::{presentation, push_escaped};
+use super::name::{presentation, push_escaped, write_presentation};
 use crate::model::Malformed;
 use crate::model::names::type_name;
 use crate::model::{
@@ -298,9 +298,56 @@ fn decode_rdata(
         RData::Unknown { .. } | RData::NULL(_) | RData::Update0(_) | RData::OPT(_) => {
             Rdata::Opaque(bytes.into())
         }
-        RData::DNSSEC(d) => Rdata::Text(dnssec_text(&d).unwrap_or_else(|| d.to_string())),
-        other => Rdata::Text(other.to_string()),
+        RData::CAA(caa) => {
+            // RFC 8659 §4.1.1: flags, tag, then the value as one quoted string.
+            let mut text = format!("{} ", caa.flags());
+            push_escaped(caa.tag.as_bytes(), b"", false, &mut text);
+            text.push(' ');
+            push_quoted(&caa.value, &mut text);
+            Rdata::Text(text)
+        }
+        RData::HINFO(hinfo) => {
+            let mut text = String::new();
+            push_quoted(&hinfo.cpu, &mut text);
+            text.push(' ');
+            push_quoted(&hinfo.os, &mut text);
+            Rdata::Text(text)
+        }
+        RData::NAPTR(naptr) => {
+            let mut text = format!("{} {} ", naptr.order, naptr.preference);
+            for s in [&naptr.flags, &naptr.services, &naptr.regexp] {
+                push_quoted(s, &mut text);
+                text.push(' ');
+            }
+            write_presentation(&naptr.replacement, &mut text);
+            Rdata::Text(text)
+        }
+        RData::DNSSEC(d) => {
+            Rdata::Text(ascii_only(dnssec_text(&d).unwrap_or_else(|| d.to_string())))
+        }
+        other => Rdata::Text(ascii_only(other.to_string())),
     })
+}
+
+/// One character-string in presentation format: quoted, `"` and `\`
+/// escaped, bytes outside printable ASCII as `\DDD`.
+fn push_quoted(bytes: &[u8], out: &mut String) {
+    out.push('"');
+    push_escaped(bytes, b"\"\\", true, out);
+    out.push('"');
+}
+
+/// hickory's presentation of the other types, kept to printable ASCII:
+/// what it decoded lossily from bytes (a U+FFFD, a control character, a
+/// Unicode name) is written as the `\DDD` of its UTF-8 bytes, the
+/// presentation-format escape, so no record data reaches a log raw.
+fn ascii_only(text: String) -> String {
+    if text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    push_escaped(text.as_bytes(), b"", true, &mut out);
+    out
 }
 
 /// Presentation format (RFC 4034 §3.2, §4.2; RFC 5155 §3.3) for the DNSSEC
@@ -372,9 +419,7 @@ fn character_strings(mut bytes: &[u8]) -> Result<String, Malformed> {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push('"');
-        push_escaped(s, b"\"\\", true, &mut out);
-        out.push('"');
+        push_quoted(s, &mut out);
         bytes = rest.get(usize::from(len)..).unwrap_or_default();
     }
     Ok(out)
@@ -465,17 +510,16 @@ fn edns_option_text(code: u16, data: &[u8]) -> String {
             };
             format!("{text}/{source}/{scope}")
         }
-        // Extended DNS error (RFC 8914): info code, then UTF-8 text.
+        // Extended DNS error (RFC 8914): info code, then UTF-8 text, which
+        // the server chose: escaped as record data is.
         15 => match data {
             [a, b, text @ ..] => {
-                let info = u16::from_be_bytes([*a, *b]);
-                let text = String::from_utf8_lossy(text);
-                let text: String = text.chars().filter(|c| !c.is_control()).collect();
-                if text.is_empty() {
-                    info.to_string()
-                } else {
-                    format!("{info} {text}")
+                let mut out = u16::from_be_bytes([*a, *b]).to_string();
+                if !text.is_empty() {
+                    out.push(' ');
+                    push_escaped(text, b"\\", true, &mut out);
                 }
+                out
             }
             _ => format!("malformed {}", hex(data)),
         },
@@ -650,6 +694,46 @@ mod tests {
         ];
         let r = decode_response(meta(), &msg).unwrap();
         assert_eq!(r.defect, Some(Malformed::DnsNameBadPointer));
+    }
+
+    /// Character-strings inside CAA, HINFO and NAPTR are attacker-chosen
+    /// bytes: in presentation format, quoted, with every byte outside
+    /// printable ASCII as `\DDD` (invalid UTF-8 included), like TXT.
+    #[test]
+    fn caa_hinfo_and_naptr_strings_are_escaped_like_txt() {
+        use hickory_proto::rr::rdata::{CAA, HINFO, NAPTR};
+        let hostile: Vec<u8> = [&b"a\"\\\x7f"[..], "\u{9b}\u{2028}".as_bytes(), b"\xff z"].concat();
+        let mut caa = CAA::new_issue(false, None, vec![]);
+        caa.value = hostile.clone();
+        let hinfo = HINFO::from_bytes(hostile.clone().into(), b"Linux".to_vec().into());
+        let naptr = NAPTR::new(
+            10,
+            20,
+            b"u".to_vec().into(),
+            hostile.clone().into(),
+            b"!^.*$!sip:x@example.org!".to_vec().into(),
+            n("."),
+        );
+        let bytes = response(
+            vec![
+                Record::from_rdata(n("example.org."), 60, RData::CAA(caa)),
+                Record::from_rdata(n("example.org."), 60, RData::HINFO(hinfo)),
+                Record::from_rdata(n("example.org."), 60, RData::NAPTR(naptr)),
+            ],
+            vec![],
+        );
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.defect, None);
+        let data: Vec<String> = r.answers.iter().map(|a| a.data.to_string()).collect();
+        let esc = "a\\\"\\\\\\127\\194\\155\\226\\128\\168\\255 z";
+        assert_eq!(
+            data,
+            vec![
+                format!("0 issue \"{esc}\""),
+                format!("\"{esc}\" \"Linux\""),
+                format!("10 20 \"u\" \"{esc}\" \"!^.*$!sip:x@example.org!\" ."),
+            ]
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! e-mail) is skipped and counted; a value that does not parse as its
 //! declared type is an error naming the file and line.
 
-use std::net::IpAddr;
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
 use crate::error::FileError;
+use crate::model::text::{escape_text, is_unsafe_char};
 
 /// What one feed file held.
 #[derive(Debug)]
@@ -28,6 +30,28 @@ pub struct FeedLoad {
     /// Rows of indicator types the sensor does not match (URL, hash, ...).
     pub skipped: u64,
     pub format: FeedFormat,
+    /// Values that were valid only once normalised (zero-padded octets),
+    /// with their line: the loader shows them, the feed still loads.
+    pub warnings: Vec<FileError>,
+}
+
+impl FeedLoad {
+    pub(super) fn new(format: FeedFormat) -> FeedLoad {
+        FeedLoad {
+            indicators: Vec::new(),
+            skipped: 0,
+            format,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The value of `typed`, its warning (if any) kept with `line`.
+    pub(super) fn accept(&mut self, feed: &str, line: u64, typed: Typed) -> IndicatorValue {
+        if let Some(w) = typed.warning {
+            self.warnings.push(FileError::new(feed, line, w));
+        }
+        typed.value
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +97,10 @@ pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, FileError> {
         line,
         message,
     };
-    let feed: Arc<str> = name.into();
+    let feed: Arc<str> = escape_text(name).into();
+    // An editor's or an export's byte-order mark is not part of the first
+    // indicator (or of the CSV header).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with(['{', '[']) {
         let json: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| err(e.line() as u64, format!("JSON feed: {e}")))?;
@@ -146,11 +173,7 @@ fn parse_csv(
     let source_col = col("source");
     let reference_col = col("reference");
 
-    let mut out = FeedLoad {
-        indicators: Vec::new(),
-        skipped: 0,
-        format: FeedFormat::Csv,
-    };
+    let mut out = FeedLoad::new(FeedFormat::Csv);
     for record in reader.records() {
         let record = record.map_err(|e| err(csv_line(&e), format!("bad CSV row: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
@@ -167,7 +190,7 @@ fn parse_csv(
         };
         let declared = record.get(type_col).unwrap_or_default();
         let value = match parse_typed(&raw, declared) {
-            Ok(Some(v)) => v,
+            Ok(Some(typed)) => out.accept(feed, line, typed),
             Ok(None) => {
                 out.skipped += 1;
                 continue;
@@ -206,11 +229,7 @@ fn parse_text(
     text: &str,
     err: impl Fn(u64, String) -> FileError,
 ) -> Result<FeedLoad, FileError> {
-    let mut out = FeedLoad {
-        indicators: Vec::new(),
-        skipped: 0,
-        format: FeedFormat::Text,
-    };
+    let mut out = FeedLoad::new(FeedFormat::Text);
     for (i, raw_line) in text.lines().enumerate() {
         let line = i as u64 + 1;
         let content = strip_comment(raw_line).trim();
@@ -223,11 +242,12 @@ fn parse_text(
                 format!("expected one indicator per line, found `{content}`"),
             ));
         }
-        let value = parse_typed(content, "").map_err(|m| err(line, m))?;
-        match value {
-            Some(v) => out
-                .indicators
-                .push(indicator(v, feed, line, None, None, Vec::new())),
+        match parse_typed(content, "").map_err(|m| err(line, m))? {
+            Some(typed) => {
+                let v = out.accept(feed, line, typed);
+                out.indicators
+                    .push(indicator(v, feed, line, None, None, Vec::new()));
+            }
             None => out.skipped += 1,
         }
     }
@@ -246,6 +266,10 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// One indicator with its provenance. The feed's free text (source,
+/// reference, metadata) is whatever its author wrote: it is kept escaped
+/// ([`escape_text`]), so every output that carries it, to a terminal, a
+/// JSON line or a SIEM, shows the same safe text.
 pub(super) fn indicator(
     value: IndicatorValue,
     feed: &Arc<str>,
@@ -254,6 +278,10 @@ pub(super) fn indicator(
     reference: Option<String>,
     meta: Vec<(String, String)>,
 ) -> Indicator {
+    let text = |s: String| match escape_text(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(escaped) => escaped,
+    };
     let kind = match &value {
         IndicatorValue::Addr(IpAddr::V4(_)) => IndicatorType::Ipv4,
         IndicatorValue::Addr(IpAddr::V6(_)) => IndicatorType::Ipv6,
@@ -263,9 +291,9 @@ pub(super) fn indicator(
     Indicator {
         value,
         kind,
-        source,
-        reference,
-        meta,
+        source: source.map(text),
+        reference: reference.map(text),
+        meta: meta.into_iter().map(|(k, v)| (text(k), text(v))).collect(),
         feed: feed.clone(),
         line,
     }
@@ -301,11 +329,42 @@ fn declared(type_field: &str) -> Result<Declared, String> {
     })
 }
 
+/// A parsed value, and what had to be normalised to get it.
+#[derive(Debug)]
+pub(super) struct Typed {
+    pub value: IndicatorValue,
+    /// Why the value as written is not quite the value loaded.
+    pub warning: Option<String>,
+}
+
 /// Parses one indicator of the declared type. `Ok(None)` for a type that
 /// is skipped by design.
-pub(super) fn parse_typed(raw: &str, type_field: &str) -> Result<Option<IndicatorValue>, String> {
+///
+/// A value that would load as something that can never match is an
+/// error, not a silent dud: an invisible or control character anywhere
+/// (IDNA would drop a zero-width space and keep the rest), or numbers and
+/// dots that are not an IPv4 address. Zero-padded octets are read as
+/// decimal, with a warning: `010` is 8 to inet_aton.
+pub(super) fn parse_typed(raw: &str, type_field: &str) -> Result<Option<Typed>, String> {
     let decl = declared(type_field)?;
-    let value = refang(raw.trim());
+    if matches!(decl, Declared::NotMatchable) {
+        return Ok(None);
+    }
+    let trimmed = raw.trim();
+    if let Some(c) = trimmed.chars().find(|c| is_unsafe_char(*c)) {
+        return Err(format!(
+            "`{raw}`: invisible or control character U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    let mut value = refang(trimmed);
+    let mut warning = None;
+    if let Some(unpadded) = unpad_ipv4(&value) {
+        warning = Some(format!(
+            "`{raw}` has zero-padded octets: read as {unpadded} (decimal, not octal)"
+        ));
+        value = unpadded;
+    }
     let parsed = match decl {
         Declared::NotMatchable => return Ok(None),
         Declared::Address => parse_address(&value)
@@ -322,12 +381,43 @@ pub(super) fn parse_typed(raw: &str, type_field: &str) -> Result<Option<Indicato
                 Ok,
             ),
     }?;
-    Ok(Some(parsed))
+    Ok(Some(Typed {
+        value: parsed,
+        warning,
+    }))
+}
+
+/// `185.020.187.008` (optionally with `/len`) with its octets read as
+/// decimal: `Some` only when an octet has a leading zero.
+fn unpad_ipv4(s: &str) -> Option<String> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let octets: Vec<&str> = addr.split('.').collect();
+    if octets.len() != 4 || !octets.iter().any(|o| o.len() > 1 && o.starts_with('0')) {
+        return None;
+    }
+    let mut parts = [0u8; 4];
+    for (part, octet) in parts.iter_mut().zip(&octets) {
+        if octet.is_empty() || octet.len() > 3 || !octet.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *part = octet.parse().ok()?;
+    }
+    let addr = Ipv4Addr::from(parts);
+    Some(match len {
+        Some(len) => format!("{addr}/{len}"),
+        None => addr.to_string(),
+    })
 }
 
 /// The host of a URL indicator, as an address or a domain: a URL on a
 /// host says the host serves the attacker.
 pub(super) fn host_of_url(url: &str) -> Option<IndicatorValue> {
+    if url.contains(is_unsafe_char) {
+        return None;
+    }
     let url = refang(url.trim()).replace("hxxp", "http");
     let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -340,11 +430,15 @@ pub(super) fn host_of_url(url: &str) -> Option<IndicatorValue> {
     parse_address(host).map_or_else(|| parse_domain(host).ok(), Some)
 }
 
+/// Defanged dots and colons back to what they stand for; the ideographic
+/// full stops (U+3002, U+FF0E, U+FF61) are label separators too (RFC 3490
+/// §3.1), in addresses as in names.
 fn refang(s: &str) -> String {
     s.replace("[.]", ".")
         .replace("(.)", ".")
         .replace("[dot]", ".")
         .replace("[:]", ":")
+        .replace(['\u{3002}', '\u{ff0e}', '\u{ff61}'], ".")
 }
 
 fn parse_address(s: &str) -> Option<IndicatorValue> {
@@ -363,9 +457,22 @@ fn parse_network(s: &str) -> Option<IndicatorValue> {
 /// Normalises a domain: lower case, no trailing dot, no leading `*.`
 /// (subdomains always match), IDNs converted to A-labels.
 fn parse_domain(s: &str) -> Result<IndicatorValue, String> {
+    if s.parse::<IpAddr>().is_ok() {
+        return Err("an IP address, not a domain name".into());
+    }
     let mut d = s.trim_end_matches('.').to_ascii_lowercase();
     if let Some(rest) = d.strip_prefix("*.") {
         d = rest.to_string();
+    }
+    // Checked before IDNA, which would otherwise report (or escape) a
+    // character other than the one that is wrong.
+    if let Some(c) = d
+        .chars()
+        .find(|c| c.is_ascii() && !is_name_char(*c) && *c != '.')
+    {
+        return Err(format!(
+            "not an address, network or domain name (character `{c}`)"
+        ));
     }
     if !d.is_ascii() {
         let name = hickory_proto::rr::Name::from_utf8(&d)
@@ -385,16 +492,25 @@ fn parse_domain(s: &str) -> Result<IndicatorValue, String> {
         if label.len() > 63 {
             return Err("label longer than 63 characters".into());
         }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-        {
+        if let Some(c) = label.chars().find(|c| !is_name_char(*c)) {
             return Err(format!(
                 "not an address, network or domain name (character `{c}`)"
             ));
         }
     }
+    // No top-level domain is numeric (RFC 3696 §2): numbers and dots are
+    // an address written wrong, which as a domain would never match.
+    if d.rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("looks like an IPv4 address but is not one".into());
+    }
     Ok(IndicatorValue::Domain(d))
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 #[cfg(test)]
@@ -472,6 +588,124 @@ mod tests {
         assert!(e.message.contains('$'));
         let e = parse_feed("l.txt", &format!("{}.com\n", "a".repeat(64))).unwrap_err();
         assert!(e.message.contains("63"));
+    }
+
+    fn values(f: &FeedLoad) -> Vec<(IndicatorType, String)> {
+        f.indicators.iter().map(|i| (i.kind, i.text())).collect()
+    }
+
+    /// A byte-order mark from an editor or an export is not part of the
+    /// first indicator (or header).
+    #[test]
+    fn a_leading_bom_is_stripped() {
+        let f = parse_feed("l.txt", "\u{feff}185.20.187.8\nevil.example\n").unwrap();
+        assert_eq!(
+            values(&f),
+            [
+                (IndicatorType::Ipv4, "185.20.187.8".to_string()),
+                (IndicatorType::Domain, "evil.example".to_string())
+            ]
+        );
+        let f = parse_feed("f.csv", "\u{feff}indicator,type\n185.20.187.8,ipv4\n").unwrap();
+        assert_eq!(f.format, FeedFormat::Csv);
+        assert_eq!(
+            values(&f),
+            [(IndicatorType::Ipv4, "185.20.187.8".to_string())]
+        );
+    }
+
+    /// Invisible characters make an indicator that looks right and never
+    /// matches: an error naming the line and the character.
+    #[test]
+    fn invisible_characters_in_an_indicator_are_errors() {
+        let e = parse_feed("l.txt", "ok.example\n\u{200b}185.20.187.8\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "l.txt:2: `\\u{200b}185.20.187.8`: invisible or control character U+200B"
+        );
+        let e = parse_feed("l.txt", "mail.ex\u{200d}ample.com\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("U+200D"), "{e}");
+        let e = parse_feed("f.csv", "indicator,type\nevil\u{2060}.example,domain\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("U+2060"), "{e}");
+    }
+
+    /// Leading zeros are octal to inet_aton and decimal to a person: read
+    /// as decimal (and warned about, see `feed_warnings`), never a domain.
+    #[test]
+    fn zero_padded_octets_are_addresses() {
+        let f = parse_feed("l.txt", "185.020.187.008\n010.001.002.000/24\n").unwrap();
+        assert_eq!(
+            values(&f),
+            [
+                (IndicatorType::Ipv4, "185.20.187.8".to_string()),
+                (IndicatorType::Cidr, "10.1.2.0/24".to_string())
+            ]
+        );
+        let f = parse_feed("f.csv", "indicator,type\n185.020.187.008,ipv4\n").unwrap();
+        assert_eq!(
+            values(&f),
+            [(IndicatorType::Ipv4, "185.20.187.8".to_string())]
+        );
+    }
+
+    #[test]
+    fn feed_warnings() {
+        let f = parse_feed("l.txt", "# list\n185.020.187.008\nevil.example\n").unwrap();
+        let w: Vec<String> = f.warnings.iter().map(FileError::as_warning).collect();
+        assert_eq!(
+            w,
+            [
+                "l.txt:2: warning: `185.020.187.008` has zero-padded octets: read as 185.20.187.8 (decimal, not octal)"
+            ]
+        );
+        let f = parse_feed(
+            "z.dat",
+            "#fields\tindicator\tindicator_type\n010.0.0.1\tIntel::ADDR\n",
+        )
+        .unwrap();
+        assert_eq!(f.warnings[0].line, 2);
+        assert_eq!(f.indicators[0].text(), "10.0.0.1");
+    }
+
+    /// A value made of numbers and dots is an address or an error: no
+    /// top-level domain is numeric, so as a domain it could never match.
+    #[test]
+    fn an_ipv4_looking_value_is_never_a_domain() {
+        for bad in [
+            "185.20.187",
+            "300.1.2.3",
+            "1.2.3.4.5",
+            "0x7f.0.0.1",
+            "2130706433",
+        ] {
+            let e = parse_feed("l.txt", &format!("{bad}\n")).unwrap_err();
+            assert!(
+                e.message
+                    .contains("looks like an IPv4 address but is not one"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(parse_feed("l.txt", "123.example\n").is_ok());
+    }
+
+    /// U+3002, U+FF0E and U+FF61 are label separators (RFC 3490 §3.1), and
+    /// an error names the character that is wrong, not an escape of one.
+    #[test]
+    fn ideographic_full_stops_separate_labels() {
+        let f = parse_feed("l.txt", "evil\u{3002}example\nb\u{fc}cher\u{ff0e}example\n").unwrap();
+        assert_eq!(
+            values(&f),
+            [
+                (IndicatorType::Domain, "evil.example".to_string()),
+                (IndicatorType::Domain, "xn--bcher-kva.example".to_string())
+            ]
+        );
+        let e = parse_feed("l.txt", "ev$il\u{3002}example\n").unwrap_err();
+        assert!(e.message.ends_with("(character `$`)"), "{e}");
+        let e = parse_feed("l.txt", "a\u{3002}\u{3002}b\n").unwrap_err();
+        assert!(e.message.ends_with("empty label in domain name"), "{e}");
     }
 
     #[test]

@@ -33,11 +33,7 @@ pub(super) fn is_misp(json: &Value) -> bool {
 }
 
 pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError> {
-    let mut out = FeedLoad {
-        indicators: Vec::new(),
-        skipped: 0,
-        format: FeedFormat::Misp,
-    };
+    let mut out = FeedLoad::new(FeedFormat::Misp);
     for event in events(json) {
         let info = event
             .get("info")
@@ -91,14 +87,18 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
             }
             for (kind, v) in parts {
                 match parse_typed(v, kind) {
-                    Ok(Some(value)) => out.indicators.push(indicator(
-                        value,
-                        feed,
-                        0,
-                        info.clone(),
-                        reference.clone(),
-                        meta.clone(),
-                    )),
+                    Ok(Some(typed)) => {
+                        // JSON exports have no line per attribute.
+                        let value = out.accept(feed, 0, typed);
+                        out.indicators.push(indicator(
+                            value,
+                            feed,
+                            0,
+                            info.clone(),
+                            reference.clone(),
+                            meta.clone(),
+                        ));
+                    }
                     // A value that does not parse as its declared type in a
                     // machine-made export is the exporter's bug, not a
                     // reason to lose the rest of the feed.

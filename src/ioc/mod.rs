@@ -5,6 +5,11 @@
 //! domains are hash lookups (a domain also checks each of its parent
 //! domains, so the cost grows with the *name's* label count, not the feed),
 //! and networks are one hash lookup per distinct prefix length in the feed.
+//!
+//! IPv4 addresses written as IPv6 (IPv4-mapped, NAT64 well-known prefix)
+//! are keyed and looked up as IPv4 ([`crate::model::addr`]), on the
+//! indicator's side and the answer's; the indicator itself keeps the form
+//! its feed wrote.
 
 pub mod feed;
 mod misp;
@@ -12,12 +17,13 @@ mod stix;
 mod zeek;
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
+use crate::model::addr::{canonical_ip, canonical_net};
 use crate::model::names::suffix_starts;
 pub use crate::model::{Indicator, IndicatorType, IndicatorValue};
 
@@ -54,17 +60,17 @@ impl IocSet {
             return;
         };
         let inserted = match &ind.value {
-            IndicatorValue::Addr(a) => insert_new(&mut self.addrs, *a, id),
-            IndicatorValue::Net(IpNet::V4(n)) => {
-                let len = n.prefix_len();
-                let table = table_for(&mut self.nets_v4, len);
-                insert_new(table, u32::from(n.network()), id)
-            }
-            IndicatorValue::Net(IpNet::V6(n)) => {
-                let len = n.prefix_len();
-                let table = table_for(&mut self.nets_v6, len);
-                insert_new(table, u128::from(n.network()), id)
-            }
+            IndicatorValue::Addr(a) => insert_new(&mut self.addrs, canonical_ip(*a), id),
+            IndicatorValue::Net(net) => match canonical_net(*net) {
+                IpNet::V4(n) => {
+                    let table = table_for(&mut self.nets_v4, n.prefix_len());
+                    insert_new(table, u32::from(n.network()), id)
+                }
+                IpNet::V6(n) => {
+                    let table = table_for(&mut self.nets_v6, n.prefix_len());
+                    insert_new(table, u128::from(n.network()), id)
+                }
+            },
             IndicatorValue::Domain(d) => insert_new(&mut self.domains, d.as_str().into(), id),
         };
         if inserted {
@@ -85,25 +91,40 @@ impl IocSet {
     }
 
     /// The indicator an address matches: the address itself, else the
-    /// longest network containing it.
+    /// longest network containing it. An IPv4 address written as IPv6 is
+    /// looked up as IPv4, then in the IPv6 networks wider than the
+    /// embedding prefix (only those can hold it as IPv6).
     pub fn match_addr(&self, addr: IpAddr) -> Option<&Arc<Indicator>> {
-        let id = self.addrs.get(&addr).copied().or_else(|| match addr {
-            IpAddr::V4(a) => {
-                let bits = u32::from(a);
-                self.nets_v4.iter().find_map(|(len, table)| {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
-                    table.get(&(bits & mask)).copied()
-                })
-            }
-            IpAddr::V6(a) => {
-                let bits = u128::from(a);
-                self.nets_v6.iter().find_map(|(len, table)| {
-                    let mask = u128::MAX.checked_shl(128 - u32::from(*len)).unwrap_or(0);
-                    table.get(&(bits & mask)).copied()
-                })
-            }
-        })?;
+        let canonical = canonical_ip(addr);
+        let id = self
+            .addrs
+            .get(&canonical)
+            .copied()
+            .or_else(|| match canonical {
+                IpAddr::V4(a) => self.match_net_v4(a),
+                IpAddr::V6(a) => self.match_net_v6(a),
+            })
+            .or_else(|| match addr {
+                IpAddr::V6(a) if canonical != addr => self.match_net_v6(a),
+                _ => None,
+            })?;
         self.indicators.get(id as usize)
+    }
+
+    fn match_net_v4(&self, a: Ipv4Addr) -> Option<u32> {
+        let bits = u32::from(a);
+        self.nets_v4.iter().find_map(|(len, table)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+            table.get(&(bits & mask)).copied()
+        })
+    }
+
+    fn match_net_v6(&self, a: Ipv6Addr) -> Option<u32> {
+        let bits = u128::from(a);
+        self.nets_v6.iter().find_map(|(len, table)| {
+            let mask = u128::MAX.checked_shl(128 - u32::from(*len)).unwrap_or(0);
+            table.get(&(bits & mask)).copied()
+        })
     }
 
     /// The indicator a name matches: the name itself or its closest parent

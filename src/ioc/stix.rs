@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::IndicatorValue;
-use super::feed::{FeedFormat, FeedLoad, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, Typed, host_of_url, indicator, parse_typed};
 use crate::error::FileError;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -165,11 +164,14 @@ fn pattern_values(pattern: &str) -> Option<Vec<(String, String)>> {
     }
 }
 
-fn value_of(path: &str, value: &str) -> Option<IndicatorValue> {
+fn value_of(path: &str, value: &str) -> Option<Typed> {
     match path {
         "ipv4-addr:value" | "ipv6-addr:value" => parse_typed(value, "ip").ok().flatten(),
         "domain-name:value" => parse_typed(value, "domain").ok().flatten(),
-        "url:value" => host_of_url(value),
+        "url:value" => host_of_url(value).map(|value| Typed {
+            value,
+            warning: None,
+        }),
         _ => None,
     }
 }
@@ -183,11 +185,7 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
             line: 1,
             message: "STIX bundle without an `objects` array".into(),
         })?;
-    let mut out = FeedLoad {
-        indicators: Vec::new(),
-        skipped: 0,
-        format: FeedFormat::Stix,
-    };
+    let mut out = FeedLoad::new(FeedFormat::Stix);
     for obj in objects {
         if obj.get("type").and_then(Value::as_str) != Some("indicator") {
             continue;
@@ -205,8 +203,7 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
             out.skipped += 1;
             continue;
         };
-        let parsed: Option<Vec<IndicatorValue>> =
-            values.iter().map(|(p, v)| value_of(p, v)).collect();
+        let parsed: Option<Vec<Typed>> = values.iter().map(|(p, v)| value_of(p, v)).collect();
         let Some(parsed) = parsed else {
             out.skipped += 1;
             continue;
@@ -216,7 +213,9 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
         if let Some(d) = str_of("description") {
             meta.push(("description".to_string(), d));
         }
-        for v in parsed {
+        for typed in parsed {
+            // JSON bundles have no line per indicator.
+            let v = out.accept(feed, 0, typed);
             out.indicators.push(indicator(
                 v,
                 feed,
@@ -248,7 +247,7 @@ mod tests {
             pattern_values("[file:hashes.MD5 = 'ab']").is_some(),
             "parsed, then skipped by path"
         );
-        assert_eq!(value_of("file:hashes.MD5", "ab"), None);
+        assert!(value_of("file:hashes.MD5", "ab").is_none());
         assert!(
             pattern_values("[ipv4-addr:value = '1.2.3.4' AND domain-name:value = 'a.b']").is_none()
         );

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::feed::{FeedFormat, FeedLoad, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, Typed, host_of_url, indicator, parse_typed};
 use crate::error::FileError;
 
 pub(super) fn is_zeek_intel(first_line: &str) -> bool {
@@ -22,11 +22,7 @@ pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> 
         line,
         message,
     };
-    let mut out = FeedLoad {
-        indicators: Vec::new(),
-        skipped: 0,
-        format: FeedFormat::ZeekIntel,
-    };
+    let mut out = FeedLoad::new(FeedFormat::ZeekIntel);
     let mut fields: Vec<&str> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
@@ -51,13 +47,18 @@ pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> 
                 "line without an indicator and an indicator_type".into(),
             ));
         };
+        let typed = |t: &str| parse_typed(value, t).map_err(|m| err(n, m));
         let parsed = match typ {
-            "Intel::ADDR" => parse_typed(value, "ip").map_err(|m| err(n, m))?,
-            "Intel::SUBNET" => parse_typed(value, "cidr").map_err(|m| err(n, m))?,
-            "Intel::DOMAIN" => parse_typed(value, "domain").map_err(|m| err(n, m))?,
-            "Intel::URL" => host_of_url(value),
+            "Intel::ADDR" => typed("ip")?,
+            "Intel::SUBNET" => typed("cidr")?,
+            "Intel::DOMAIN" => typed("domain")?,
+            "Intel::URL" => host_of_url(value).map(|value| Typed {
+                value,
+                warning: None,
+            }),
             _ => None,
-        };
+        }
+        .map(|t| out.accept(feed, n, t));
         let Some(parsed) = parsed else {
             out.skipped += 1;
             continue;

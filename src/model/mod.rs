@@ -11,9 +11,11 @@
 //!   names. hickory-proto types stop at `decode::dns`.
 //! * [`Alert`]: one detection, ready for any output.
 
+pub mod addr;
 mod defect;
 mod indicator;
 pub mod names;
+pub mod text;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

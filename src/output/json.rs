@@ -2,6 +2,12 @@
 //!
 //! Field names and meanings are the documented schema (README.md, "Alert
 //! schema" and "DNS log schema"); changing them breaks SIEM parsers.
+//!
+//! Every line is written through [`SafeFormatter`]: serde_json escapes
+//! only `"`, `\` and U+0000..U+001F, so DEL, C1 controls and the Unicode
+//! line separators would reach a file raw, and a JSON-lines reader (or a
+//! terminal that shows the file) would act on them. They are written as
+//! `\uNNNN`, which keeps the JSON valid and its values unchanged.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -11,7 +17,67 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use crate::model::names::{rcode_name, type_name};
+use crate::model::text::is_unsafe_char;
 use crate::model::{Alert, AlertDetail, DnsRecord, DnsResponse, Edns, SourceNames};
+
+/// serde_json's compact format, with every character
+/// [`is_unsafe_char`] refuses written as `\uNNNN` (all of them are in the
+/// Basic Multilingual Plane, so one escape each).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SafeFormatter;
+
+impl serde_json::ser::Formatter for SafeFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // Printable ASCII, the usual case, goes out as it is.
+        if !fragment.bytes().any(|b| b == 0x7f || !b.is_ascii()) {
+            return writer.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe_char(c) {
+                writer.write_all(fragment.get(start..i).unwrap_or_default().as_bytes())?;
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(fragment.get(start..).unwrap_or_default().as_bytes())
+    }
+}
+
+/// Writes `value` as one line of JSON (without the newline) through
+/// [`SafeFormatter`].
+pub fn write_json<W: Write, T: Serialize + ?Sized>(out: W, value: &T) -> serde_json::Result<()> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        out,
+        SafeFormatter,
+    ))
+}
+
+/// `value` as indented JSON (`--stats-json`), unsafe characters escaped as
+/// [`SafeFormatter`] does. serde_json has already escaped U+0000..U+001F
+/// inside strings (the newlines left are the indentation's), and outside
+/// strings JSON has only ASCII, so any other unsafe character is inside a
+/// string, where `\uNNNN` means the same character.
+pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let unsafe_in_string = |c: char| is_unsafe_char(c) && u32::from(c) > 0x1f;
+    let json = serde_json::to_string_pretty(value)?;
+    if !json.contains(unsafe_in_string) {
+        return Ok(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_in_string(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
 
 /// Serialises through `Display` without an intermediate `String`.
 struct Disp<'a, T: Display>(&'a T);
@@ -192,7 +258,7 @@ pub fn write_alert(
             .ip_ttl_change
             .map(|(now, before)| IpTtlView { now, before }),
     };
-    serde_json::to_writer(&mut *out, &view)?;
+    write_json(&mut *out, &view)?;
     out.write_all(b"\n")
 }
 
@@ -347,7 +413,7 @@ pub fn write_weird(
             packet: w.source.packet,
         },
     };
-    serde_json::to_writer(&mut *out, &view)?;
+    write_json(&mut *out, &view)?;
     out.write_all(b"\n")
 }
 
@@ -388,7 +454,7 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
         },
     };
     // Writing to a Vec cannot fail, and every field serialises.
-    if serde_json::to_writer(&mut *out, &view).is_ok() {
+    if write_json(&mut *out, &view).is_ok() {
         out.push(b'\n');
     }
 }
@@ -400,6 +466,6 @@ pub fn write_sensor_event(
     out: &mut impl Write,
     e: &crate::stats::SensorEvent,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, e)?;
+    write_json(&mut *out, e)?;
     out.write_all(b"\n")
 }

@@ -41,6 +41,7 @@ use crate::capture::{CaptureError, Flow, Frame};
 use crate::decode::Demux;
 use crate::health::{HealthBoard, HealthOptions};
 use crate::matcher::suppress::Suppressor;
+use crate::model::text::escape_path;
 use crate::model::{PayloadBatch, SourceNames};
 use crate::output::metrics::MetricsOutput;
 use crate::output::{OutputError, OutputSet, OutputTargets};
@@ -193,7 +194,8 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
                 probe(p)?;
                 total += std::fs::metadata(p).map_or(0, |m| m.len());
             }
-            let names = files.iter().map(|p| p.display().to_string()).collect();
+            // Alerts and logs carry the names: escaped as all free text is.
+            let names = files.iter().map(|p| escape_path(p)).collect();
             (names, total, Vec::new())
         }
         Inputs::Live {

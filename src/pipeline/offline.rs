@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_channel::Sender;
 
 use super::{Batcher, CaptureResult, take};
-use crate::capture::Flow;
 use crate::capture::offline::read_file;
+use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::model::PayloadBatch;
 use crate::progress::Progress;
+use crate::stats::FileReport;
 
 /// Frames read before progress is published even if few were DNS.
 const PROGRESS_FRAMES: u64 = 8192;
@@ -40,9 +41,16 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
     let mut reports = Vec::with_capacity(ctx.files.len());
     let mut errors = Vec::new();
     let progress = &ctx.progress;
+    // The first input a stop request kept from being read to its end.
+    let mut interrupted: Option<usize> = None;
 
     for (index, path) in ctx.files.iter().enumerate() {
+        if ctx.stop.load(Ordering::Relaxed) {
+            interrupted = Some(index);
+            break;
+        }
         let file_index = u32::try_from(index).unwrap_or(u32::MAX);
+        let mut stopped = false;
         let (report, result) = read_file(path, file_index, |frame| {
             let flow = take(&mut demux, &mut batcher, &frame);
             frames_unpublished += 1;
@@ -54,21 +62,68 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
                 frames_unpublished = 0;
                 bytes_unpublished = 0;
                 if ctx.stop.load(Ordering::Relaxed) {
+                    stopped = true;
                     return Flow::Stop;
                 }
             }
             flow
         });
         reports.push(report);
-        if let Err(e) = result {
-            errors.push(e);
+        match result {
+            Err(e) => errors.push(e),
+            Ok(()) if stopped => {
+                interrupted = Some(index);
+                break;
+            }
+            Ok(()) => {}
         }
-        if ctx.stop.load(Ordering::Relaxed) {
-            break;
-        }
+    }
+    if let Some(first) = interrupted {
+        errors.push(report_interruption(&ctx.files, first, &mut reports));
     }
     let _ = batcher.flush(&mut demux.counters.queue_waits);
     Progress::add(&progress.packets, frames_unpublished);
     Progress::add(&progress.bytes, bytes_unpublished);
     (reports, errors, demux.counters)
+}
+
+/// A stop request (SIGINT, SIGTERM) ended the run inside input `first`, or
+/// before it: that input's report says how far it was read, every later
+/// input gets a report saying it was not read, and the error makes the
+/// run's status say the input was not read to its end.
+fn report_interruption(
+    files: &[PathBuf],
+    first: usize,
+    reports: &mut Vec<FileReport>,
+) -> CaptureError {
+    let name = |p: &PathBuf| p.display().to_string();
+    let unread = |p: &PathBuf, error: String| FileReport {
+        path: name(p),
+        format: "unknown",
+        link_types: Vec::new(),
+        packets: 0,
+        error: Some(error),
+    };
+    let path = files.get(first).map(name).unwrap_or_default();
+    let packet = reports.get(first).map_or(0, |r| r.packets);
+    let error = CaptureError::Interrupted {
+        path,
+        packet,
+        unread_after: files.len().saturating_sub(first + 1),
+    };
+    match reports.get_mut(first) {
+        Some(report) => report.error = Some(error.to_string()),
+        None => {
+            if let Some(p) = files.get(first) {
+                reports.push(unread(p, error.to_string()));
+            }
+        }
+    }
+    for p in files.iter().skip(first + 1) {
+        reports.push(unread(
+            p,
+            "not read: the run was interrupted before this input".into(),
+        ));
+    }
+    error
 }

@@ -20,6 +20,7 @@ pub use reload::{ReloadError, ReloadWatch, Reloader};
 use crate::error::FileError;
 use crate::expect::{ExpectedZones, load_expect_file};
 use crate::ioc::{FeedLoad, IndicatorType, IocSet, load_feed_file, parse_feed};
+use crate::model::text::{escape_path, escape_text};
 
 /// Name the built-in feed carries in alerts.
 pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
@@ -101,7 +102,8 @@ impl FileSummary {
                     .map(|(t, n)| format!("{n} {}", t.as_str()))
                     .collect();
                 let mut line = format!(
-                    "{name}{}: {indicators} indicators ({})",
+                    "{}{}: {indicators} indicators ({})",
+                    escape_text(name),
                     if *allowlist { " (allowlist)" } else { "" },
                     types.join(", ")
                 );
@@ -111,7 +113,7 @@ impl FileSummary {
                 line
             }
             FileSummary::Expect { name, zones } => {
-                let mut s = format!("{name}: {} zone(s)", zones.len());
+                let mut s = format!("{}: {} zone(s)", escape_text(name), zones.len());
                 for z in zones {
                     s.push_str("\n  ");
                     s.push_str(z);
@@ -127,16 +129,21 @@ impl FileSummary {
 pub struct RulesReport {
     pub files: Vec<FileSummary>,
     pub errors: Vec<FileError>,
+    /// Values loaded only once normalised (see [`FeedLoad::warnings`]).
+    pub warnings: Vec<FileError>,
 }
 
 /// Loads and validates every feed, allowlist and expect file; the first
-/// problem stops the load.
+/// problem stops the load. Warnings go to the log.
 pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
     let (rules, mut report) = load_all(src);
-    match report.errors.drain(..).next() {
-        Some(e) => Err(e),
-        None => Ok(rules),
+    if let Some(e) = report.errors.drain(..).next() {
+        return Err(e);
     }
+    for w in &report.warnings {
+        tracing::warn!("{}", w.as_warning());
+    }
+    Ok(rules)
 }
 
 /// Reads every file even after a bad one, so `check` can report them
@@ -150,6 +157,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 report
                     .files
                     .push(summarise(BUILTIN_FEED_NAME.into(), false, &feed));
+                report.warnings.extend(feed.warnings);
                 indicators.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),
@@ -160,15 +168,16 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
             Ok(feed) => {
                 if feed.skipped > 0 {
                     tracing::warn!(
-                        feed = %path.display(),
+                        feed = %escape_path(path),
                         skipped = feed.skipped,
                         "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
                     );
                 }
-                tracing::info!(feed = %path.display(), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+                tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
                 report
                     .files
                     .push(summarise(path.display().to_string(), false, &feed));
+                report.warnings.extend(feed.warnings);
                 indicators.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),
@@ -181,6 +190,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 report
                     .files
                     .push(summarise(path.display().to_string(), true, &feed));
+                report.warnings.extend(feed.warnings);
                 allowed.extend(feed.indicators);
             }
             Err(e) => report.errors.push(e),

@@ -6,6 +6,7 @@ use std::ops::AddAssign;
 
 use serde::Serialize;
 
+use crate::model::text::escape_text;
 use crate::model::{AlertKind, MalformedCounts, NotDnsCounts};
 
 mod event;
@@ -208,7 +209,11 @@ impl Summary {
             let _ = write!(
                 s,
                 "  {}: queued={} sent={} spooled={} pending={}",
-                o.name, o.queued, o.sent, o.spooled, o.pending
+                escape_text(&o.name),
+                o.queued,
+                o.sent,
+                o.spooled,
+                o.pending
             );
             if o.recovered > 0 {
                 let _ = write!(s, " recovered={}", o.recovered);

@@ -397,3 +397,379 @@ fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
         "allowed values are not listed: {out}"
     );
 }
+
+/// A capture of `exchanges` identical resolver exchanges (one built with
+/// synth, its frames repeated a second apart).
+fn repeated_capture(dir: &Path, exchanges: usize) -> std::path::PathBuf {
+    use dnsentry::model::Timestamp;
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    use hickory_proto::rr::RecordType;
+    let mut one = Scenario::new(1_600_000_000);
+    one.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "www.example.com", RecordType::A).answer(rr(
+            "www.example.com",
+            60,
+            a("192.0.2.10"),
+        )),
+    );
+    let frames: Vec<(Timestamp, Vec<u8>)> = (0..exchanges)
+        .flat_map(|i| {
+            one.frames()
+                .iter()
+                .map(move |(ts, data)| (Timestamp(ts.0 + i as i64 * 1_000_000), data.clone()))
+        })
+        .collect();
+    let p = dir.join("repeated.pcap");
+    let file = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    dnsentry::synth::write_pcap(file, pcap_file::DataLink::ETHERNET, &frames).unwrap();
+    p
+}
+
+/// Whether `pid` has a handler installed for `signal` (the SigCgt mask of
+/// /proc/PID/status): until then the signal would kill it outright.
+fn catches(pid: u32, signal: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// SIGTERM in the middle of an offline run: what was read is analysed and
+/// written, but the run did not see its whole input, and its status and
+/// summary must say so rather than report success.
+#[test]
+fn sigterm_during_analyze_exits_1_and_says_the_input_was_not_read_to_its_end() {
+    const SIGTERM: u32 = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = repeated_capture(dir.path(), 20_000);
+    let stats = dir.path().join("stats.json");
+    let dns_log = dir.path().join("dns.json");
+    // The same file many times over: far more than can be read between
+    // the first logged response and the signal.
+    let copies = vec![capture.to_str().unwrap(); 200];
+    let child = bin()
+        .arg("analyze")
+        .args(&copies)
+        .args(["--no-progress", "--alerts", "/dev/null", "--dns-log"])
+        .arg(&dns_log)
+        .arg("--stats-json")
+        .arg(&stats)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reading = || std::fs::metadata(&dns_log).is_ok_and(|m| m.len() > 0);
+    while !(catches(child.id(), SIGTERM) && reading()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "not reading with a SIGTERM handler after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{}: interrupted after packet", capture.display())),
+        "{err}"
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let files = s["files"].as_array().unwrap();
+    assert_eq!(files.len(), 200, "every input has its report");
+    let read: u64 = files.iter().map(|f| f["packets"].as_u64().unwrap()).sum();
+    assert!(read > 0 && read < 200 * 40_000, "stopped early: {read}");
+    assert_eq!(s["packets_read"], read);
+    let error = |f: &Value| f["error"].as_str().unwrap_or_default().to_string();
+    let interrupted = files
+        .iter()
+        .position(|f| error(f).contains(": interrupted after packet"))
+        .expect("a file says it was interrupted");
+    assert!(files[..interrupted].iter().all(|f| f["error"].is_null()));
+    for f in &files[interrupted + 1..] {
+        assert_eq!(f["packets"], 0);
+        assert!(error(f).starts_with("not read"), "{f}");
+    }
+    // What was read was analysed and written: every response logged.
+    assert_eq!(s["dns_responses"].as_u64().unwrap() * 2, read);
+    assert_eq!(
+        read_json_lines(&dns_log).len() as u64,
+        s["dns_responses"].as_u64().unwrap()
+    );
+}
+
+/// Characters that must never reach a terminal, a log line or a SIEM raw:
+/// C0 and C1 controls (ESC starts every terminal escape sequence), DEL,
+/// and the Unicode line and paragraph separators. Line ends of line-based
+/// outputs are the caller's to allow.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| (c.is_control() && *c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+        .collect()
+}
+
+/// Hostile bytes a feed author or a DNS server can choose: the terminal
+/// escapes to clear the screen and retitle the window, DEL, the C1 NEL and
+/// CSI, and the line separator.
+const HOSTILE: &str = "x\u{1b}[2J\u{1b}]0;pwned\u{7}\u{7f}\u{85}\u{9b}\u{2028}y";
+
+/// Feed metadata and record data under an attacker's control go to every
+/// output escaped the same way: nothing that a terminal, a JSON-lines
+/// reader or a SIEM acts on arrives raw.
+#[test]
+fn hostile_feed_text_and_record_data_reach_no_output_raw() {
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::RecordType;
+    use hickory_proto::rr::rdata::{CAA, HINFO};
+
+    let dir = tempfile::tempdir().unwrap();
+    // A file name is text from whoever named the file.
+    let feed = dir.path().join("feed\u{2028}x.csv");
+    std::fs::write(
+        &feed,
+        format!("indicator,type,source,reference,note{HOSTILE}\n203.0.113.66,ipv4,{HOSTILE},{HOSTILE},{HOSTILE}\n"),
+    )
+    .unwrap();
+    let hostile_bytes: Vec<u8> = [&b"\"\x7f"[..], "\u{9b}\u{2028}".as_bytes(), b"\xff"].concat();
+    let mut caa = CAA::new_issue(false, None, vec![]);
+    caa.value = hostile_bytes.clone();
+    let hinfo = HINFO::from_bytes(hostile_bytes.clone().into(), b"os 1".to_vec().into());
+    let mut s = Scenario::new(1_600_000_000);
+    s.exchange(
+        &Exchange::new("10.0.0.2", "10.0.0.53", "evil.example.com", RecordType::A)
+            .answer(rr("evil.example.com", 60, a("203.0.113.66")))
+            .answer(rr("evil.example.com", 60, RData::CAA(caa)))
+            .answer(rr("evil.example.com", 60, RData::HINFO(hinfo))),
+    );
+    let pcap = dir.path().join("hostile.pcap");
+    s.write_pcap_file(&pcap).unwrap();
+
+    let out = |name: &str| dir.path().join(name);
+    let o = analyze(&[
+        pcap.to_str().unwrap(),
+        "--ioc",
+        feed.to_str().unwrap(),
+        "--dns-log",
+        out("dns.json").to_str().unwrap(),
+        "--weird-log",
+        out("weird.json").to_str().unwrap(),
+        "--stats-json",
+        out("stats.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("outputs are UTF-8");
+    let stdout = text(&o.stdout);
+    for (what, content) in [
+        ("stdout", stdout.clone()),
+        ("stderr", text(&o.stderr)),
+        ("dns log", text(&std::fs::read(out("dns.json")).unwrap())),
+        (
+            "weird log",
+            text(&std::fs::read(out("weird.json")).unwrap()),
+        ),
+        ("stats", text(&std::fs::read(out("stats.json")).unwrap())),
+    ] {
+        assert_eq!(
+            raw_controls(&content),
+            Vec::<char>::new(),
+            "{what}: {content:?}"
+        );
+    }
+    // Free text is escaped as \u{..}, the same in every field.
+    let escaped = "x\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{7f}\\u{85}\\u{9b}\\u{2028}y";
+    let alerts = stdout_lines(&o);
+    assert_eq!(alerts.len(), 1, "{stdout}");
+    let ioc = &alerts[0]["ioc"];
+    assert_eq!(ioc["source"], escaped);
+    assert_eq!(ioc["reference"], escaped);
+    assert_eq!(
+        ioc["meta"],
+        serde_json::json!([[format!("note{escaped}"), escaped]])
+    );
+    assert!(
+        ioc["feed"]
+            .as_str()
+            .unwrap()
+            .ends_with("feed\\u{2028}x.csv"),
+        "{ioc}"
+    );
+    // Record data is DNS presentation format: quoted, every byte outside
+    // printable ASCII as \DDD (the invalid UTF-8 0xFF too, not U+FFFD).
+    let log = read_json_lines(&out("dns.json"));
+    let data: Vec<&str> = log[0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["data"].as_str().unwrap())
+        .collect();
+    let wire = "\\\"\\127\\194\\155\\226\\128\\168\\255";
+    assert_eq!(
+        data,
+        [
+            "203.0.113.66".to_string(),
+            format!("0 issue \"{wire}\""),
+            format!("\"{wire}\" \"os 1\""),
+        ]
+    );
+
+    // A feed line that does not parse is echoed in the error, escaped, by
+    // `check` and by `analyze` alike.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, format!("192.0.2.1\nevil{HOSTILE}.example\n")).unwrap();
+    let checked = bin()
+        .args(["check", "--ioc", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let analyzed = analyze(&[&demo(), "--ioc", bad.to_str().unwrap()]);
+    for o in [checked, analyzed] {
+        let (out, err) = (text(&o.stdout), text(&o.stderr));
+        assert_ne!(o.status.code(), Some(0), "{err}");
+        assert_eq!(raw_controls(&out), Vec::<char>::new(), "{out:?}");
+        assert_eq!(raw_controls(&err), Vec::<char>::new(), "{err:?}");
+        assert!(err.contains(&format!("{}:2: ", bad.display())), "{err}");
+        assert!(err.contains(&format!("`evil{escaped}.example`")), "{err}");
+    }
+}
+
+/// A value the feed parser had to normalise is valid, but its author
+/// should know: `check` and `analyze` name the file and line.
+#[test]
+fn normalised_feed_values_are_warned_about_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("padded.txt");
+    std::fs::write(&feed, "# list\n185.020.187.008\nevil.example\n").unwrap();
+    let warning = format!(
+        "{}:2: warning: `185.020.187.008` has zero-padded octets: read as 185.20.187.8",
+        feed.display()
+    );
+    let o = bin()
+        .args(["check", "--ioc", feed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("2 indicators (1 ipv4, 1 domain)"), "{out}");
+
+    let o = analyze(&[&demo(), "--ioc", feed.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+}
+
+/// Durations are bounded when they are parsed: a huge one used to reach
+/// `Instant + Duration` and panic a thread (the syslog delivery thread at
+/// exit, leaving its alerts pending and the run reporting success).
+#[test]
+fn durations_beyond_the_bound_are_refused_naming_the_flag() {
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let url = format!("udp://{}", sink.local_addr().unwrap());
+    for (flag, value) in [
+        ("--syslog-flush-timeout", "18446744073709551615"),
+        ("--syslog-flush-timeout", "9223372036854775807"),
+        ("--suppress", "400days"),
+    ] {
+        let o = analyze(&[&demo(), "-q", "--syslog", &url, flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{flag} {value:?}: longer than 365 days, the longest accepted"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "nothing ran");
+    }
+    for (flag, value) in [
+        ("--stats-interval", "18446744073709551615"),
+        ("--stall-timeout", "9223372036854775807"),
+    ] {
+        let o = bin()
+            .args(["live", "-i", "lo", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{flag} {value:?}: longer than 365 days")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // The longest accepted still runs.
+    let o = analyze(&[
+        &demo(),
+        "-q",
+        "--syslog",
+        &url,
+        "--syslog-flush-timeout",
+        "31536000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A file too short to hold its capture header holds no packet: it is not
+/// a capture, as an empty file is not, and nothing runs (status 2).
+#[test]
+fn a_capture_cut_inside_its_header_is_not_a_capture_like_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(project_file("pcaps/demo-hijack.pcap")).unwrap();
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &whole[..10]).unwrap();
+    let mut ng = vec![0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a];
+    ng.truncate(12);
+    let cut_ng = dir.path().join("cut.pcapng");
+    std::fs::write(&cut_ng, &ng).unwrap();
+    for (file, detail) in [
+        (&empty, "only 0 bytes long"),
+        (&cut, "cut inside its 24-byte header"),
+        (&cut_ng, "cut inside its 28-byte header"),
+    ] {
+        let o = analyze(&[file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{}: not a pcap or pcapng capture ({detail}",
+                file.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// An expect file that is not UTF-8 is reported at the line of the bad
+/// byte, as a feed is.
+#[test]
+fn an_expect_file_with_bad_utf8_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(
+        &zones,
+        b"[[zone]]\nname = \"example.org\"\n# caf\xe9\na = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args([
+            "check",
+            "--no-default-ioc",
+            "--expect",
+            zones.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}:3: not UTF-8 text", zones.display())),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -32,6 +32,49 @@ const BAD: &[Bad] = &[
         expect: ("c.toml", 3, "run.suppress \"forever\""),
     },
     Bad {
+        what: "syslog flush timeout beyond the bound in the config",
+        files: &[(
+            "c.toml",
+            "[outputs]\nsyslog_flush_timeout = 9223372036854775807\n",
+        )],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "outputs.syslog_flush_timeout 9223372036854775807: longer than 365 days, the longest accepted",
+        ),
+    },
+    Bad {
+        what: "stats interval beyond the bound in the config",
+        files: &[("c.toml", "[health]\n\nstats_interval = 31536001\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            3,
+            "health.stats_interval 31536001: longer than 365 days",
+        ),
+    },
+    Bad {
+        what: "stall timeout beyond the bound in the config",
+        files: &[("c.toml", "[health]\nstall_timeout = 9223372036854775807\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "health.stall_timeout 9223372036854775807: longer than 365 days",
+        ),
+    },
+    Bad {
+        what: "suppression window beyond the bound in the config",
+        files: &[("c.toml", "[run]\nsuppress = \"400days\"\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "run.suppress \"400days\": longer than 365 days",
+        ),
+    },
+    Bad {
         what: "threads out of range in the config",
         files: &[("c.toml", "\n[run]\nthreads = 0\n")],
         flags: &["--config", "c.toml"],

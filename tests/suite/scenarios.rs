@@ -1201,3 +1201,105 @@ fn a_raced_forged_answer_is_a_conflicting_response_with_ttl_evidence() {
     assert_eq!(a["first"]["source"]["packet"], first);
     assert_eq!(a["ip_ttl"], serde_json::json!({"now": 50, "before": 64}));
 }
+
+/// An attacker who answers AAAA with an IPv4-mapped (`::ffff:a.b.c.d`) or
+/// NAT64 (`64:ff9b::/96`) form of a known-bad IPv4 address reaches the same
+/// host; a feed that writes its IPv4 indicators in mapped form means the
+/// same addresses. Both sides compare as IPv4, and the alert still shows
+/// what was on the wire.
+#[test]
+fn ipv4_mapped_and_nat64_addresses_match_their_ipv4_indicators_and_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("mapped.txt");
+    std::fs::write(&feed, "::ffff:198.51.100.7\n::ffff:203.0.113.0/120\n").unwrap();
+    // A mapped allowlist entry covers the built-in IPv4 indicator.
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "::ffff:82.196.11.127\n").unwrap();
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(
+        &zones,
+        "[[zone]]\nname = \"example.org\"\na = [\"::ffff:192.0.2.0/120\"]\naaaa = [\"::ffff:192.0.2.0/120\"]\n",
+    )
+    .unwrap();
+
+    let mut s = Scenario::new(1_600_000_000);
+    let mut ex = |name: &str, qtype: RecordType, data| {
+        s.exchange(&Exchange::new("10.0.0.2", "10.0.0.53", name, qtype).answer(rr(name, 60, data)))
+    };
+    let mapped = ex(
+        "m.example.com",
+        RecordType::AAAA,
+        aaaa("::ffff:185.20.187.8"),
+    );
+    let nat64 = ex(
+        "n.example.com",
+        RecordType::AAAA,
+        aaaa("64:ff9b::185.20.187.8"),
+    );
+    let plain = ex("p.example.com", RecordType::A, a("198.51.100.7"));
+    let in_net = ex("q.example.com", RecordType::A, a("203.0.113.9"));
+    ex("r.example.com", RecordType::A, a("82.196.11.127"));
+    // Inside the zone's networks in the other spelling: allowed.
+    ex(
+        "www.example.org",
+        RecordType::AAAA,
+        aaaa("64:ff9b::192.0.2.5"),
+    );
+    ex("www.example.org", RecordType::A, a("192.0.2.6"));
+    let moved = ex(
+        "mail.example.org",
+        RecordType::AAAA,
+        aaaa("::ffff:198.18.0.1"),
+    );
+    let pcap = write(dir.path(), "mapped.pcap", &s);
+
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        ioc_files: vec![feed],
+        allow_files: vec![allow],
+        expect_files: vec![zones],
+        ..RunSpec::default()
+    });
+    assert_eq!(
+        keys(&r.alerts),
+        vec![
+            key(
+                "ioc_address",
+                "answer",
+                "m.example.com",
+                "::ffff:185.20.187.8",
+                mapped
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "n.example.com",
+                "64:ff9b::b914:bb08",
+                nat64
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "p.example.com",
+                "198.51.100.7",
+                plain
+            ),
+            key(
+                "ioc_address",
+                "answer",
+                "q.example.com",
+                "203.0.113.9",
+                in_net
+            ),
+            key(
+                "unexpected_address",
+                "answer",
+                "mail.example.org",
+                "::ffff:198.18.0.1",
+                moved
+            ),
+        ]
+    );
+    assert_eq!(r.alerts[0]["ioc"]["indicator"], "185.20.187.8");
+    assert_eq!(r.alerts[2]["ioc"]["indicator"], "::ffff:198.51.100.7");
+}

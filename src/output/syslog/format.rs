@@ -9,8 +9,9 @@
 
 use std::fmt::Write as _;
 
+use crate::model::text::is_unsafe_char;
 use crate::model::{Alert, AlertDetail, Severity, SourceNames, Timestamp};
-use crate::output::json::write_alert;
+use crate::output::json::{write_alert, write_json};
 use crate::stats::SensorEvent;
 
 /// The syslog header format.
@@ -114,31 +115,13 @@ fn printusascii(s: &str, max: usize) -> String {
     if out.is_empty() { "-".into() } else { out }
 }
 
-/// Characters that end a record or a field somewhere down the line: C0
-/// and C1 controls, DEL, and the Unicode line and paragraph separators.
-/// (Invalid UTF-8 cannot occur in a `&str`: it was replaced where it
-/// entered.)
-fn is_breaking(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
-
-/// A JSON text on one line: serde_json escapes U+0000..U+001F; what else
-/// could break a line (DEL, C1, U+2028/9) is escaped as `\uNNNN`, which
-/// keeps the JSON valid. The usual text has none and is returned as it is.
-fn json_one_line(mut json: String) -> String {
-    json.truncate(json.trim_end().len());
-    if !json.contains(is_breaking) {
-        return json;
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        if is_breaking(c) {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// Writes a character no record may carry raw (C0 and C1 controls, DEL,
+/// line and paragraph separators, invisible format characters: see
+/// [`is_unsafe_char`]) as `\u{XX}`, as every other output does. Feed text
+/// arrives escaped already and DNS names in presentation format; this is
+/// what keeps one record one record whatever slips through.
+fn push_unsafe(c: char, out: &mut String) {
+    let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
 }
 
 /// RFC 5424 §6.3.3 PARAM-VALUE: `"`, `\` and `]` escaped with `\`.
@@ -149,9 +132,7 @@ fn sd_value(s: &str, out: &mut String) {
                 out.push('\\');
                 out.push(c);
             }
-            c if is_breaking(c) => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
+            c if is_unsafe_char(c) => push_unsafe(c, out),
             c => out.push(c),
         }
     }
@@ -165,8 +146,7 @@ fn cef_header(s: &str, out: &mut String) {
                 out.push('\\');
                 out.push(c);
             }
-            '\r' | '\n' => out.push(' '),
-            c if is_breaking(c) => out.push(' '),
+            c if is_unsafe_char(c) => push_unsafe(c, out),
             c => out.push(c),
         }
     }
@@ -182,7 +162,7 @@ fn cef_value(s: &str, out: &mut String) {
             }
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
-            c if is_breaking(c) => out.push(' '),
+            c if is_unsafe_char(c) => push_unsafe(c, out),
             c => out.push(c),
         }
     }
@@ -196,18 +176,32 @@ fn leef_header(s: &str, out: &mut String) {
                 out.push('\\');
                 out.push(c);
             }
-            c if is_breaking(c) => out.push(' '),
+            c if is_unsafe_char(c) => push_unsafe(c, out),
             c => out.push(c),
         }
     }
 }
 
-/// LEEF attribute value: the tab delimiter and every other control
-/// character become a space (LEEF has no escape for its delimiter).
+/// LEEF attribute value: the tab delimiter and every other unsafe
+/// character escaped (LEEF has no escape of its own for its delimiter).
 fn leef_value(s: &str, out: &mut String) {
     for c in s.chars() {
-        out.push(if is_breaking(c) { ' ' } else { c });
+        if is_unsafe_char(c) {
+            push_unsafe(c, out);
+        } else {
+            out.push(c);
+        }
     }
+}
+
+/// The alert's JSON line as a message body: written through the same
+/// escaping formatter as the alerts file, so it holds no line break and
+/// no raw control character.
+fn json_body(value: &impl serde::Serialize) -> String {
+    let mut v = Vec::with_capacity(1024);
+    // Writing to a Vec cannot fail, and every field serialises.
+    let _ = write_json(&mut v, value);
+    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The fields every body and the structured data draw on.
@@ -308,11 +302,11 @@ pub fn alert_message(
     let body = match body {
         Body::Json => {
             let mut v = Vec::with_capacity(1024);
-            // Writing to a Vec cannot fail, and serde_json writes UTF-8.
+            // Writing to a Vec cannot fail, and the formatter writes UTF-8.
             let _ = write_alert(&mut v, a, id, count, sources);
             let json = String::from_utf8(v)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            json_one_line(json)
+            json.trim_end().to_string()
         }
         Body::Cef => cef(a, &f, id, count),
         Body::Leef => leef(a, &f, id, count),
@@ -428,7 +422,7 @@ pub fn sensor_message(e: &SensorEvent, header: Header, origin: &Origin) -> Strin
         SensorEvent::CaptureLoss { .. } => ("capture_loss", 2),
         SensorEvent::CaptureStalled { .. } => ("capture_stalled", 2),
     };
-    let body = json_one_line(serde_json::to_string(e).unwrap_or_default());
+    let body = json_body(e);
     let ts = Timestamp(jiff::Timestamp::now().as_microsecond());
     let sd = format!("[{SD_ID} kind=\"{kind}\"]");
     message(header, origin, severity, ts, kind, &sd, &body)
@@ -529,7 +523,7 @@ mod tests {
                     let m = alert_message(&alert(q, q), 7, 0, header, body, &origin(), &sources());
                     // LEEF's attribute delimiter is a tab by design; nothing
                     // else that breaks a line or a field may appear.
-                    let stray = |c: char| is_breaking(c) && !(body == Body::Leef && c == '\t');
+                    let stray = |c: char| is_unsafe_char(c) && !(body == Body::Leef && c == '\t');
                     assert!(!m.contains(stray), "{body:?} {header:?}: {m:?}");
                     match body {
                         Body::Cef => {
@@ -562,7 +556,7 @@ mod tests {
                             assert_eq!(attrs.split('\t').count(), 15, "{m:?}");
                         }
                         Body::Json => {
-                            let json = &m[m.find('{').unwrap()..];
+                            let json = &m[m.find("{\"ts\"").unwrap()..];
                             let v: serde_json::Value = serde_json::from_str(json).unwrap();
                             assert_eq!(v["qname"], q);
                         }
