@@ -483,6 +483,7 @@ impl Demux {
             syn: info.syn,
             fin: info.fin,
             rst: info.rst,
+            ack: info.ack,
             payload: seg.payload,
         };
         tcp.segment(key, ctx.ts, segment, &mut sink);
