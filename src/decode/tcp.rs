@@ -603,8 +603,11 @@ impl Stream {
         if at > 0 {
             self.buf.drain(..at.min(self.buf.len()));
         }
-        // A drained buffer gives back what a large message made it grow to.
-        if self.buf.capacity() > 2 * self.buf.len() + BUF_SPARE {
+        // A drained buffer gives back what a large message made it grow to;
+        // an empty one holds nothing, so an idle stream costs no budget.
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        } else if self.buf.capacity() > 2 * self.buf.len() + BUF_SPARE {
             self.buf.shrink_to(self.buf.len() + BUF_SPARE);
         }
     }
