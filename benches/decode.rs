@@ -1,6 +1,9 @@
 //! Decode throughput: the worker's hot path (DNS message → DnsResponse) and
 //! the capture thread's (frame → batched DNS payload), on a realistic mix
-//! built by `dnsentry::synth`.
+//! built by `dnsentry::synth`; and the capture thread under the floods an
+//! attacker sends first (first fragments that never complete, a SYN flood
+//! to port 53, one flow's out-of-order backlog), whose cost per packet must
+//! stay flat as the state held grows.
 
 use std::hint::black_box;
 
@@ -9,7 +12,8 @@ use dnsentry::decode::Demux;
 use dnsentry::decode::dns::decode_response;
 use dnsentry::decode::link::LinkType;
 use dnsentry::decode::transport::PortSet;
-use dnsentry::model::{PayloadBatch, SourceRef};
+use dnsentry::model::{PayloadBatch, SourceRef, Timestamp};
+use dnsentry::synth::encap::{ethernet_ip, ip_tcp, ip_udp, ipv4_fragments};
 use dnsentry::synth::{Exchange, Scenario, a, aaaa, cname, mx, rr};
 use hickory_proto::rr::RecordType;
 
@@ -41,7 +45,7 @@ fn scenario() -> Scenario {
     s
 }
 
-fn demux_all(frames: &[(dnsentry::model::Timestamp, Vec<u8>)]) -> PayloadBatch {
+fn demux_all(frames: &[(Timestamp, Vec<u8>)]) -> PayloadBatch {
     let mut demux = Demux::new(PortSet::new(&[53]));
     let mut batch = PayloadBatch::default();
     for (i, (ts, f)) in frames.iter().enumerate() {
@@ -80,5 +84,69 @@ fn benches(c: &mut Criterion) {
     let _ = bytes;
 }
 
-criterion_group!(decode, benches);
+/// 50,000 tiny first fragments, each of a different datagram: with 4,096
+/// held, every one evicts the oldest.
+fn fragment_flood() -> Vec<(Timestamp, Vec<u8>)> {
+    let (src, dst) = (
+        "192.0.2.53".parse().unwrap(),
+        "198.51.100.7".parse().unwrap(),
+    );
+    (0..50_000u32)
+        .map(|i| {
+            let packet = ip_udp(src, dst, 53, 40000, &[0u8; 32]);
+            let first = ipv4_fragments(&packet, i as u16, 16).swap_remove(0);
+            (Timestamp(i64::from(i) * 10), ethernet_ip(&first))
+        })
+        .collect()
+}
+
+/// 200,000 SYNs to port 53 from distinct clients: past 65,536 streams every
+/// one evicts the least recently active.
+fn syn_flood() -> Vec<(Timestamp, Vec<u8>)> {
+    let dst = "192.0.2.53".parse().unwrap();
+    (0..200_000u32)
+        .map(|i| {
+            let src = std::net::IpAddr::from((0x0a00_0000 + i).to_be_bytes());
+            let syn = ip_tcp(src, dst, 40000, 53, 1000, true, &[]);
+            (Timestamp(i64::from(i) * 10), ethernet_ip(&syn))
+        })
+        .collect()
+}
+
+/// One flow: 20,000 one-byte segments ahead of a gap, then the 20,000
+/// that fill it.
+fn out_of_order_backlog() -> Vec<(Timestamp, Vec<u8>)> {
+    let (server, client) = (
+        "192.0.2.53".parse().unwrap(),
+        "198.51.100.7".parse().unwrap(),
+    );
+    let n = 20_000u32;
+    let seg = |i: u32| ip_tcp(server, client, 53, 40000, 1 + i, false, &[0x55]);
+    let mut frames = vec![ip_tcp(server, client, 53, 40000, 0, true, &[])];
+    frames.extend((n..2 * n).rev().map(seg));
+    frames.extend((0..n).map(seg));
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (Timestamp(i as i64), ethernet_ip(&f)))
+        .collect()
+}
+
+fn floods(c: &mut Criterion) {
+    let mut g = c.benchmark_group("flood");
+    g.sample_size(10);
+    for (name, frames) in [
+        ("fragment_flood_50k", fragment_flood()),
+        ("syn_flood_200k", syn_flood()),
+        ("out_of_order_backlog_20k", out_of_order_backlog()),
+    ] {
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(demux_all(black_box(&frames))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(decode, benches, floods);
 criterion_main!(decode);

@@ -220,13 +220,15 @@ impl StreamSink for Collect {
 }
 
 /// A TCP stream as segments: each is a flags byte (bit 0 SYN, 1 FIN, 2 RST,
-/// bit 3 picks the reverse direction), a two-byte signed sequence step, a
+/// bit 3 picks the reverse direction, bit 4 sets ACK to the segment's own
+/// sequence number), a two-byte signed sequence step, a
 /// length byte, then that many payload bytes.
 pub fn tcp_stream(data: &[u8]) {
     let limits = TcpLimits {
         max_streams: 4,
         max_pending_bytes: 4096,
         idle_timeout_us: 1_000_000,
+        ..TcpLimits::default()
     };
     let mut r = TcpReassembler::new(limits);
     let mut sink = Collect(PayloadBatch::default());
@@ -257,6 +259,7 @@ pub fn tcp_stream(data: &[u8]) {
             syn: flags & 1 != 0,
             fin: flags & 2 != 0,
             rst: flags & 4 != 0,
+            ack: (flags & 16 != 0).then_some(seq),
             payload,
         };
         let k = if flags & 8 != 0 { reverse } else { key };

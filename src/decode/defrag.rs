@@ -1,27 +1,35 @@
-//! IPv4 and IPv6 fragment reassembly: etherparse's defrag pool, bounded.
+//! IPv4 and IPv6 fragment reassembly, bounded for hostile traffic.
 //!
-//! etherparse's pool holds any number of datagrams for ever ("NOT safe
-//! against Out of Memory attacks", its documentation says). dnsentry keeps
-//! its own ledger of what the pool holds and enforces:
+//! Every cost per fragment is O(1) amortised, whatever the traffic (a flood
+//! of first fragments that never complete is the classic attack on a
+//! sensor's reassembly), and the state is bounded:
 //!
 //! * at most [`DefragLimits::max_datagrams`] incomplete datagrams and
-//!   [`DefragLimits::max_bytes`] of fragment payload; when either would be
-//!   passed the oldest datagram is dropped (`ip_fragments_evicted`);
-//! * a timeout in *packet* time (`ip_fragments_timed_out`), so a capture
-//!   file behaves as the live wire did;
+//!   [`DefragLimits::max_bytes`] of fragments held (each fragment counted
+//!   with [`FRAGMENT_OVERHEAD`] bytes of bookkeeping, so that tiny fragments
+//!   cannot hold far more memory than counted); when either would be passed
+//!   the oldest datagram is dropped (`ip_fragments_evicted`);
+//! * a timeout in *packet* time from a datagram's first fragment, as Linux's
+//!   `ipfrag_time` (`ip_fragments_timed_out`), so a capture file behaves as
+//!   the live wire did and a trickle of fragments cannot keep a datagram
+//!   alive;
 //! * overlap policy: a fragment repeating exactly a range already held is a
 //!   harmless duplicate and ignored; one that overlaps differently drops the
 //!   whole datagram (`ip_fragment_overlap`). Linux does the same for IPv4
 //!   and RFC 5722 requires it for IPv6, so an attacker cannot show the sensor
 //!   one reassembly and the victim another.
 //!
-//! Each pool entry is stamped with the ledger id of its datagram, so a single
-//! datagram can be dropped with the pool's `retain`.
+//! Datagrams are kept in a queue by arrival of their first fragment, which
+//! is also their age order: eviction and expiry take from its front. A
+//! datagram that completes or is dropped leaves its queue entry behind
+//! (lazy deletion); the entry is recognised as stale by its id and skipped,
+//! and the queue is compacted when stale entries outnumber live ones.
+//! Fragments of one datagram are held by offset in a `BTreeMap`, so the
+//! overlap check is O(log n) however the fragments are ordered.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 
-use etherparse::defrag::{IpDefragPayloadVec, IpDefragPool};
 use etherparse::{NetSlice, SlicedPacket};
 
 use crate::model::Malformed;
@@ -47,11 +55,18 @@ impl Default for DefragLimits {
     }
 }
 
-/// The pool's per-datagram stamp.
-#[derive(Clone, Copy, Debug)]
-struct Stamp {
-    id: u64,
-}
+/// Bytes each held fragment is charged on top of its payload: its buffer's
+/// header and its map entry. Without it 16 MiB of 8-byte fragments would
+/// hold several times that.
+pub const FRAGMENT_OVERHEAD: usize = 64;
+
+/// Largest reassembled payload: the IPv4 total length and the IPv6 payload
+/// length are 16-bit.
+const MAX_DATAGRAM: u32 = u16::MAX as u32;
+
+/// Reassembled buffers kept for reuse; more would be memory held for
+/// nothing.
+const SPARE_BUFFERS: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Key {
@@ -62,14 +77,38 @@ struct Key {
     channel: u64,
 }
 
+/// One incomplete datagram.
 #[derive(Debug)]
-struct Ledger {
+struct Datagram {
     id: u64,
     first_ts: Timestamp,
-    last_ts: Timestamp,
-    bytes: usize,
-    /// Byte ranges held, as (start, end).
-    ranges: Vec<(u32, u32)>,
+    /// What this datagram is charged against `max_bytes`.
+    charged: usize,
+    /// Payload bytes held; with no overlaps allowed, the datagram is whole
+    /// when this reaches `end`.
+    covered: u32,
+    /// Payload length, known once the last fragment (MF = 0) is seen.
+    end: Option<u32>,
+    /// Fragments by offset; their ranges never overlap.
+    fragments: BTreeMap<u32, Vec<u8>>,
+}
+
+impl Datagram {
+    /// End of the highest fragment held.
+    fn highest_end(&self) -> u32 {
+        self.fragments
+            .last_key_value()
+            .map_or(0, |(start, data)| start + data.len() as u32)
+    }
+}
+
+/// A queue entry: the datagram `id` under `key` got its first fragment at
+/// `first_ts`.
+#[derive(Clone, Copy, Debug)]
+struct Arrival {
+    id: u64,
+    first_ts: Timestamp,
+    key: Key,
 }
 
 /// Reassembly outcome for one fragment.
@@ -77,10 +116,7 @@ struct Ledger {
 pub enum Defragged {
     /// The datagram is complete: its transport payload. Give the buffer
     /// back with [`Defrag::give_back`].
-    Complete {
-        protocol: u8,
-        payload: IpDefragPayloadVec,
-    },
+    Complete { protocol: u8, payload: Vec<u8> },
     /// More fragments are needed.
     Pending,
 }
@@ -92,25 +128,37 @@ pub struct DefragCounters {
     pub datagrams: u64,
 }
 
+/// What a fragment says about its place in the datagram.
+struct Piece<'a> {
+    key: Key,
+    start: u32,
+    more: bool,
+    data: &'a [u8],
+}
+
 pub struct Defrag {
-    pool: IpDefragPool<Stamp, u64>,
-    ledger: HashMap<Key, Ledger>,
+    held: HashMap<Key, Datagram>,
+    arrivals: VecDeque<Arrival>,
     bytes_held: usize,
     next_id: u64,
     limits: DefragLimits,
-    last_sweep: Timestamp,
+    spare: Vec<Vec<u8>>,
+    /// Queue entries looked at: the work of eviction and expiry, which
+    /// tests hold to a constant per fragment.
+    examined: u64,
     pub counters: DefragCounters,
 }
 
 impl Defrag {
     pub fn new(limits: DefragLimits) -> Self {
         Defrag {
-            pool: IpDefragPool::new(),
-            ledger: HashMap::new(),
+            held: HashMap::new(),
+            arrivals: VecDeque::new(),
             bytes_held: 0,
             next_id: 0,
             limits,
-            last_sweep: Timestamp(i64::MIN),
+            spare: Vec::new(),
+            examined: 0,
             counters: DefragCounters::default(),
         }
     }
@@ -132,143 +180,252 @@ impl Defrag {
             defects(Malformed::IpFragmentInvalid);
             return None;
         };
-        let Some((key, start, len)) = fragment_of(&sliced, channel) else {
+        let Some(piece) = fragment_of(&sliced, channel) else {
             defects(Malformed::IpFragmentInvalid);
             return None;
         };
-        let end = start + len;
+        let end = u32::try_from(piece.data.len())
+            .ok()
+            .and_then(|len| piece.start.checked_add(len));
+        let Some(end) = end else {
+            defects(Malformed::IpFragmentInvalid);
+            return None;
+        };
+        // A fragment that is not the last must end on an 8-byte boundary
+        // (RFC 791, RFC 8200); nothing may end past 64 KiB.
+        if end > MAX_DATAGRAM || (piece.more && piece.data.len() % 8 != 0) {
+            defects(Malformed::IpFragmentInvalid);
+            return None;
+        }
+        let key = piece.key;
 
-        if let Some(entry) = self.ledger.get(&key) {
-            if entry.ranges.contains(&(start, end)) {
-                return Some(Defragged::Pending);
-            }
-            if entry.ranges.iter().any(|&(s, e)| start < e && s < end) {
-                self.drop_datagram(&key);
-                defects(Malformed::IpFragmentOverlap);
-                return None;
-            }
-        } else {
-            self.make_room(len as usize, defects);
-            self.next_id += 1;
-            self.ledger.insert(
-                key,
-                Ledger {
+        // A datagram past its timeout that the queue has not reached yet
+        // (packet time going backwards) is not completed either.
+        if let Some(dg) = self.held.get(&key)
+            && self.is_expired(dg.first_ts, ts)
+        {
+            self.forget(&key);
+            defects(Malformed::IpFragmentsTimedOut);
+        }
+
+        let charge = piece.data.len() + FRAGMENT_OVERHEAD;
+        match self.held.get(&key) {
+            Some(dg) => match check_fit(dg, &piece, end) {
+                Fit::Duplicate => return Some(Defragged::Pending),
+                Fit::Overlap => {
+                    self.forget(&key);
+                    defects(Malformed::IpFragmentOverlap);
+                    return None;
+                }
+                Fit::Invalid => {
+                    self.forget(&key);
+                    defects(Malformed::IpFragmentInvalid);
+                    return None;
+                }
+                Fit::Fits => {
+                    let id = dg.id;
+                    self.make_room(charge, Some(id), defects);
+                }
+            },
+            None => {
+                self.make_room(charge, None, defects);
+                self.next_id += 1;
+                self.held.insert(
+                    key,
+                    Datagram {
+                        id: self.next_id,
+                        first_ts: ts,
+                        charged: 0,
+                        covered: 0,
+                        end: None,
+                        fragments: BTreeMap::new(),
+                    },
+                );
+                self.arrivals.push_back(Arrival {
                     id: self.next_id,
                     first_ts: ts,
-                    last_ts: ts,
-                    bytes: 0,
-                    ranges: Vec::new(),
-                },
-            );
+                    key,
+                });
+                self.compact_arrivals();
+            }
         }
-        let entry = self.ledger.get_mut(&key)?;
-        entry.ranges.push((start, end));
-        entry.bytes += len as usize;
-        entry.last_ts = ts;
-        self.bytes_held += len as usize;
-        let stamp = Stamp { id: entry.id };
 
-        match self.pool.process_sliced_packet(&sliced, stamp, channel) {
-            Ok(Some(payload)) => {
-                self.forget(&key);
-                self.counters.datagrams += 1;
-                Some(Defragged::Complete {
-                    protocol: payload.ip_number.0,
-                    payload,
-                })
-            }
-            Ok(None) => Some(Defragged::Pending),
-            Err(_) => {
-                self.drop_datagram(&key);
-                defects(Malformed::IpFragmentInvalid);
-                None
-            }
+        let dg = self.held.get_mut(&key)?;
+        if !piece.data.is_empty() {
+            dg.fragments.insert(piece.start, piece.data.to_vec());
+            dg.covered += piece.data.len() as u32;
+            dg.charged += charge;
+            self.bytes_held += charge;
         }
+        if !piece.more {
+            dg.end = Some(end);
+        }
+        if dg.end != Some(dg.covered) {
+            return Some(Defragged::Pending);
+        }
+        let dg = self.forget(&key)?;
+        let mut payload = self.spare.pop().unwrap_or_default();
+        payload.clear();
+        for data in dg.fragments.into_values() {
+            payload.extend_from_slice(&data);
+        }
+        self.counters.datagrams += 1;
+        Some(Defragged::Complete {
+            protocol: key.protocol,
+            payload,
+        })
     }
 
     /// Returns a reassembled buffer for reuse.
-    pub fn give_back(&mut self, payload: IpDefragPayloadVec) {
-        self.pool.return_buf(payload);
-    }
-
-    /// Datagrams currently held, and their bytes.
-    pub fn held(&self) -> (usize, usize) {
-        (self.ledger.len(), self.bytes_held)
-    }
-
-    fn forget(&mut self, key: &Key) -> Option<Ledger> {
-        let entry = self.ledger.remove(key)?;
-        self.bytes_held = self.bytes_held.saturating_sub(entry.bytes);
-        Some(entry)
-    }
-
-    fn drop_datagram(&mut self, key: &Key) {
-        if let Some(entry) = self.forget(key) {
-            let id = entry.id;
-            self.pool.retain(|s| s.id != id);
+    pub fn give_back(&mut self, payload: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(payload);
         }
     }
 
-    fn make_room(&mut self, incoming: usize, defects: &mut impl FnMut(Malformed)) {
-        while !self.ledger.is_empty()
-            && (self.ledger.len() >= self.limits.max_datagrams
-                || self.bytes_held + incoming > self.limits.max_bytes)
-        {
-            let oldest = self
-                .ledger
-                .iter()
-                .min_by_key(|(_, l)| (l.first_ts, l.id))
-                .map(|(k, _)| *k);
-            let Some(oldest) = oldest else { break };
-            self.drop_datagram(&oldest);
+    /// Datagrams currently held, and the bytes charged for them.
+    pub fn held(&self) -> (usize, usize) {
+        (self.held.len(), self.bytes_held)
+    }
+
+    /// Queue entries looked at so far by eviction, expiry and compaction.
+    pub fn work(&self) -> u64 {
+        self.examined
+    }
+
+    fn is_expired(&self, first_ts: Timestamp, now: Timestamp) -> bool {
+        now.0.saturating_sub(first_ts.0) > self.limits.timeout_us
+    }
+
+    fn forget(&mut self, key: &Key) -> Option<Datagram> {
+        let dg = self.held.remove(key)?;
+        self.bytes_held = self.bytes_held.saturating_sub(dg.charged);
+        Some(dg)
+    }
+
+    /// The front of the queue once stale entries are skipped: the datagram
+    /// that got its first fragment longest ago.
+    fn oldest(&mut self) -> Option<Arrival> {
+        while let Some(front) = self.arrivals.front().copied() {
+            self.examined += 1;
+            if self
+                .held
+                .get(&front.key)
+                .is_some_and(|dg| dg.id == front.id)
+            {
+                return Some(front);
+            }
+            self.arrivals.pop_front();
+        }
+        None
+    }
+
+    /// Drops the oldest datagrams until `incoming` more bytes and one more
+    /// datagram fit. The datagram being added to (`keep`) is never dropped
+    /// for its own fragment: the bound may be passed by at most that one
+    /// datagram, itself bounded to 64 KiB of payload.
+    fn make_room(
+        &mut self,
+        incoming: usize,
+        keep: Option<u64>,
+        defects: &mut impl FnMut(Malformed),
+    ) {
+        loop {
+            let new_datagram = usize::from(keep.is_none());
+            let full = self.held.len() + new_datagram > self.limits.max_datagrams
+                || self.bytes_held + incoming > self.limits.max_bytes;
+            if !full {
+                return;
+            }
+            let Some(oldest) = self.oldest() else { return };
+            if Some(oldest.id) == keep {
+                return;
+            }
+            self.arrivals.pop_front();
+            self.forget(&oldest.key);
             defects(Malformed::IpFragmentsEvicted);
         }
     }
 
-    /// Drops datagrams idle longer than the timeout. Runs at most once per
-    /// second of packet time.
+    /// Drops datagrams whose first fragment is older than the timeout.
     fn expire(&mut self, now: Timestamp, defects: &mut impl FnMut(Malformed)) {
-        if now.0.saturating_sub(self.last_sweep.0) < 1_000_000 || self.ledger.is_empty() {
-            self.last_sweep = now;
-            return;
-        }
-        self.last_sweep = now;
-        let cutoff = now.0.saturating_sub(self.limits.timeout_us);
-        let stale: Vec<Key> = self
-            .ledger
-            .iter()
-            .filter(|(_, l)| l.last_ts.0 < cutoff)
-            .map(|(k, _)| *k)
-            .collect();
-        if stale.is_empty() {
-            return;
-        }
-        for key in &stale {
-            self.forget(key);
+        while let Some(oldest) = self.oldest() {
+            if !self.is_expired(oldest.first_ts, now) {
+                return;
+            }
+            self.arrivals.pop_front();
+            self.forget(&oldest.key);
             defects(Malformed::IpFragmentsTimedOut);
         }
-        let live: std::collections::HashSet<u64> = self.ledger.values().map(|l| l.id).collect();
-        self.pool.retain(|s| live.contains(&s.id));
+    }
+
+    /// Removes stale queue entries once they outnumber the live ones, so
+    /// the queue stays within twice the datagram bound. Each compaction
+    /// removes at least as many entries as it keeps: O(1) amortised.
+    fn compact_arrivals(&mut self) {
+        if self.arrivals.len() <= 2 * self.held.len() + 64 {
+            return;
+        }
+        self.examined += self.arrivals.len() as u64;
+        let held = &self.held;
+        self.arrivals
+            .retain(|a| held.get(&a.key).is_some_and(|dg| dg.id == a.id));
     }
 }
 
-/// The ledger key and byte range of a fragment.
-fn fragment_of(sliced: &SlicedPacket<'_>, channel: u64) -> Option<(Key, u32, u32)> {
+/// How a new fragment fits the fragments already held.
+enum Fit {
+    Fits,
+    /// The very range is held already.
+    Duplicate,
+    /// It overlaps a held range differently.
+    Overlap,
+    /// It contradicts the datagram's known end.
+    Invalid,
+}
+
+fn check_fit(dg: &Datagram, piece: &Piece<'_>, end: u32) -> Fit {
+    let (start, len) = (piece.start, piece.data.len());
+    if len > 0 {
+        if dg.fragments.get(&start).is_some_and(|d| d.len() == len) {
+            return Fit::Duplicate;
+        }
+        // Ranges held never overlap, so only the last one starting before
+        // `end` can overlap [start, end).
+        if let Some((&s, d)) = dg.fragments.range(..end).next_back()
+            && s + d.len() as u32 > start
+        {
+            return Fit::Overlap;
+        }
+    }
+    match dg.end {
+        // Nothing may reach past the end, and a second last fragment must
+        // agree on it.
+        Some(known) if end > known || (!piece.more && end != known) => Fit::Invalid,
+        Some(_) => Fit::Fits,
+        None if !piece.more && dg.highest_end() > end => Fit::Invalid,
+        None => Fit::Fits,
+    }
+}
+
+/// The key, offset, more-fragments flag and payload of a fragment.
+fn fragment_of<'a>(sliced: &SlicedPacket<'a>, channel: u64) -> Option<Piece<'a>> {
     match &sliced.net {
         Some(NetSlice::Ipv4(ip)) => {
             let h = ip.header();
             let payload = ip.payload();
-            Some((
-                Key {
+            Some(Piece {
+                key: Key {
                     src: IpAddr::V4(h.source_addr()),
                     dst: IpAddr::V4(h.destination_addr()),
                     ident: u32::from(h.identification()),
                     protocol: payload.ip_number.0,
                     channel,
                 },
-                u32::from(h.fragments_offset().byte_offset()),
-                u32::try_from(payload.payload.len()).ok()?,
-            ))
+                start: u32::from(h.fragments_offset().byte_offset()),
+                more: h.more_fragments(),
+                data: payload.payload,
+            })
         }
         Some(NetSlice::Ipv6(ip)) => {
             let frag = ip
@@ -281,17 +438,18 @@ fn fragment_of(sliced: &SlicedPacket<'_>, channel: u64) -> Option<(Key, u32, u32
                 })?;
             let h = ip.header();
             let payload = ip.payload();
-            Some((
-                Key {
+            Some(Piece {
+                key: Key {
                     src: IpAddr::V6(h.source_addr()),
                     dst: IpAddr::V6(h.destination_addr()),
                     ident: frag.identification,
                     protocol: payload.ip_number.0,
                     channel,
                 },
-                u32::from(frag.fragment_offset.byte_offset()),
-                u32::try_from(payload.payload.len()).ok()?,
-            ))
+                start: u32::from(frag.fragment_offset.byte_offset()),
+                more: frag.more_fragments,
+                data: payload.payload,
+            })
         }
         _ => None,
     }
@@ -336,7 +494,7 @@ mod tests {
             if let Some(Defragged::Complete { payload, .. }) =
                 d.add(f, 0, Timestamp(ts), &mut |m| defects.push(m))
             {
-                done.push(payload.payload.clone());
+                done.push(payload.clone());
                 d.give_back(payload);
             }
         }
@@ -409,6 +567,60 @@ mod tests {
         d.add(&f[0], 0, Timestamp(0), &mut |m| defects.push(m));
         d.add(&f[1], 0, Timestamp(31_000_000), &mut |m| defects.push(m));
         assert_eq!(defects, vec![Malformed::IpFragmentsTimedOut]);
+    }
+
+    /// A flood of first fragments that never complete: each one evicts the
+    /// oldest datagram. The work per fragment (datagrams looked at to find
+    /// the oldest or the expired) must not grow with the number held.
+    #[test]
+    fn fragment_flood_work_is_linear() {
+        let data: Vec<u8> = (0..128u8).collect();
+        let mut d = Defrag::new(DefragLimits {
+            max_datagrams: 256,
+            ..DefragLimits::default()
+        });
+        let mut evicted = 0;
+        let flood = 4096u16;
+        for ident in 0..flood {
+            let f = fragments(ident, &data, 64);
+            d.add(&f[0], 0, Timestamp(i64::from(ident) * 1000), &mut |m| {
+                assert_eq!(m, Malformed::IpFragmentsEvicted);
+                evicted += 1;
+            });
+        }
+        assert_eq!(evicted, u64::from(flood) - 256);
+        assert_eq!(d.held().0, 256);
+        assert!(
+            d.work() <= 4 * u64::from(flood),
+            "{} datagrams examined for {flood} fragments",
+            d.work()
+        );
+    }
+
+    /// Fragments of other datagrams arriving every half second must not
+    /// keep an old datagram alive: 30 s after its first fragment it is gone.
+    #[test]
+    fn timeout_counts_from_the_first_fragment_under_steady_traffic() {
+        let data: Vec<u8> = (0..128u8).collect();
+        let old = fragments(1, &data, 64);
+        let mut d = Defrag::new(DefragLimits::default());
+        let mut defects = Vec::new();
+        let mut done = Vec::new();
+        let mut add = |d: &mut Defrag, f: &[u8], ts: i64| {
+            if let Some(Defragged::Complete { payload, .. }) =
+                d.add(f, 0, Timestamp(ts), &mut |m| defects.push(m))
+            {
+                done.push(payload.clone());
+            }
+        };
+        add(&mut d, &old[0], 0);
+        for i in 1..120u16 {
+            let other = fragments(100 + i, &data, 64);
+            add(&mut d, &other[0], i64::from(i) * 500_000);
+        }
+        add(&mut d, &old[1], 60_000_000);
+        assert!(done.is_empty(), "a 60 s old datagram was reassembled");
+        assert!(defects.contains(&Malformed::IpFragmentsTimedOut));
     }
 
     #[test]

@@ -289,7 +289,7 @@ impl Demux {
             note(counters, out, log, ctx, at, m)
         });
         if let Some(Defragged::Complete { protocol, payload }) = done {
-            self.transport(ctx, ip.src, ip.dst, protocol, &payload.payload, out);
+            self.transport(ctx, ip.src, ip.dst, protocol, &payload, out);
             self.defrag.give_back(payload);
         }
     }
@@ -483,6 +483,7 @@ impl Demux {
             syn: info.syn,
             fin: info.fin,
             rst: info.rst,
+            ack: info.ack,
             payload: seg.payload,
         };
         tcp.segment(key, ctx.ts, segment, &mut sink);

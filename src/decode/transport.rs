@@ -58,6 +58,8 @@ pub struct TcpInfo {
     pub syn: bool,
     pub fin: bool,
     pub rst: bool,
+    /// The acknowledgement number, when the ACK flag is set.
+    pub ack: Option<u32>,
 }
 
 pub fn udp(ip_payload: &[u8]) -> Result<Segment<'_>, Malformed> {
@@ -82,6 +84,7 @@ pub fn tcp(ip_payload: &[u8]) -> Result<Segment<'_>, Malformed> {
             syn: tcp.syn(),
             fin: tcp.fin(),
             rst: tcp.rst(),
+            ack: tcp.ack().then_some(tcp.acknowledgment_number()),
         }),
     })
 }

@@ -108,15 +108,24 @@ reasons! {
         IpFragmentsEvicted => "ip_fragments_evicted",
         /// An incomplete datagram's fragments timed out (packet time).
         IpFragmentsTimedOut => "ip_fragments_timed_out",
-        /// A TCP stream skipped data it could not place: a capture gap, or
+        /// A TCP stream skipped data it could not place: a segment the
+        /// capture lost (the peer acknowledged it, or the stream ended), or
         /// out-of-order data past the per-flow bound.
         TcpGap => "tcp_gap",
+        /// After a gap, a TCP stream resumed at a segment that starts with a
+        /// plausible length-prefixed DNS message.
+        TcpGapResync => "tcp_gap_resync",
         /// A TCP flow was dropped because the flow table was full.
         TcpFlowEvicted => "tcp_flow_evicted",
+        /// The out-of-order and partial-message data of the least recently
+        /// active TCP stream was dropped: all streams together held the
+        /// global reassembly budget.
+        TcpReassemblyBudget => "tcp_reassembly_budget",
         /// A DNS-over-TCP length prefix of zero.
         TcpZeroLengthMessage => "tcp_zero_length_message",
-        /// Bytes at the start of a stream picked up mid-way that did not
-        /// look like a length-prefixed DNS message, skipped to resync.
+        /// Bytes at the start of a stream picked up mid-way, or after a gap,
+        /// that did not look like a length-prefixed DNS message, skipped to
+        /// resync.
         TcpUnsyncedData => "tcp_unsynced_data",
         Ipv4HeaderInvalid => "ipv4_header_invalid",
         Ipv6HeaderInvalid => "ipv6_header_invalid",

@@ -62,6 +62,26 @@ pub fn ip_tcp(
     out
 }
 
+/// An IP packet carrying a TCP segment that acknowledges the peer's bytes
+/// up to `ack`: what tells the sensor that a segment it never saw arrived.
+pub fn ip_tcp_ack(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    ip_step(src, dst)
+        .tcp(sport, dport, seq, 65535)
+        .ack(ack)
+        .write(&mut out, payload)
+        .unwrap_or_else(|e| panic!("build TCP: {e}"));
+    out
+}
+
 /// An IP packet with an arbitrary protocol payload (tunnels).
 pub fn ip_raw(src: IpAddr, dst: IpAddr, protocol: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

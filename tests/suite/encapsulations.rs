@@ -344,6 +344,57 @@ fn cases() -> Vec<Case> {
             &tail[9..],
         )),
     ];
+    // A response lost on the span port before both: the client
+    // acknowledged it, so it will never be seen. The stream resumes at the
+    // next segment that starts a message.
+    let lost = Exchange::new(CLIENT4, SERVER4, "lost.example.org", RecordType::A)
+        .answer(rr("lost.example.org", 300, a("192.0.2.99")))
+        .messages(0x4141)
+        .1;
+    let isn = 7000u32;
+    let lost_len = 2 + lost.len() as u32;
+    let mut seq = isn + 1 + lost_len;
+    let mut gap = vec![ethernet_ip(&ip_tcp(
+        ip(SERVER4),
+        ip(CLIENT4),
+        53,
+        40002,
+        isn,
+        true,
+        &[],
+    ))];
+    for m in &msgs {
+        let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(m);
+        gap.push(ethernet_ip(&ip_tcp(
+            ip(SERVER4),
+            ip(CLIENT4),
+            53,
+            40002,
+            seq,
+            false,
+            &framed,
+        )));
+        seq += framed.len() as u32;
+        gap.push(ethernet_ip(&ip_tcp_ack(
+            ip(CLIENT4),
+            ip(SERVER4),
+            40002,
+            53,
+            1,
+            seq,
+            &[],
+        )));
+    }
+    v.push(Case {
+        name: "TCP: a segment lost before the responses, acknowledged by the client",
+        link: eth,
+        frames: gap,
+        vlan: vec![],
+        tunnel: None,
+        transport: "tcp",
+        anomalies: vec![("tcp_gap", 1), ("tcp_gap_resync", 1)],
+    });
     v.push(Case {
         name: "TCP: mid-stream pickup, two messages in one segment",
         link: eth,
