@@ -317,11 +317,8 @@ impl ExpectedZones {
 
 pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError {
-        path: name.clone(),
-        line: 0,
-        message: format!("cannot read expect file: {e}"),
-    })?;
+    let text = crate::fsutil::read_regular_text(path, crate::fsutil::EXPECT_MAX_BYTES)
+        .map_err(|e| FileError::unreadable(path, "expect file", &e))?;
     parse_expect(&name, &text)
 }
 

@@ -20,6 +20,7 @@ use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
 use crate::error::FileError;
+use crate::fsutil::{FEED_MAX_BYTES, read_regular};
 
 /// What one feed file held.
 #[derive(Debug)]
@@ -45,11 +46,8 @@ const MAX_LINE_LEN: usize = 64 * 1024;
 
 pub fn load_feed_file(path: &Path) -> Result<FeedLoad, FileError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| FileError {
-        path: name.clone(),
-        line: 0,
-        message: format!("cannot read feed: {e}"),
-    })?;
+    let bytes =
+        read_regular(path, FEED_MAX_BYTES).map_err(|e| FileError::unreadable(path, "feed", &e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
         let line = 1 + valid

@@ -1,7 +1,6 @@
 //! The capture thread of an offline run: files in order, through one demux
 //! (reassembly state carries over between files of one capture).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -9,7 +8,7 @@ use crossbeam_channel::Sender;
 
 use super::{Batcher, CaptureResult, take};
 use crate::capture::Flow;
-use crate::capture::offline::read_file;
+use crate::capture::offline::{Input, read_input};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::model::PayloadBatch;
@@ -19,7 +18,7 @@ use crate::progress::Progress;
 const PROGRESS_FRAMES: u64 = 8192;
 
 pub(super) struct Ctx {
-    pub files: Vec<PathBuf>,
+    pub inputs: Vec<Input>,
     pub ports: Vec<u16>,
     pub log_weirds: bool,
     pub tx: Sender<PayloadBatch>,
@@ -28,7 +27,7 @@ pub(super) struct Ctx {
     pub stop: Arc<AtomicBool>,
 }
 
-pub(super) fn capture(ctx: Ctx) -> CaptureResult {
+pub(super) fn capture(mut ctx: Ctx) -> CaptureResult {
     let mut demux = Demux::with_limits(
         PortSet::new(&ctx.ports),
         DemuxLimits::default(),
@@ -37,13 +36,14 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
     let mut batcher = Batcher::new(&ctx.tx, &ctx.seq);
     let mut frames_unpublished = 0u64;
     let mut bytes_unpublished = 0u64;
-    let mut reports = Vec::with_capacity(ctx.files.len());
+    let inputs = std::mem::take(&mut ctx.inputs);
+    let mut reports = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
     let progress = &ctx.progress;
 
-    for (index, path) in ctx.files.iter().enumerate() {
+    for (index, input) in inputs.into_iter().enumerate() {
         let file_index = u32::try_from(index).unwrap_or(u32::MAX);
-        let (report, result) = read_file(path, file_index, |frame| {
+        let (report, result) = read_input(input, file_index, |frame| {
             let flow = take(&mut demux, &mut batcher, &frame);
             frames_unpublished += 1;
             // Approximate file bytes: record header plus captured data.
