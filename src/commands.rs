@@ -111,6 +111,12 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     let mut config = Config::build(&args.common, &args.capture)?;
     // Capture never waits for a SIEM: a full queue drops, counted.
     config.outputs.delivery.backpressure = false;
+    // The spool is handed to --user; on the next start it is that user's.
+    config.outputs.delivery.spool_handover = config
+        .live
+        .user
+        .as_deref()
+        .and_then(crate::privilege::uid_of);
     let live = &config.live;
     if live.interfaces.is_empty() {
         return Err(CommandError::Usage(

@@ -46,8 +46,9 @@ impl FileError {
         )
     }
 
-    /// The whole file could not be read.
-    pub fn unreadable(path: &Path, what: &str, e: &std::io::Error) -> FileError {
+    /// The whole file could not be read (or was refused unread: not a
+    /// regular file, too large).
+    pub fn unreadable(path: &Path, what: &str, e: &impl std::fmt::Display) -> FileError {
         FileError::new(
             path.display().to_string(),
             0,

@@ -323,11 +323,8 @@ impl ExpectedZones {
 
 pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| FileError {
-        path: name.clone(),
-        line: 0,
-        message: format!("cannot read expect file: {e}"),
-    })?;
+    let bytes = crate::fsutil::read_regular(path, crate::fsutil::EXPECT_MAX_BYTES)
+        .map_err(|e| FileError::unreadable(path, "expect file", &e))?;
     let text = utf8_text(&name, bytes, "an expect file")?;
     parse_expect(&name, &text)
 }

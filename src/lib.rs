@@ -16,7 +16,8 @@
 //! into one validated [`config::Config`]; [`rules`] loads (and reloads) the
 //! feeds and expect files; [`commands`] runs each subcommand. At the
 //! bottom, importing no stage: [`model`] (the types that cross a stage
-//! boundary), [`stats`] (counters, reports, sensor events) and [`error`].
+//! boundary), [`stats`] (counters, reports, sensor events), [`error`] and
+//! [`fsutil`] (files others may control).
 
 pub mod baseline;
 pub mod capture;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod expect;
+pub mod fsutil;
 /// Entry points of the fuzz targets (`fuzz/`), in the library so that
 /// stable builds compile them and the test suite replays the corpus; not
 /// an API.

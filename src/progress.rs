@@ -32,8 +32,8 @@ pub struct ProgressHandle {
 
 impl ProgressHandle {
     /// Starts the display if stderr is a terminal; otherwise the handle
-    /// does nothing.
-    pub fn start(progress: Arc<Progress>, total_bytes: u64) -> ProgressHandle {
+    /// does nothing. `total_bytes` is unknown when an input is a stream.
+    pub fn start(progress: Arc<Progress>, total_bytes: Option<u64>) -> ProgressHandle {
         if !std::io::stderr().is_terminal() {
             return ProgressHandle {
                 progress,
@@ -56,11 +56,13 @@ impl ProgressHandle {
     }
 }
 
-fn draw(p: &Progress, total_bytes: u64) {
-    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
-    ) {
+fn draw(p: &Progress, total_bytes: Option<u64>) {
+    let bar = ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::stderr());
+    let template = match total_bytes {
+        Some(_) => "{bar:30} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
+        None => "{spinner} {bytes} {msg} [{elapsed_precise}]",
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     let start = Instant::now();
@@ -69,7 +71,7 @@ fn draw(p: &Progress, total_bytes: u64) {
         let packets = p.packets.load(Ordering::Relaxed);
         let alerts = p.alerts.load(Ordering::Relaxed);
         let secs = start.elapsed().as_secs_f64().max(1e-3);
-        bar.set_position(bytes.min(total_bytes));
+        bar.set_position(total_bytes.map_or(bytes, |total| bytes.min(total)));
         bar.set_message(format!(
             "{:.0} packets/s, {alerts} alert(s)",
             packets as f64 / secs

@@ -145,6 +145,10 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub weird_log: Option<String>,
 
+    /// Mode (octal) of the alerts, DNS-log and weird-log files created, less the umask; never writable by everyone. Default 0640.
+    #[arg(long = "output-mode", value_name = "OCTAL")]
+    pub output_mode: Option<String>,
+
     /// Ports carrying DNS (repeatable; default 53). mDNS (5353) and LLMNR (5355) only when listed.
     #[arg(long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,

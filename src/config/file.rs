@@ -50,6 +50,8 @@ pub struct OutputsSection {
     pub alerts: Option<String>,
     pub dns_log: Option<String>,
     pub weird_log: Option<String>,
+    /// Mode (octal string, e.g. "0640") of the output files created.
+    pub file_mode: Option<Spanned<String>>,
     pub stats_json: Option<PathBuf>,
     /// SIEM destinations, one `[[outputs.syslog]]` table each.
     #[serde(default)]
@@ -116,7 +118,8 @@ impl LoadedFile {
     /// the wrong type name their line.
     pub fn load(path: &Path) -> Result<LoadedFile, FileError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| FileError::unreadable(path, "config", &e))?;
+        let bytes = crate::fsutil::read_regular(path, crate::fsutil::CONFIG_MAX_BYTES)
+            .map_err(|e| FileError::unreadable(path, "config", &e))?;
         let text = crate::error::utf8_text(&name, bytes, "a config file")?;
         let mut config: FileConfig = toml::from_str(&text).map_err(|e| {
             let at = e.span().map_or(usize::MAX, |s| s.start);

@@ -19,6 +19,7 @@ use toml::Spanned;
 use crate::capture::live::LiveOptions;
 use crate::decode::transport::DEFAULT_DNS_PORTS;
 use crate::error::FileError;
+use crate::fsutil::{DEFAULT_OUTPUT_MODE, parse_output_mode};
 use crate::health::HealthOptions;
 use crate::output::syslog::{DeliveryOptions, SyslogError, SyslogSettings, SyslogSpec};
 use crate::output::{OutputError, OutputTargets, Target};
@@ -141,6 +142,20 @@ impl Config {
                 .map(Target::parse),
             syslog: syslog_specs(&flags.syslog, loaded.as_ref())?,
             delivery: delivery_options(&flags.syslog, file, &at)?,
+            file_mode: match (&flags.output_mode, &file.outputs.file_mode) {
+                (Some(m), _) => parse_output_mode(m).map_err(|problem| ConfigError::Flag {
+                    flag: "--output-mode",
+                    value: m.clone(),
+                    problem,
+                })?,
+                (None, Some(m)) => parse_output_mode(m.get_ref()).map_err(|p| {
+                    at(
+                        m.span(),
+                        format!("outputs.file_mode {:?}: {p}", m.get_ref()),
+                    )
+                })?,
+                (None, None) => DEFAULT_OUTPUT_MODE,
+            },
         };
         outputs.check_stdout()?;
         crate::output::syslog::check_distinct(&outputs.syslog)?;

@@ -21,6 +21,7 @@ use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
 use crate::error::FileError;
+use crate::fsutil::{FEED_MAX_BYTES, read_regular};
 use crate::model::text::{escape_text, is_unsafe_char};
 
 /// What one feed file held.
@@ -69,24 +70,9 @@ const MAX_LINE_LEN: usize = 64 * 1024;
 
 pub fn load_feed_file(path: &Path) -> Result<FeedLoad, FileError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| FileError {
-        path: name.clone(),
-        line: 0,
-        message: format!("cannot read feed: {e}"),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
-        let line = 1 + valid
-            .unwrap_or_default()
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
-        FileError {
-            path: name.clone(),
-            line,
-            message: "not UTF-8 text; is this really an indicator feed?".into(),
-        }
-    })?;
+    let bytes =
+        read_regular(path, FEED_MAX_BYTES).map_err(|e| FileError::unreadable(path, "feed", &e))?;
+    let text = crate::error::utf8_text(&name, bytes, "an indicator feed")?;
     parse_feed(&name, &text)
 }
 

@@ -54,7 +54,10 @@ impl Target {
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{path}: cannot create output: {source}")]
-    Create { path: String, source: io::Error },
+    Create {
+        path: String,
+        source: crate::fsutil::FsError,
+    },
     #[error("{what}: write failed: {source}")]
     Write { what: String, source: io::Error },
     #[error(
@@ -74,6 +77,9 @@ pub struct OutputTargets {
     /// SIEMs that receive the alerts (and sensor events) too.
     pub syslog: Vec<SyslogSpec>,
     pub delivery: DeliveryOptions,
+    /// Mode of the alerts, DNS-log and weird-log files created (less the
+    /// umask).
+    pub file_mode: u32,
 }
 
 impl OutputTargets {
@@ -148,13 +154,21 @@ impl OutputSet {
     pub fn open(t: &OutputTargets) -> Result<OutputSet, OutputError> {
         t.check_stdout()?;
         syslog::check_distinct(&t.syslog)?;
-        let mut outputs: Vec<Box<dyn Output>> =
-            vec![Box::new(JsonLines::open(OutputKind::Alerts, &t.alerts)?)];
+        let mode = t.file_mode;
+        let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(JsonLines::open(
+            OutputKind::Alerts,
+            &t.alerts,
+            mode,
+        )?)];
         if let Some(target) = &t.dns_log {
-            outputs.push(Box::new(JsonLines::open(OutputKind::DnsLog, target)?));
+            outputs.push(Box::new(JsonLines::open(OutputKind::DnsLog, target, mode)?));
         }
         if let Some(target) = &t.weird_log {
-            outputs.push(Box::new(JsonLines::open(OutputKind::WeirdLog, target)?));
+            outputs.push(Box::new(JsonLines::open(
+                OutputKind::WeirdLog,
+                target,
+                mode,
+            )?));
         }
         for spec in &t.syslog {
             outputs.push(Box::new(SyslogOutput::start(spec.clone(), &t.delivery)?));
@@ -219,8 +233,9 @@ pub struct JsonLines {
 }
 
 impl JsonLines {
-    pub fn open(kind: OutputKind, target: &Target) -> Result<JsonLines, OutputError> {
-        Ok(JsonLines::new(kind, Writer::open(target)?))
+    /// Opens `target`; a file created gets `mode`.
+    pub fn open(kind: OutputKind, target: &Target, mode: u32) -> Result<JsonLines, OutputError> {
+        Ok(JsonLines::new(kind, Writer::open(target, mode)?))
     }
 
     pub fn new(kind: OutputKind, writer: Writer) -> JsonLines {
@@ -295,10 +310,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn open(target: &Target) -> Result<Writer, OutputError> {
+    /// Opens `target`; a file created gets `mode`.
+    pub fn open(target: &Target, mode: u32) -> Result<Writer, OutputError> {
         let inner: Box<dyn Write + Send> = match target {
             Target::Stdout => Box::new(io::stdout()),
-            Target::File(p) => Box::new(create(p)?),
+            Target::File(p) => Box::new(create(p, mode)?),
         };
         Ok(Writer::new(target.describe(), inner))
     }
@@ -329,8 +345,8 @@ impl Writer {
     }
 }
 
-fn create(p: &Path) -> Result<File, OutputError> {
-    File::create(p).map_err(|source| OutputError::Create {
+fn create(p: &Path, mode: u32) -> Result<File, OutputError> {
+    crate::fsutil::create_output(p, mode).map_err(|source| OutputError::Create {
         path: p.display().to_string(),
         source,
     })

@@ -36,12 +36,12 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, bounded};
 
 use crate::capture::live::{LiveCapture, LiveOptions};
-use crate::capture::offline::probe;
+use crate::capture::offline::Input;
 use crate::capture::{CaptureError, Flow, Frame};
 use crate::decode::Demux;
 use crate::health::{HealthBoard, HealthOptions};
 use crate::matcher::suppress::Suppressor;
-use crate::model::text::escape_path;
+use crate::model::text::escape_text;
 use crate::model::{PayloadBatch, SourceNames};
 use crate::output::metrics::MetricsOutput;
 use crate::output::{OutputError, OutputSet, OutputTargets};
@@ -187,16 +187,27 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     // Fail before any thread starts: a missing file, an interface that
     // cannot be opened or an unwritable output must not cost a
     // half-finished run.
-    let (names, total_bytes, live_caps) = match &cfg.inputs {
+    let (names, total_bytes, live_caps, file_inputs) = match &cfg.inputs {
         Inputs::Files(files) => {
-            let mut total = 0u64;
-            for p in files {
-                probe(p)?;
-                total += std::fs::metadata(p).map_or(0, |m| m.len());
+            let mut inputs = files
+                .iter()
+                .map(|p| crate::capture::offline::open(p, &cfg.stop))
+                .collect::<Result<Vec<_>, _>>()?;
+            // Nothing comes before the first input, so a first stream that
+            // is no capture fails now, as a file does. Later streams are
+            // told apart when their turn comes: their writer may be waiting
+            // for the inputs before them to be read.
+            if let Some(first) = inputs.first_mut() {
+                first.probe()?;
             }
             // Alerts and logs carry the names: escaped as all free text is.
-            let names = files.iter().map(|p| escape_path(p)).collect();
-            (names, total, Vec::new())
+            let names = inputs
+                .iter()
+                .map(|i| escape_text(i.name()).into_owned())
+                .collect();
+            // A stream's size is unknown until it ends.
+            let total = inputs.iter().map(Input::size).sum::<Option<u64>>();
+            (names, total, Vec::new(), inputs)
         }
         Inputs::Live {
             interfaces,
@@ -209,7 +220,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
                 .iter()
                 .map(|i| LiveCapture::open(i, &opts))
                 .collect::<Result<Vec<_>, _>>()?;
-            (interfaces.clone(), 0, caps)
+            (interfaces.clone(), None, caps, Vec::new())
         }
     };
     let board = Arc::new(HealthBoard::new(&names));
@@ -237,9 +248,9 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
 
     let mut captures = Vec::new();
     let health = match &cfg.inputs {
-        Inputs::Files(files) => {
+        Inputs::Files(_) => {
             let ctx = offline::Ctx {
-                files: files.clone(),
+                inputs: file_inputs,
                 ports: cfg.dns_ports.clone(),
                 log_weirds,
                 tx: batch_tx,

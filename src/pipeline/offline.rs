@@ -1,14 +1,13 @@
 //! The capture thread of an offline run: files in order, through one demux
 //! (reassembly state carries over between files of one capture).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
 use super::{Batcher, CaptureResult, take};
-use crate::capture::offline::read_file;
+use crate::capture::offline::{Input, read_input};
 use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
@@ -20,7 +19,7 @@ use crate::stats::FileReport;
 const PROGRESS_FRAMES: u64 = 8192;
 
 pub(super) struct Ctx {
-    pub files: Vec<PathBuf>,
+    pub inputs: Vec<Input>,
     pub ports: Vec<u16>,
     pub log_weirds: bool,
     pub tx: Sender<PayloadBatch>,
@@ -29,7 +28,7 @@ pub(super) struct Ctx {
     pub stop: Arc<AtomicBool>,
 }
 
-pub(super) fn capture(ctx: Ctx) -> CaptureResult {
+pub(super) fn capture(mut ctx: Ctx) -> CaptureResult {
     let mut demux = Demux::with_limits(
         PortSet::new(&ctx.ports),
         DemuxLimits::default(),
@@ -38,20 +37,25 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
     let mut batcher = Batcher::new(&ctx.tx, &ctx.seq);
     let mut frames_unpublished = 0u64;
     let mut bytes_unpublished = 0u64;
-    let mut reports = Vec::with_capacity(ctx.files.len());
+    let inputs = std::mem::take(&mut ctx.inputs);
+    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let mut reports = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
     let progress = &ctx.progress;
     // The first input a stop request kept from being read to its end.
     let mut interrupted: Option<usize> = None;
 
-    for (index, path) in ctx.files.iter().enumerate() {
+    for (index, input) in inputs.into_iter().enumerate() {
         if ctx.stop.load(Ordering::Relaxed) {
             interrupted = Some(index);
             break;
         }
         let file_index = u32::try_from(index).unwrap_or(u32::MAX);
+        // A stream ends at its writer's end or at a stop request; only
+        // the flag tells which.
+        let is_stream = input.size().is_none();
         let mut stopped = false;
-        let (report, result) = read_file(path, file_index, |frame| {
+        let (report, result) = read_input(input, file_index, |frame| {
             let flow = take(&mut demux, &mut batcher, &frame);
             frames_unpublished += 1;
             // Approximate file bytes: record header plus captured data.
@@ -69,6 +73,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
             flow
         });
         reports.push(report);
+        let stopped = stopped || (is_stream && ctx.stop.load(Ordering::Relaxed));
         match result {
             Err(e) => errors.push(e),
             Ok(()) if stopped => {
@@ -79,7 +84,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
         }
     }
     if let Some(first) = interrupted {
-        errors.push(report_interruption(&ctx.files, first, &mut reports));
+        errors.push(report_interruption(&names, first, &mut reports));
     }
     let _ = batcher.flush(&mut demux.counters.queue_waits);
     Progress::add(&progress.packets, frames_unpublished);
@@ -92,34 +97,33 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
 /// input gets a report saying it was not read, and the error makes the
 /// run's status say the input was not read to its end.
 fn report_interruption(
-    files: &[PathBuf],
+    names: &[String],
     first: usize,
     reports: &mut Vec<FileReport>,
 ) -> CaptureError {
-    let name = |p: &PathBuf| p.display().to_string();
-    let unread = |p: &PathBuf, error: String| FileReport {
-        path: name(p),
+    let unread = |name: &String, error: String| FileReport {
+        path: name.clone(),
         format: "unknown",
         link_types: Vec::new(),
         packets: 0,
         error: Some(error),
     };
-    let path = files.get(first).map(name).unwrap_or_default();
+    let path = names.get(first).cloned().unwrap_or_default();
     let packet = reports.get(first).map_or(0, |r| r.packets);
     let error = CaptureError::Interrupted {
         path,
         packet,
-        unread_after: files.len().saturating_sub(first + 1),
+        unread_after: names.len().saturating_sub(first + 1),
     };
     match reports.get_mut(first) {
         Some(report) => report.error = Some(error.to_string()),
         None => {
-            if let Some(p) = files.get(first) {
+            if let Some(p) = names.get(first) {
                 reports.push(unread(p, error.to_string()));
             }
         }
     }
-    for p in files.iter().skip(first + 1) {
+    for p in names.iter().skip(first + 1) {
         reports.push(unread(
             p,
             "not read: the run was interrupted before this input".into(),

@@ -124,6 +124,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
             weird_log: spec.weird_log.then(|| Target::File(weird_path.clone())),
             syslog: Vec::new(),
             delivery: Default::default(),
+            file_mode: dnsentry::fsutil::DEFAULT_OUTPUT_MODE,
         },
         progress: false,
         metrics: None,

@@ -255,6 +255,91 @@ fn user_switch_drops_root_and_still_captures() {
     );
 }
 
+/// `live --user nobody` hands its spool to nobody; nobody replaces the
+/// files in it with links to root's files. The next start, as root, must
+/// follow none of them: it refuses the spool, and nothing outside it is
+/// truncated, created or read.
+#[test]
+fn next_start_as_root_follows_no_link_the_sensor_user_planted_in_its_spool() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let net = Netns::new("pl");
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let spool = dir.path().join("spool");
+    let args = [
+        "--user",
+        "nobody",
+        "--syslog",
+        "tcp://127.0.0.1:9",
+        "--spool-dir",
+        spool.to_str().unwrap(),
+    ];
+    let sensor = Sensor::start(&net, dir.path(), &args);
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{err}");
+    let out = spool.join("tcp_127.0.0.1_9");
+    assert_eq!(std::fs::metadata(&out).unwrap().uid(), 65534);
+
+    // What nobody can do to a directory it owns.
+    let victim = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, "root-only secret\n").unwrap();
+        std::fs::set_permissions(&p, PermissionsExt::from_mode(0o600)).unwrap();
+        p
+    };
+    let plant = |target: &Path, name: &str| {
+        let link = out.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    };
+    for e in std::fs::read_dir(&out).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let segment = victim("segment-victim");
+    let head = victim("head-victim");
+    let created = dir.path().join("created-by-root");
+    plant(&segment, "00000000000000000000.seg");
+    plant(&head, "head");
+    plant(&created, "lock");
+
+    let mut command = net.exec_b(&[env!("CARGO_BIN_EXE_dnsentry"), "live", "-i", &net.veth_b]);
+    let mut child = command
+        .args(["--alerts", "/dev/null"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A sensor that accepted the spool runs on: stop it after a while.
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    for p in [&segment, &head] {
+        assert_eq!(
+            std::fs::read_to_string(p).unwrap(),
+            "root-only secret\n",
+            "{} was changed; stderr:\n{err}",
+            p.display()
+        );
+        assert_eq!(std::fs::metadata(p).unwrap().uid(), 0, "{}", p.display());
+    }
+    assert!(
+        !created.exists(),
+        "a file was created through a planted link"
+    );
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+}
+
 #[test]
 fn idle_interface_stops_promptly_and_reports_the_stall() {
     let dir = tempfile::tempdir().unwrap();

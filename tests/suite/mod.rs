@@ -4,6 +4,8 @@ mod cli;
 mod config;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
+/// Paths others may control: spool and outputs, streams, rule-file bounds.
+mod files;
 /// The fuzz corpus, replayed through the fuzz targets on stable.
 mod fuzz_corpus;
 /// The crate's module map: no import cycles, a bottom that imports no stage.

@@ -319,11 +319,16 @@ impl SyslogSpec {
             file: file.display().to_string(),
             problem,
         };
+        // Bounded, and of regular files only: a PEM parser reads lines
+        // until it finds one, which from /dev/zero is never.
+        let read = |file: &Path| {
+            crate::fsutil::read_regular(file, crate::fsutil::PEM_MAX_BYTES)
+                .map_err(|e| fail(file, format!("cannot read: {e}")))
+        };
         let mut roots = rustls::RootCertStore::empty();
         match &self.ca {
             Some(ca) => {
-                let certs = CertificateDer::pem_file_iter(ca)
-                    .map_err(|e| fail(ca, e.to_string()))?
+                let certs = CertificateDer::pem_slice_iter(&read(ca)?)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| fail(ca, e.to_string()))?;
                 if certs.is_empty() {
@@ -351,15 +356,14 @@ impl SyslogSpec {
             .with_root_certificates(roots);
         let config = match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
-                let chain = CertificateDer::pem_file_iter(cert)
-                    .map_err(|e| fail(cert, e.to_string()))?
+                let chain = CertificateDer::pem_slice_iter(&read(cert)?)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| fail(cert, e.to_string()))?;
                 if chain.is_empty() {
                     return Err(fail(cert, "no PEM certificate in the file".into()));
                 }
-                let key_der =
-                    PrivateKeyDer::from_pem_file(key).map_err(|e| fail(key, e.to_string()))?;
+                let key_der = PrivateKeyDer::from_pem_slice(&read(key)?)
+                    .map_err(|e| fail(key, e.to_string()))?;
                 builder
                     .with_client_auth_cert(chain, key_der)
                     .map_err(|e| fail(key, e.to_string()))?
@@ -376,6 +380,10 @@ pub struct DeliveryOptions {
     /// Where undelivered messages wait across outages and restarts; each
     /// output gets a directory of its own in it. None: memory only.
     pub spool_dir: Option<PathBuf>,
+    /// The uid a live sensor hands the spool to (`--user`): it owns the
+    /// spool on every start after the first, and is trusted with it
+    /// besides root and the running user.
+    pub spool_handover: Option<u32>,
     /// Bound of each output's spool.
     pub spool_max_bytes: u64,
     /// Bound of each output's in-memory backlog.
@@ -392,6 +400,7 @@ impl Default for DeliveryOptions {
     fn default() -> Self {
         DeliveryOptions {
             spool_dir: None,
+            spool_handover: None,
             spool_max_bytes: 1 << 30,
             memory_max_bytes: 64 << 20,
             flush_timeout: Duration::from_secs(10),
@@ -420,8 +429,15 @@ impl SyslogOutput {
         let stats = Arc::new(OutputStats::new(spec.name.clone(), OutputKind::Syslog));
         let spool = match &options.spool_dir {
             Some(dir) => {
-                let (spool, recovered) =
-                    spool::Spool::open(&dir.join(spool_subdir(&spec)), options.spool_max_bytes)?;
+                let owners = crate::fsutil::Owners {
+                    handover: options.spool_handover,
+                };
+                let root = crate::fsutil::PrivateDir::open(dir, owners)
+                    .map_err(spool::SpoolError::from)?;
+                let own = root
+                    .subdir(&spool_subdir(&spec))
+                    .map_err(spool::SpoolError::from)?;
+                let (spool, recovered) = spool::Spool::open(own, options.spool_max_bytes)?;
                 if recovered.cut_bytes > 0 {
                     tracing::warn!(
                         output = %spec.name,
@@ -784,6 +800,7 @@ mod tests {
             // on the receiver: the case that used to hang.
             spool_dir: Some(spool.path().to_path_buf()),
             spool_max_bytes: 1 << 20,
+            ..DeliveryOptions::default()
         };
         let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
             .unwrap();
@@ -833,6 +850,7 @@ mod tests {
             // Small, so that the backlog is full and the run waits on the
             // receiver: the case that used to hang.
             spool_max_bytes: 1 << 20,
+            ..DeliveryOptions::default()
         };
         let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
             .unwrap();

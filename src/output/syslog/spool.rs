@@ -20,13 +20,21 @@
 //! When the spool would grow past its bound, whole segments go, oldest
 //! first, sparing only the one being sent from; their messages are counted
 //! as evicted.
+//!
+//! A live sensor hands the spool to the user it becomes (`--user`), and
+//! opens it again as root on the next start: whatever that user left in
+//! it is opened through the directory's descriptor ([`PrivateDir`]), never
+//! through a symbolic link, and only as a regular file with one name that
+//! no one else can write.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::fsutil::{Access, FsError, PathError, PrivateDir};
 
 /// Bytes before each message.
 const RECORD_HEADER: u64 = 8;
@@ -44,6 +52,8 @@ pub enum SpoolError {
     },
     #[error("spool {dir} is in use by another dnsentry process")]
     Locked { dir: String },
+    #[error("spool: {0}")]
+    File(#[from] PathError),
 }
 
 #[derive(Debug)]
@@ -92,7 +102,7 @@ struct Pos {
 }
 
 pub struct Spool {
-    dir: PathBuf,
+    dir: PrivateDir,
     max_bytes: u64,
     segment_bytes: u64,
     _lock: Flock<File>,
@@ -111,38 +121,25 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (creating) the spool in `dir`, recovers what an earlier run
-    /// left, and takes the lock.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Spool, Recovered), SpoolError> {
-        let name = dir.display().to_string();
+    /// Opens the spool in `dir`, recovers what an earlier run left, and
+    /// takes the lock.
+    pub fn open(dir: PrivateDir, max_bytes: u64) -> Result<(Spool, Recovered), SpoolError> {
+        let name = dir.path().display().to_string();
         let io_err = |what: &'static str| {
             let dir = name.clone();
             move |source| SpoolError::Io { dir, what, source }
         };
-        fs::create_dir_all(dir).map_err(io_err("cannot create directory"))?;
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))
-            .map_err(io_err("cannot open lock file"))?;
+        let lock_file = dir.open_file("lock", Access::ReadWriteCreate)?;
         let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock)
             .map_err(|_| SpoolError::Locked { dir: name.clone() })?;
 
-        let mut ids = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io_err("cannot list directory"))? {
-            let entry = entry.map_err(io_err("cannot list directory"))?;
-            let file_name = entry.file_name();
-            if let Some(id) = file_name
-                .to_str()
-                .and_then(|n| n.strip_suffix(".seg"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                ids.push(id);
-            }
-        }
+        let mut ids: Vec<u64> = dir
+            .names()?
+            .iter()
+            .filter_map(|n| n.strip_suffix(".seg")?.parse().ok())
+            .collect();
         ids.sort_unstable();
-        let head = read_head(dir);
+        let head = read_head(&dir)?;
         let mut recovered = Recovered::default();
         let mut segments = VecDeque::new();
         // Where the head is, counted in whole records of its segment.
@@ -151,12 +148,12 @@ impl Spool {
             // Segments wholly before the head were delivered; a crash
             // between the ack and the delete left them.
             if head.is_some_and(|h| id < h.seg) {
-                let _ = fs::remove_file(segment_path(dir, id));
+                let _ = dir.remove(&segment_name(id));
                 continue;
             }
             let head_offset = head.filter(|h| h.seg == id).map(|h| h.offset);
-            let scan = scan_segment(&segment_path(dir, id), head_offset)
-                .map_err(io_err("cannot read segment"))?;
+            let file = dir.open_file(&segment_name(id), Access::ReadWrite)?;
+            let scan = scan_segment(file, head_offset).map_err(io_err("cannot read segment"))?;
             recovered.cut_bytes += scan.cut;
             if head_offset.is_some() && segments.is_empty() {
                 start = Some((
@@ -183,7 +180,7 @@ impl Spool {
         ));
         let total_bytes = segments.iter().map(|s| s.bytes).sum();
         let mut spool = Spool {
-            dir: dir.to_path_buf(),
+            dir,
             max_bytes: max_bytes.max(4096),
             // Small enough that eviction takes a small bite, large enough
             // that files stay few.
@@ -214,7 +211,7 @@ impl Spool {
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     /// Messages not yet acknowledged.
@@ -266,12 +263,12 @@ impl Spool {
                 .writer
                 .as_mut()
                 .ok_or_else(|| io::Error::other("no segment open"))
-                .map_err(|e| io_error(&self.dir, "cannot write segment", e))?;
+                .map_err(|e| io_error(self.dir.path(), "cannot write segment", e))?;
             let result = w
                 .write_all(&len.to_le_bytes())
                 .and_then(|()| w.write_all(&crc.to_le_bytes()))
                 .and_then(|()| w.write_all(m));
-            result.map_err(|e| io_error(&self.dir, "cannot write segment", e))?;
+            result.map_err(|e| io_error(self.dir.path(), "cannot write segment", e))?;
             if let Some(s) = self.segments.back_mut() {
                 s.bytes += size;
                 s.records += 1;
@@ -287,7 +284,7 @@ impl Spool {
     fn flush(&mut self) -> Result<(), SpoolError> {
         if let Some(w) = self.writer.as_mut() {
             let r = w.flush();
-            r.map_err(|e| io_error(&self.dir, "cannot write segment", e))?;
+            r.map_err(|e| io_error(self.dir.path(), "cannot write segment", e))?;
         }
         Ok(())
     }
@@ -306,11 +303,9 @@ impl Spool {
         let Some(tail) = self.segments.back() else {
             return Ok(());
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(segment_path(&self.dir, tail.id))
-            .map_err(|e| io_error(&self.dir, "cannot create segment", e))?;
+        let file = self
+            .dir
+            .open_file(&segment_name(tail.id), Access::AppendCreate)?;
         self.writer = Some(BufWriter::with_capacity(64 * 1024, file));
         Ok(())
     }
@@ -344,8 +339,7 @@ impl Spool {
             if self.reader.as_ref().is_some_and(|r| r.id == seg.id) {
                 self.reader = None;
             }
-            fs::remove_file(segment_path(&self.dir, seg.id))
-                .map_err(|e| io_error(&self.dir, "cannot remove segment", e))?;
+            self.dir.remove(&segment_name(seg.id))?;
             if seg.id == self.head.seg {
                 let next = self.segments.front().map_or(seg.id + 1, |s| s.id);
                 self.head = Pos {
@@ -422,11 +416,11 @@ impl Spool {
             let seg_id = seg.id;
             let record = self.reader_at(seg_id, self.read.offset)?.next_record();
             let (len, crc, m) =
-                record.map_err(|e| io_error(&self.dir, "cannot read segment", e))?;
+                record.map_err(|e| io_error(self.dir.path(), "cannot read segment", e))?;
             if crc32fast::hash(&m) != crc {
                 // Checked when the spool was opened; changed on disk since.
                 return Err(SpoolError::Io {
-                    dir: self.dir.display().to_string(),
+                    dir: self.dir.path().display().to_string(),
                     what: "segment changed on disk",
                     source: io::Error::other("checksum mismatch"),
                 });
@@ -444,7 +438,7 @@ impl Spool {
     /// seek), else seeked or opened.
     fn reader_at(&mut self, id: u64, offset: u64) -> Result<&mut SegmentReader, SpoolError> {
         let err = |what| {
-            let dir = &self.dir;
+            let dir = self.dir.path();
             move |e| io_error(dir, what, e)
         };
         match &mut self.reader {
@@ -456,8 +450,7 @@ impl Spool {
                 r.pos = offset;
             }
             _ => {
-                let mut f =
-                    File::open(segment_path(&self.dir, id)).map_err(err("cannot open segment"))?;
+                let mut f = self.dir.open_file(&segment_name(id), Access::Read)?;
                 f.seek(SeekFrom::Start(offset))
                     .map_err(err("cannot read segment"))?;
                 self.reader = Some(SegmentReader {
@@ -468,7 +461,7 @@ impl Spool {
             }
         }
         self.reader.as_mut().ok_or_else(|| SpoolError::Io {
-            dir: self.dir.display().to_string(),
+            dir: self.dir.path().display().to_string(),
             what: "cannot open segment",
             source: io::Error::other("no reader"),
         })
@@ -531,8 +524,7 @@ impl Spool {
             if self.reader.as_ref().is_some_and(|r| r.id == id) {
                 self.reader = None;
             }
-            fs::remove_file(segment_path(&self.dir, id))
-                .map_err(|e| io_error(&self.dir, "cannot remove segment", e))?;
+            self.dir.remove(&segment_name(id))?;
             self.segments.pop_front();
             self.total_bytes -= bytes;
             let next = self.segments.front().map_or(id + 1, |s| s.id);
@@ -549,11 +541,11 @@ impl Spool {
     }
 
     fn save_head(&self) -> Result<(), SpoolError> {
-        let tmp = self.dir.join("head.tmp");
-        fs::write(&tmp, format!("{} {}\n", self.head.seg, self.head.offset))
-            .map_err(|e| io_error(&self.dir, "cannot write head", e))?;
-        fs::rename(&tmp, self.dir.join("head"))
-            .map_err(|e| io_error(&self.dir, "cannot write head", e))
+        let mut tmp = self.dir.create_new("head.tmp")?;
+        tmp.write_all(format!("{} {}\n", self.head.seg, self.head.offset).as_bytes())
+            .map_err(|e| io_error(self.dir.path(), "cannot write head", e))?;
+        drop(tmp);
+        Ok(self.dir.rename("head.tmp", "head")?)
     }
 
     /// Bytes on disk, headers included.
@@ -576,16 +568,34 @@ fn io_error(dir: &Path, what: &'static str, source: io::Error) -> SpoolError {
     }
 }
 
-fn segment_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("{id:020}.seg"))
+fn segment_name(id: u64) -> String {
+    format!("{id:020}.seg")
 }
 
-fn read_head(dir: &Path) -> Option<Pos> {
-    let text = fs::read_to_string(dir.join("head")).ok()?;
+/// Longer than any head pointer (two numbers): what is beyond is not one.
+const HEAD_MAX: u64 = 64;
+
+/// The head pointer an earlier run left; none when there is none or it is
+/// unreadable (every segment is then sent from its start). A head that is
+/// a link or no regular file is refused, not read.
+fn read_head(dir: &PrivateDir) -> Result<Option<Pos>, SpoolError> {
+    let file = match dir.open_file("head", Access::Read) {
+        Ok(f) => f,
+        Err(PathError {
+            source: FsError::Io(e),
+            ..
+        }) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut text = String::new();
+    if file.take(HEAD_MAX).read_to_string(&mut text).is_err() {
+        return Ok(None);
+    }
     let mut it = text.split_whitespace();
-    let seg = it.next()?.parse().ok()?;
-    let offset = it.next()?.parse().ok()?;
-    Some(Pos { seg, offset })
+    let parse = |s: Option<&str>| s.and_then(|s| s.parse().ok());
+    Ok(parse(it.next())
+        .zip(parse(it.next()))
+        .map(|(seg, offset)| Pos { seg, offset }))
 }
 
 /// What a segment holds on disk.
@@ -601,10 +611,9 @@ struct Scan {
     head: (u64, u64),
 }
 
-/// Checks every record of a segment and truncates the file after the last
-/// intact one.
-fn scan_segment(path: &Path, head_offset: Option<u64>) -> io::Result<Scan> {
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
+/// Checks every record of a segment (opened read-write) and truncates the
+/// file after the last intact one.
+fn scan_segment(file: File, head_offset: Option<u64>) -> io::Result<Scan> {
     let file_len = file.metadata()?.len();
     let mut r = SegmentReader {
         id: 0,
@@ -636,7 +645,15 @@ fn scan_segment(path: &Path, head_offset: Option<u64>) -> io::Result<Scan> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::{self, OpenOptions};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown, symlink};
+
     use super::*;
+    use crate::fsutil::Owners;
+
+    fn open(dir: &Path, max_bytes: u64) -> Result<(Spool, Recovered), SpoolError> {
+        Spool::open(PrivateDir::open(dir, Owners::default())?, max_bytes)
+    }
 
     fn msgs(range: std::ops::Range<u32>) -> Vec<Vec<u8>> {
         range
@@ -665,7 +682,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = msgs(0..2000);
         {
-            let (mut s, rec) = Spool::open(dir.path(), 64 * 1024).unwrap();
+            let (mut s, rec) = open(dir.path(), 64 * 1024).unwrap();
             assert_eq!(rec, Recovered::default());
             assert_eq!(append(&mut s, &all[..1500]), 0);
             // Half delivered, a batch read but never confirmed.
@@ -678,7 +695,7 @@ mod tests {
             assert_eq!(s.read_next(300).unwrap().first(), all.get(delivered));
             assert_eq!(s.len(), 1500 - delivered as u64);
         }
-        let (mut s, rec) = Spool::open(dir.path(), 64 * 1024).unwrap();
+        let (mut s, rec) = open(dir.path(), 64 * 1024).unwrap();
         let first = 1500 - rec.records as usize;
         assert_eq!(rec.cut_bytes, 0);
         append(&mut s, &all[1500..]);
@@ -701,7 +718,7 @@ mod tests {
     #[test]
     fn rewind_sends_unconfirmed_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        let (mut s, _) = open(dir.path(), 1 << 20).unwrap();
         let all = msgs(0..50);
         append(&mut s, &all);
         let a = s.read_next(200).unwrap();
@@ -717,7 +734,7 @@ mod tests {
     #[test]
     fn full_spool_evicts_oldest_and_counts_them() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, _) = Spool::open(dir.path(), 16 * 1024).unwrap();
+        let (mut s, _) = open(dir.path(), 16 * 1024).unwrap();
         let all = msgs(0..5000);
         let evicted = append(&mut s, &all);
         assert!(evicted > 0);
@@ -732,13 +749,13 @@ mod tests {
     fn torn_tail_is_cut_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (mut s, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+            let (mut s, _) = open(dir.path(), 1 << 20).unwrap();
             append(&mut s, &msgs(0..10));
         }
-        let seg = segment_path(dir.path(), 0);
+        let seg = dir.path().join(segment_name(0));
         let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
         f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'x']).unwrap();
-        let (mut s, rec) = Spool::open(dir.path(), 1 << 20).unwrap();
+        let (mut s, rec) = open(dir.path(), 1 << 20).unwrap();
         assert_eq!(
             rec,
             Recovered {
@@ -752,10 +769,149 @@ mod tests {
     #[test]
     fn second_process_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let (_s, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        let (_s, _) = open(dir.path(), 1 << 20).unwrap();
         assert!(matches!(
-            Spool::open(dir.path(), 1 << 20),
+            open(dir.path(), 1 << 20),
             Err(SpoolError::Locked { .. })
         ));
+    }
+
+    const NOBODY: u32 = 65534;
+
+    /// A spool a first run left and handed over to `NOBODY`.
+    fn handed_over(dir: &Path) -> std::path::PathBuf {
+        assert!(nix::unistd::geteuid().is_root(), "chown needs root");
+        let spool = dir.join("spool");
+        {
+            let (mut s, _) = open(&spool, 1 << 20).unwrap();
+            append(&mut s, &msgs(0..10));
+        }
+        for e in fs::read_dir(&spool).unwrap() {
+            lchown(e.unwrap().path(), Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        lchown(&spool, Some(NOBODY), Some(NOBODY)).unwrap();
+        spool
+    }
+
+    fn open_as_root_for(spool: &Path, user: u32) -> Result<(Spool, Recovered), SpoolError> {
+        let owners = Owners {
+            handover: Some(user),
+        };
+        Spool::open(PrivateDir::open(spool, owners)?, 1 << 20)
+    }
+
+    fn victim(dir: &Path, name: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, "root-only secret\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+
+    fn untouched(p: &Path) -> bool {
+        fs::read_to_string(p).unwrap() == "root-only secret\n"
+            && fs::metadata(p).unwrap().uid() == 0
+    }
+
+    /// The next start as root after `--user nobody`: the spool is
+    /// nobody's now, and that is accepted; what it holds is delivered.
+    #[test]
+    fn a_spool_handed_to_the_sensor_user_opens_again_as_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = handed_over(dir.path());
+        let (mut s, rec) = open_as_root_for(&spool, NOBODY).unwrap();
+        assert_eq!(rec.records, 10);
+        assert_eq!(drain(&mut s), msgs(0..10));
+        // Without the handover, nobody's spool is no one's to use.
+        drop(s);
+        let e = open(&spool, 1 << 20).err().unwrap();
+        assert!(e.to_string().contains("owned by uid 65534"), "{e}");
+    }
+
+    /// What the sensor user can put in its spool: links to root's files
+    /// in place of the lock, the head, a segment and the head's temporary
+    /// file. None is followed: nothing outside is read, cut, created or
+    /// written.
+    #[test]
+    fn links_the_sensor_user_planted_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = dir.path().join("created-by-root");
+        for name in ["lock", "head", "00000000000000000000.seg", "head.tmp"] {
+            let spool = handed_over(dir.path());
+            let target = victim(dir.path(), "victim");
+            let link = spool.join(name);
+            let _ = fs::remove_file(&link);
+            let to = if name == "lock" { &created } else { &target };
+            symlink(to, &link).unwrap();
+            lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+            match open_as_root_for(&spool, NOBODY) {
+                Ok((mut s, _)) => {
+                    // Only the temporary name is harmless: it is replaced.
+                    assert_eq!(name, "head.tmp");
+                    drain(&mut s);
+                    assert!(
+                        fs::symlink_metadata(&link).is_ok_and(|m| !m.is_symlink())
+                            || !link.exists()
+                    );
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains("symbolic link"), "{name}: {e}");
+                }
+            }
+            assert!(untouched(&target), "{name}: the file outside changed");
+            assert!(!created.exists(), "{name}: a file was created outside");
+            fs::remove_dir_all(&spool).unwrap();
+        }
+    }
+
+    /// Hard links to root's files, files others may write, and things
+    /// that are not regular files are refused too.
+    #[test]
+    fn hard_links_shared_files_and_special_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = handed_over(dir.path());
+        let target = victim(dir.path(), "victim");
+        let seg = spool.join(segment_name(0));
+        fs::remove_file(&seg).unwrap();
+        fs::hard_link(&target, &seg).unwrap();
+        let e = open_as_root_for(&spool, NOBODY).err().unwrap();
+        assert!(e.to_string().contains("hard links"), "{e}");
+        assert!(untouched(&target));
+
+        fs::remove_file(&seg).unwrap();
+        fs::write(&seg, "").unwrap();
+        lchown(&seg, Some(NOBODY), Some(NOBODY)).unwrap();
+        fs::set_permissions(&seg, fs::Permissions::from_mode(0o666)).unwrap();
+        let e = open_as_root_for(&spool, NOBODY).err().unwrap();
+        assert!(e.to_string().contains("writable by users other"), "{e}");
+
+        fs::remove_file(&seg).unwrap();
+        nix::unistd::mkfifo(&seg, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = open_as_root_for(&spool, NOBODY).err().unwrap();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+
+        fs::remove_file(&seg).unwrap();
+        fs::set_permissions(&spool, fs::Permissions::from_mode(0o777)).unwrap();
+        let e = open_as_root_for(&spool, NOBODY).err().unwrap();
+        assert!(e.to_string().contains("writable by users other"), "{e}");
+    }
+
+    #[test]
+    fn spool_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        let (mut s, _) = open(&spool, 1 << 20).unwrap();
+        append(&mut s, &msgs(0..3));
+        s.read_next(100).unwrap();
+        s.ack(1).unwrap();
+        assert_eq!(fs::metadata(&spool).unwrap().mode() & 0o7777, 0o700);
+        for e in fs::read_dir(&spool).unwrap() {
+            let p = e.unwrap().path();
+            assert_eq!(
+                fs::metadata(&p).unwrap().mode() & 0o7777,
+                0o600,
+                "{}",
+                p.display()
+            );
+        }
     }
 }
