@@ -524,7 +524,11 @@ fn sigterm_ends_a_run_waiting_on_a_quiet_fifo() {
     // end, which an interrupted run says (exit 1), with every alert of
     // what it did read written.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("interrupted after packet"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted after packet"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(json_lines(&o.stdout).len(), 16);
 }
 
