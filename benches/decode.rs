@@ -13,7 +13,7 @@ use dnsentry::decode::dns::decode_response;
 use dnsentry::decode::link::LinkType;
 use dnsentry::decode::transport::PortSet;
 use dnsentry::model::{PayloadBatch, SourceRef, Timestamp};
-use dnsentry::synth::encap::{ethernet_ip, ip_tcp, ip_udp, ipv4_fragments};
+use dnsentry::synth::flood::{self, Flood};
 use dnsentry::synth::{Exchange, Scenario, a, aaaa, cname, mx, rr};
 use hickory_proto::rr::RecordType;
 
@@ -84,61 +84,17 @@ fn benches(c: &mut Criterion) {
     let _ = bytes;
 }
 
-/// 50,000 tiny first fragments, each of a different datagram: with 4,096
-/// held, every one evicts the oldest.
-fn fragment_flood() -> Vec<(Timestamp, Vec<u8>)> {
-    let (src, dst) = (
-        "192.0.2.53".parse().unwrap(),
-        "198.51.100.7".parse().unwrap(),
-    );
-    (0..50_000u32)
-        .map(|i| {
-            let packet = ip_udp(src, dst, 53, 40000, &[0u8; 32]);
-            let first = ipv4_fragments(&packet, i as u16, 16).swap_remove(0);
-            (Timestamp(i64::from(i) * 10), ethernet_ip(&first))
-        })
-        .collect()
-}
-
-/// 200,000 SYNs to port 53 from distinct clients: past 65,536 streams every
-/// one evicts the least recently active.
-fn syn_flood() -> Vec<(Timestamp, Vec<u8>)> {
-    let dst = "192.0.2.53".parse().unwrap();
-    (0..200_000u32)
-        .map(|i| {
-            let src = std::net::IpAddr::from((0x0a00_0000 + i).to_be_bytes());
-            let syn = ip_tcp(src, dst, 40000, 53, 1000, true, &[]);
-            (Timestamp(i64::from(i) * 10), ethernet_ip(&syn))
-        })
-        .collect()
-}
-
-/// One flow: 20,000 one-byte segments ahead of a gap, then the 20,000
-/// that fill it.
-fn out_of_order_backlog() -> Vec<(Timestamp, Vec<u8>)> {
-    let (server, client) = (
-        "192.0.2.53".parse().unwrap(),
-        "198.51.100.7".parse().unwrap(),
-    );
-    let n = 20_000u32;
-    let seg = |i: u32| ip_tcp(server, client, 53, 40000, 1 + i, false, &[0x55]);
-    let mut frames = vec![ip_tcp(server, client, 53, 40000, 0, true, &[])];
-    frames.extend((n..2 * n).rev().map(seg));
-    frames.extend((0..n).map(seg));
-    frames
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| (Timestamp(i as i64), ethernet_ip(&f)))
-        .collect()
-}
-
 fn floods(c: &mut Criterion) {
     let mut g = c.benchmark_group("flood");
     g.sample_size(10);
+    // The floods of `scripts/bench --floods`: past 4,096 datagrams every
+    // first fragment evicts the oldest, past 65,536 streams every SYN the
+    // least recently active, and the out-of-order flood drains its backlog
+    // one filled byte at a time.
     for (name, frames) in [
-        ("fragment_flood_50k", fragment_flood()),
-        ("syn_flood_200k", syn_flood()),
-        ("out_of_order_backlog_20k", out_of_order_backlog()),
+        ("fragment_flood_50k", flood::frames(Flood::Fragments, 50_000)),
+        ("syn_flood_200k", flood::frames(Flood::Syn, 200_000)),
+        ("out_of_order_backlog_20k", flood::frames(Flood::OutOfOrder, 40_002)),
     ] {
         g.throughput(Throughput::Elements(frames.len() as u64));
         g.bench_function(name, |b| {
