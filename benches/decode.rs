@@ -92,9 +92,15 @@ fn floods(c: &mut Criterion) {
     // least recently active, and the out-of-order flood drains its backlog
     // one filled byte at a time.
     for (name, frames) in [
-        ("fragment_flood_50k", flood::frames(Flood::Fragments, 50_000)),
+        (
+            "fragment_flood_50k",
+            flood::frames(Flood::Fragments, 50_000),
+        ),
         ("syn_flood_200k", flood::frames(Flood::Syn, 200_000)),
-        ("out_of_order_backlog_20k", flood::frames(Flood::OutOfOrder, 40_002)),
+        (
+            "out_of_order_backlog_20k",
+            flood::frames(Flood::OutOfOrder, 40_002),
+        ),
     ] {
         g.throughput(Throughput::Elements(frames.len() as u64));
         g.bench_function(name, |b| {

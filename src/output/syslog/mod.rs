@@ -776,6 +776,21 @@ mod tests {
         rx.recv_timeout(limit).ok()
     }
 
+    /// An offline output (it waits when its backlog is full) with a spool
+    /// so small that the backlog is full at once: the case that used to
+    /// hang on a receiver that takes nothing.
+    fn offline_with_full_spool(port: u16, spool: &Path, flush_timeout: Duration) -> SyslogOutput {
+        let options = DeliveryOptions {
+            memory_max_bytes: 64 * 1024,
+            flush_timeout,
+            backpressure: true,
+            spool_dir: Some(spool.to_path_buf()),
+            spool_max_bytes: 1 << 20,
+            ..DeliveryOptions::default()
+        };
+        SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options).unwrap()
+    }
+
     /// Offline, a full backlog makes the analysis wait for the receiver;
     /// a receiver that accepts and then reads nothing must not make it
     /// wait forever: it is taken as gone after the flush timeout, the run
@@ -792,18 +807,7 @@ mod tests {
             }
         });
         let spool = tempfile::tempdir().unwrap();
-        let options = DeliveryOptions {
-            memory_max_bytes: 64 * 1024,
-            flush_timeout: Duration::from_secs(1),
-            backpressure: true,
-            // A small spool, so that the backlog is full and the run waits
-            // on the receiver: the case that used to hang.
-            spool_dir: Some(spool.path().to_path_buf()),
-            spool_max_bytes: 1 << 20,
-            ..DeliveryOptions::default()
-        };
-        let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
-            .unwrap();
+        let out = offline_with_full_spool(port, spool.path(), Duration::from_secs(1));
         // 40 MB: far more than the socket buffers and the memory bound.
         let r = enqueue_all_within(out, 100_000, Duration::from_secs(60))
             .expect("a receiver that reads nothing held the run for a minute");
@@ -839,21 +843,10 @@ mod tests {
             drop(listener);
         });
         let spool = tempfile::tempdir().unwrap();
-        let options = DeliveryOptions {
-            memory_max_bytes: 64 * 1024,
-            // A stall limit far beyond the time allowed below: only seeing
-            // the reset can end this in time. With a spool, the end does
-            // not wait out the flush timeout for a receiver that is gone.
-            flush_timeout: Duration::from_secs(120),
-            backpressure: true,
-            spool_dir: Some(spool.path().to_path_buf()),
-            // Small, so that the backlog is full and the run waits on the
-            // receiver: the case that used to hang.
-            spool_max_bytes: 1 << 20,
-            ..DeliveryOptions::default()
-        };
-        let out = SyslogOutput::start(spec(&format!("tcp://127.0.0.1:{port}")).unwrap(), &options)
-            .unwrap();
+        // A stall limit far beyond the time allowed below: only seeing the
+        // reset can end this in time. With a spool, the end does not wait
+        // out the flush timeout for a receiver that is gone.
+        let out = offline_with_full_spool(port, spool.path(), Duration::from_secs(120));
         let r = enqueue_all_within(out, 100_000, Duration::from_secs(30))
             .expect("a reset receiver held the run");
         assert_eq!(r.queued, 100_000, "{r:?}");
