@@ -127,8 +127,10 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     if let Some(user) = &live.user {
         let blocked = unreadable_by(&config.rules, user).map_err(CommandError::Usage)?;
         if !blocked.is_empty() {
-            let lines: Vec<String> = blocked.iter().map(ToString::to_string).collect();
-            return Err(CommandError::Usage(lines.join("\n")));
+            // One line: errors reach the terminal escaped, a line break
+            // included.
+            let each: Vec<String> = blocked.iter().map(ToString::to_string).collect();
+            return Err(CommandError::Usage(each.join("; ")));
         }
     }
     // Bound now: a bad address fails before the run, and a privileged port

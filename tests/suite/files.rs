@@ -437,15 +437,9 @@ fn mkfifo(path: &Path) {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
 }
 
-/// A named pipe is opened and read once: the writer's data all arrive,
-/// and the run ends when the writer closes.
-#[test]
-fn a_fifo_is_read_once_without_hanging() {
-    let expected = demo_alerts();
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("capture.fifo");
-    mkfifo(&fifo);
-    let child = limited()
+/// `analyze` on a named pipe with the demo's zones, output captured.
+fn analyze_fifo(fifo: &Path) -> std::process::Child {
+    limited()
         .args([
             "analyze",
             fifo.to_str().unwrap(),
@@ -456,7 +450,18 @@ fn a_fifo_is_read_once_without_hanging() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// A named pipe is opened and read once: the writer's data all arrive,
+/// and the run ends when the writer closes.
+#[test]
+fn a_fifo_is_read_once_without_hanging() {
+    let expected = demo_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("capture.fifo");
+    mkfifo(&fifo);
+    let child = analyze_fifo(&fifo);
     let path = fifo.clone();
     let writer = std::thread::spawn(move || {
         // Blocks until the sensor opens the pipe; a sensor that reopens it
@@ -477,18 +482,7 @@ fn sigterm_ends_a_run_waiting_on_a_quiet_fifo() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("capture.fifo");
     mkfifo(&fifo);
-    let mut child = limited()
-        .args([
-            "analyze",
-            fifo.to_str().unwrap(),
-            "--expect",
-            zones().to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = analyze_fifo(&fifo);
     // Returns once the sensor has opened the pipe, which it does after
     // taking over SIGTERM.
     let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
