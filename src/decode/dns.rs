@@ -78,8 +78,9 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         defect: None,
     };
 
+    let mut names = NameCache::default();
     for i in 0..counts.queries {
-        match read_question(&mut dec) {
+        match read_question(msg, &mut dec, &mut names) {
             Ok(q) => {
                 if i == 0 {
                     resp.question = Some(q);
@@ -105,7 +106,7 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
     ];
     for (count, slot) in sections {
         for _ in 0..count {
-            match read_record(msg, &mut dec) {
+            match read_record(msg, &mut dec, &mut names) {
                 Ok(Parsed { record, defect }) => {
                     records += 1;
                     decoded = decoded.saturating_add(text_len(&record));
@@ -169,15 +170,81 @@ impl SectionSlot {
     }
 }
 
-fn read_question(dec: &mut BinDecoder<'_>) -> Result<Question, Malformed> {
-    let name = Name::read(dec).map_err(defect_of)?;
+fn read_question(
+    msg: &[u8],
+    dec: &mut BinDecoder<'_>,
+    names: &mut NameCache,
+) -> Result<Question, Malformed> {
+    let name = names.read(msg, dec)?;
     let qtype = read_u16(dec)?;
     let qclass = read_u16(dec)?;
     Ok(Question {
-        name: presentation(&name),
+        name,
         qtype,
         qclass,
     })
+}
+
+/// The names of one message already decoded, by the offset where each
+/// began. Answers almost always name their owner by a pointer to the
+/// question (or to a CNAME target), so the owner is copied from here
+/// instead of decoded and formatted again; a compression-pointer flood
+/// (thousands of pointers to one 250-byte name) then costs a copy per
+/// record, not a decode. A name read at offset `p` is exactly the name any
+/// valid pointer to `p` stands for, and pointers may only point backwards,
+/// to offsets this cache has already seen.
+#[derive(Default)]
+struct NameCache {
+    /// (offset, presentation); a handful of slots, overwritten in turn, so
+    /// a lookup is a short scan whatever the message holds.
+    slots: [(usize, String); NAME_CACHE_SLOTS],
+    filled: usize,
+    next: usize,
+}
+
+const NAME_CACHE_SLOTS: usize = 8;
+
+impl NameCache {
+    /// Reads the name at the decoder's position in presentation format.
+    fn read(&mut self, msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<String, Malformed> {
+        let start = dec.index();
+        if let Some(target) = pointer_at(msg, start)
+            && let Some(name) = self.get(target)
+        {
+            let name = name.to_owned();
+            dec.read_slice(2).map_err(|_| Malformed::DnsTruncated)?;
+            return Ok(name);
+        }
+        let name = presentation(&Name::read(dec).map_err(defect_of)?);
+        self.put(start, &name);
+        Ok(name)
+    }
+
+    fn get(&self, offset: usize) -> Option<&str> {
+        self.slots
+            .get(..self.filled)?
+            .iter()
+            .find(|(at, _)| *at == offset)
+            .map(|(_, name)| name.as_str())
+    }
+
+    fn put(&mut self, offset: usize, name: &str) {
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            slot.0 = offset;
+            slot.1.clear();
+            slot.1.push_str(name);
+        }
+        self.next = (self.next + 1) % NAME_CACHE_SLOTS;
+        self.filled = (self.filled + 1).min(NAME_CACHE_SLOTS);
+    }
+}
+
+/// The offset a name that is just a compression pointer points at.
+fn pointer_at(msg: &[u8], at: usize) -> Option<usize> {
+    match msg.get(at..at + 2)? {
+        [hi, lo] if hi & 0xc0 == 0xc0 => Some(usize::from(u16::from_be_bytes([hi & 0x3f, *lo]))),
+        _ => None,
+    }
 }
 
 struct Parsed {
@@ -188,8 +255,12 @@ struct Parsed {
 
 /// Reads one resource record. An error means the record could not even be
 /// framed, so nothing after it can be trusted.
-fn read_record(msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<Parsed, Malformed> {
-    let owner = Name::read(dec).map_err(defect_of)?;
+fn read_record(
+    msg: &[u8],
+    dec: &mut BinDecoder<'_>,
+    names: &mut NameCache,
+) -> Result<Parsed, Malformed> {
+    let owner = names.read(msg, dec)?;
     let rtype = read_u16(dec)?;
     let class = read_u16(dec)?;
     let ttl = dec
@@ -203,13 +274,13 @@ fn read_record(msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<Parsed, Malformed
         .map(Restrict::unverified)
         .map_err(|_| Malformed::DnsTruncated)?;
 
-    let (data, defect) = match decode_rdata(msg, rdata_start, rtype, rdlength, rdata_bytes) {
+    let (data, defect) = match decode_rdata(msg, rdata_start, rtype, rdlength, rdata_bytes, names) {
         Ok(data) => (data, None),
         Err(defect) => (Rdata::Opaque(rdata_bytes.into()), Some(defect)),
     };
     Ok(Parsed {
         record: DnsRecord {
-            name: presentation(&owner),
+            name: owner,
             rtype,
             class,
             ttl,
@@ -233,6 +304,7 @@ fn decode_rdata(
     rtype: u16,
     rdlength: u16,
     bytes: &[u8],
+    names: &mut NameCache,
 ) -> Result<Rdata, Malformed> {
     // Types whose data is fixed or trivially framed are read here from the
     // exact RDATA bytes: cheaper than building hickory values, and exact.
@@ -264,11 +336,11 @@ fn decode_rdata(
         // Read the name directly rather than through `RData::read`, whose
         // length check would mask the real defect (a bad pointer, a reserved
         // label type); hickory also has no RData variant for DNAME.
-        let target = Name::read(&mut sub).map_err(defect_of)?;
+        let target = names.read(msg, &mut sub)?;
         if sub.index() != start + bytes.len() {
             return Err(Malformed::DnsRdataLengthMismatch);
         }
-        return Ok(Rdata::Name(presentation(&target)));
+        return Ok(Rdata::Name(target));
     }
 
     let rdata = RData::read(&mut sub, RecordType::from(rtype), Restrict::new(rdlength))
@@ -760,6 +832,69 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = decode_response(meta(), &bytes[..cut]);
         }
+    }
+
+    /// Owners and targets copied from the name cache read exactly as a full
+    /// decode does: pointers to the question, to a CNAME target, into the
+    /// middle of a name, to a name with an escaped dot, in mixed case.
+    #[test]
+    fn names_behind_pointers_read_as_hickory_reads_them() {
+        let dotted = Name::from_labels([&b"a.b"[..], b"Example", b"org"]).unwrap();
+        let bytes = response(
+            vec![
+                Record::from_rdata(
+                    n("WwW.Example.ORG."),
+                    300,
+                    RData::CNAME(CNAME(dotted.clone())),
+                ),
+                Record::from_rdata(
+                    dotted.clone(),
+                    60,
+                    RData::CNAME(CNAME(n("edge.cdn.example.net."))),
+                ),
+                Record::from_rdata(
+                    n("edge.cdn.example.net."),
+                    60,
+                    RData::A(A::new(192, 0, 2, 10)),
+                ),
+                Record::from_rdata(
+                    n("edge.cdn.example.net."),
+                    60,
+                    RData::A(A::new(192, 0, 2, 11)),
+                ),
+                Record::from_rdata(n("Example.ORG."), 60, RData::NS(NS(n("ns1.Example.ORG.")))),
+                Record::from_rdata(dotted.clone(), 60, RData::A(A::new(192, 0, 2, 12))),
+            ],
+            vec![Record::from_rdata(
+                n("ns1.Example.ORG."),
+                60,
+                RData::A(A::new(192, 0, 2, 53)),
+            )],
+        );
+        let full = Message::from_vec(&bytes).unwrap();
+        let r = decode_response(meta(), &bytes).unwrap();
+        assert_eq!(r.defect, None);
+        let ours: Vec<(String, String)> = r
+            .answers
+            .iter()
+            .chain(&r.additional)
+            .map(|rec| (rec.name.clone(), rec.data.to_string()))
+            .collect();
+        let theirs: Vec<(String, String)> = full
+            .answers
+            .iter()
+            .chain(&full.additionals)
+            .map(|rec| {
+                let data = match &rec.data {
+                    RData::CNAME(c) => presentation(&c.0),
+                    RData::NS(ns) => presentation(&ns.0),
+                    other => other.to_string(),
+                };
+                (presentation(&rec.name), data)
+            })
+            .collect();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours[1].0, "a\\.b.Example.org");
     }
 
     /// A compression bomb: thousands of records whose owner is a 2-byte

@@ -40,6 +40,11 @@ pub struct IocSet {
     nets_v4: Vec<(u8, Map<u32, u32>)>,
     nets_v6: Vec<(u8, Map<u128, u32>)>,
     domains: Map<Box<str>, u32>,
+    /// `true` at each length some domain indicator has: a suffix of another
+    /// length cannot match, so it is not hashed. A 250-byte name (a
+    /// compression-pointer flood is made of them) costs a few byte scans,
+    /// not a hash of each of its suffixes.
+    domain_lengths: Vec<bool>,
 }
 
 impl IocSet {
@@ -71,7 +76,16 @@ impl IocSet {
                     insert_new(table, u128::from(n.network()), id)
                 }
             },
-            IndicatorValue::Domain(d) => insert_new(&mut self.domains, d.as_str().into(), id),
+            IndicatorValue::Domain(d) => {
+                let len = d.len();
+                if self.domain_lengths.len() <= len {
+                    self.domain_lengths.resize(len + 1, false);
+                }
+                if let Some(slot) = self.domain_lengths.get_mut(len) {
+                    *slot = true;
+                }
+                insert_new(&mut self.domains, d.as_str().into(), id)
+            }
         };
         if inserted {
             self.indicators.push(Arc::new(ind));
@@ -136,6 +150,7 @@ impl IocSet {
         }
         suffix_starts(folded)
             .filter_map(|start| folded.get(start..))
+            .filter(|suffix| self.domain_lengths.get(suffix.len()) == Some(&true))
             .find_map(|suffix| self.domains.get(suffix))
             .and_then(|id| self.indicators.get(*id as usize))
     }

@@ -14,8 +14,12 @@ pub(super) fn check(
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
 ) {
+    // The owners of an RRset repeat the question (and a pointer flood
+    // repeats one long name thousands of times): a name just found clean
+    // is not folded and looked up again.
+    let mut last_clean: Option<&str> = None;
     if let Some(q) = &resp.question
-        && let Some((ind, value)) = name_hit(m, set, allow, &q.name)
+        && let Some((ind, value)) = name_hit(m, set, allow, &q.name, &mut last_clean)
     {
         let hit = Hit {
             kind: AlertKind::IocDomain,
@@ -32,7 +36,7 @@ pub(super) fn check(
     // Every section: glue addresses in additional and name servers in
     // authority are where a delegation hijack shows.
     for (section, record) in resp.records() {
-        if let Some((ind, value)) = name_hit(m, set, allow, &record.name) {
+        if let Some((ind, value)) = name_hit(m, set, allow, &record.name, &mut last_clean) {
             let hit = Hit::record(
                 AlertKind::IocDomain,
                 resp,
@@ -59,7 +63,7 @@ pub(super) fn check(
             m.emit(out, hit);
         }
         if let Some(target) = record.data.target_name()
-            && let Some((ind, value)) = name_hit(m, set, allow, target)
+            && let Some((ind, value)) = name_hit(m, set, allow, target, &mut last_clean)
         {
             let hit = Hit::record(
                 AlertKind::IocDomain,
@@ -75,16 +79,25 @@ pub(super) fn check(
 }
 
 /// The indicator `name` matches (unless allowed), with the folded name as
-/// the alert value.
-fn name_hit(
+/// the alert value. `last_clean` is the last name found to match nothing,
+/// skipped without folding or lookup.
+fn name_hit<'r>(
     m: &mut Matcher,
     set: &IocSet,
     allow: &IocSet,
-    name: &str,
+    name: &'r str,
+    last_clean: &mut Option<&'r str>,
 ) -> Option<(Arc<Indicator>, String)> {
+    if *last_clean == Some(name) {
+        return None;
+    }
     let folded = m.fold(name);
-    let ind = set.match_name(folded)?;
+    let Some(ind) = set.match_name(folded) else {
+        *last_clean = Some(name);
+        return None;
+    };
     if allow.match_name(folded).is_some() {
+        *last_clean = Some(name);
         return None;
     }
     Some((Arc::clone(ind), folded.to_string()))

@@ -21,6 +21,11 @@ const START_US: i64 = 1_700_000_000_000_000;
 pub enum Flood {
     /// Ordinary lookups answered with an A record: the yardstick.
     Benign,
+    /// Lookups answered with as big a response as a compression bomb
+    /// (~1,400 bytes: 80 A records of one name, owners compressed to the
+    /// question as every server writes them): the yardstick for the bomb,
+    /// whose packets are as large.
+    LargeBenign,
     /// First fragments of UDP responses that never complete, each a new
     /// datagram: the reassembly table fills and must evict.
     Fragments,
@@ -34,8 +39,9 @@ pub enum Flood {
 }
 
 impl Flood {
-    pub const ALL: [Flood; 5] = [
+    pub const ALL: [Flood; 6] = [
         Flood::Benign,
+        Flood::LargeBenign,
         Flood::Fragments,
         Flood::Syn,
         Flood::OutOfOrder,
@@ -45,6 +51,7 @@ impl Flood {
     pub fn name(self) -> &'static str {
         match self {
             Flood::Benign => "benign",
+            Flood::LargeBenign => "large-benign",
             Flood::Fragments => "fragments",
             Flood::Syn => "syn",
             Flood::OutOfOrder => "out-of-order",
@@ -76,6 +83,19 @@ pub fn frames(kind: Flood, packets: usize) -> Vec<(Timestamp, Vec<u8>)> {
                 );
             }
             s.frames().to_vec()
+        }
+        Flood::LargeBenign => {
+            // Responses only, as the bomb is.
+            let mut s = Scenario::new(START_US / 1_000_000);
+            for i in 0..packets {
+                let name = format!("pool{}.cdn.example.org", i % 5000);
+                let mut ex = Exchange::new("10.1.2.3", "192.0.2.53", &name, RecordType::A);
+                for k in 0..80u8 {
+                    ex = ex.answer(rr(&name, 300, a(&format!("198.51.100.{k}"))));
+                }
+                s.exchange(&ex);
+            }
+            s.frames().iter().skip(1).step_by(2).cloned().collect()
         }
         Flood::Fragments => {
             let response = response_with(20);
