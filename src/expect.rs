@@ -37,7 +37,7 @@ use toml::Spanned;
 use crate::error::{FileError, line_at, utf8_text};
 use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
-use crate::model::names::suffix_starts;
+use crate::model::names::{SuffixLengths, suffix_starts};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +265,7 @@ impl ZonePolicy {
 #[derive(Debug, Default)]
 pub struct ExpectedZones {
     zones: HashMap<String, ZonePolicy, foldhash::fast::RandomState>,
+    zone_lengths: SuffixLengths,
     /// Some zone has `dnssec = true` / a `resolvers` list: the checks that
     /// need them are skipped entirely otherwise.
     any_dnssec: bool,
@@ -300,6 +301,7 @@ impl ExpectedZones {
         }
         suffix_starts(folded)
             .filter_map(|i| folded.get(i..))
+            .filter(|suffix| self.zone_lengths.may_hold(suffix.len()))
             .find_map(|suffix| self.zones.get(suffix))
     }
 
@@ -315,6 +317,7 @@ impl ExpectedZones {
             }
             self.any_dnssec |= zone.dnssec;
             self.any_resolvers |= zone.resolvers.is_some();
+            self.zone_lengths.insert(name.len());
             self.zones.insert(name, zone);
         }
         Ok(())
@@ -409,8 +412,13 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
     }
     let any_dnssec = zones.values().any(|z: &ZonePolicy| z.dnssec);
     let any_resolvers = zones.values().any(|z: &ZonePolicy| z.resolvers.is_some());
+    let mut zone_lengths = SuffixLengths::default();
+    for name in zones.keys() {
+        zone_lengths.insert(name.len());
+    }
     Ok(ExpectedZones {
         zones,
+        zone_lengths,
         any_dnssec,
         any_resolvers,
     })

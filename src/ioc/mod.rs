@@ -24,7 +24,7 @@ use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
 use crate::model::addr::{canonical_ip, canonical_net};
-use crate::model::names::suffix_starts;
+use crate::model::names::{SuffixLengths, suffix_starts};
 pub use crate::model::{Indicator, IndicatorType, IndicatorValue};
 
 pub use feed::{FeedLoad, load_feed_file, parse_feed};
@@ -40,11 +40,7 @@ pub struct IocSet {
     nets_v4: Vec<(u8, Map<u32, u32>)>,
     nets_v6: Vec<(u8, Map<u128, u32>)>,
     domains: Map<Box<str>, u32>,
-    /// `true` at each length some domain indicator has: a suffix of another
-    /// length cannot match, so it is not hashed. A 250-byte name (a
-    /// compression-pointer flood is made of them) costs a few byte scans,
-    /// not a hash of each of its suffixes.
-    domain_lengths: Vec<bool>,
+    domain_lengths: SuffixLengths,
 }
 
 impl IocSet {
@@ -77,13 +73,7 @@ impl IocSet {
                 }
             },
             IndicatorValue::Domain(d) => {
-                let len = d.len();
-                if self.domain_lengths.len() <= len {
-                    self.domain_lengths.resize(len + 1, false);
-                }
-                if let Some(slot) = self.domain_lengths.get_mut(len) {
-                    *slot = true;
-                }
+                self.domain_lengths.insert(d.len());
                 insert_new(&mut self.domains, d.as_str().into(), id)
             }
         };
@@ -150,7 +140,7 @@ impl IocSet {
         }
         suffix_starts(folded)
             .filter_map(|start| folded.get(start..))
-            .filter(|suffix| self.domain_lengths.get(suffix.len()) == Some(&true))
+            .filter(|suffix| self.domain_lengths.may_hold(suffix.len()))
             .find_map(|suffix| self.domains.get(suffix))
             .and_then(|id| self.indicators.get(*id as usize))
     }

@@ -55,8 +55,16 @@ pub(super) fn check(
     // Name servers this response names for monitored zones, with the
     // addresses their glue may have.
     let mut ns_targets: Vec<(String, &AddressPolicy, Arc<str>)> = Vec::new();
+    // An RRset's records share their owner: its zone is looked up once.
+    let mut last: Option<(&str, Option<&ZonePolicy>)> = None;
     for (section, record) in resp.records() {
-        let Some(zone) = zones.zone_for(m.fold(&record.name)) else {
+        let folded = m.fold(&record.name);
+        let zone = match last {
+            Some((name, zone)) if name == record.name => zone,
+            _ => zones.zone_for(folded),
+        };
+        last = Some((&record.name, zone));
+        let Some(zone) = zone else {
             continue;
         };
         let eff = zone.effective(&m.folded);

@@ -180,6 +180,9 @@ pub struct SpoofDetector {
     recent: HashMap<u64, First, foldhash::fast::RandomState>,
     order: VecDeque<(i64, u64)>,
     server_ttl: HashMap<IpAddr, u8, foldhash::fast::RandomState>,
+    /// The last (server, IP TTL) recorded: runs of responses from one
+    /// resolver skip the map.
+    last_server_ttl: Option<(IpAddr, u8)>,
 }
 
 impl SpoofDetector {
@@ -196,13 +199,18 @@ impl SpoofDetector {
                 .addrs
                 .get(g.addrs.start as usize..g.addrs.end as usize)
                 .unwrap_or_default();
-            if let Some(before) = self.server_ttl.insert(g.meta.src_ip, g.meta.ip_ttl)
-                && before != g.meta.ip_ttl
-            {
-                jumps.insert(g.meta.source, (g.meta.ip_ttl, before));
-            }
-            if self.server_ttl.len() > MAX_SERVERS {
-                self.server_ttl.clear();
+            let server_ttl = (g.meta.src_ip, g.meta.ip_ttl);
+            if self.last_server_ttl != Some(server_ttl) {
+                if let Some(before) = self.server_ttl.insert(g.meta.src_ip, g.meta.ip_ttl)
+                    && before != g.meta.ip_ttl
+                {
+                    jumps.insert(g.meta.source, (g.meta.ip_ttl, before));
+                }
+                self.last_server_ttl = Some(server_ttl);
+                if self.server_ttl.len() > MAX_SERVERS {
+                    self.server_ttl.clear();
+                    self.last_server_ttl = None;
+                }
             }
             match self.recent.get(&g.key) {
                 Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {

@@ -22,6 +22,28 @@ pub fn fold_into(name: &str, buf: &mut String) {
     buf.make_ascii_lowercase();
 }
 
+/// The lengths of the names in a set looked up suffix by suffix (IOC
+/// domains, expected zones): a suffix of any other length cannot be in the
+/// set, so it is not hashed. A 250-byte name then costs a scan of its
+/// bytes, not a hash of each of its suffixes.
+#[derive(Clone, Debug, Default)]
+pub struct SuffixLengths(Vec<bool>);
+
+impl SuffixLengths {
+    pub fn insert(&mut self, len: usize) {
+        if self.0.len() <= len {
+            self.0.resize(len + 1, false);
+        }
+        if let Some(slot) = self.0.get_mut(len) {
+            *slot = true;
+        }
+    }
+
+    pub fn may_hold(&self, len: usize) -> bool {
+        self.0.get(len).copied().unwrap_or(false)
+    }
+}
+
 /// Byte offsets at which the suffixes of a presentation-format name start,
 /// from the whole name down to its last label ("a.b.c" → 0, 2, 4). A dot
 /// escaped as `\.` is part of a label, not a boundary.
