@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use dnsentry::output::{OutputTargets, Target};
+use dnsentry::output::{Format, OutputTargets, Target};
 use dnsentry::pipeline::{Inputs, RunConfig, RunOutcome, run as run_pipeline};
 use dnsentry::rules::{RuleSources, load_rules, shared};
 use serde_json::Value;
@@ -74,6 +74,8 @@ pub struct RunSpec<'a> {
     pub dns_log: bool,
     pub weird_log: bool,
     pub suppress: std::time::Duration,
+    /// The alerts' and the DNS log's format.
+    pub format: Format,
 }
 
 impl Default for RunSpec<'_> {
@@ -89,6 +91,7 @@ impl Default for RunSpec<'_> {
             dns_log: false,
             weird_log: false,
             suppress: std::time::Duration::from_secs(3600),
+            format: Format::Native,
         }
     }
 }
@@ -125,6 +128,9 @@ pub fn run(spec: RunSpec<'_>) -> Run {
             syslog: Vec::new(),
             delivery: Default::default(),
             file_mode: dnsentry::fsutil::DEFAULT_OUTPUT_MODE,
+            alerts_format: spec.format,
+            dns_log_format: spec.format,
+            sensor_name: "test-sensor".into(),
         },
         progress: false,
         metrics: None,
