@@ -192,7 +192,12 @@ const LEARN_BATCH: usize = 1024;
 /// Learning takes responses through the one batch path a run uses, with
 /// no rules: it records what the wire held, it does not judge it.
 fn learning_processor(inputs: usize) -> Processor {
-    let sources: SourceNames = (0..inputs).map(|i| format!("input-{i}")).collect();
+    // Learn mode writes no records: the names only have to exist.
+    let sources = SourceNames::new(
+        "-",
+        (0..inputs).map(|i| format!("input-{i}")).collect(),
+        false,
+    );
     Processor::new(shared(Rules::default()), sources, ProcessOptions::default())
 }
 

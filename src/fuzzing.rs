@@ -21,7 +21,7 @@ use crate::model::{
 };
 use crate::output::syslog::format::{Origin, alert_message, sensor_message};
 use crate::output::syslog::{Body, Header};
-use crate::output::{Event, JsonLines, Output, OutputError, OutputSet, Writer};
+use crate::output::{Event, Format, JsonLines, Output, OutputError, OutputSet, Writer};
 use crate::pipeline::batch::{Emitter, ProcessOptions, Processor};
 use crate::rules::{BUILTIN_FEED, BUILTIN_FEED_NAME, Rules, SharedRules, shared};
 use crate::stats::{OutputKind, OutputReport, SensorEvent};
@@ -76,7 +76,7 @@ impl Output for SyslogRender {
                 &self.origin,
                 sources,
             ),
-            Event::Sensor(e) => sensor_message(e, self.header, &self.origin),
+            Event::Sensor(e) => sensor_message(e, self.header, self.body, &self.origin, sources),
             Event::DnsLog(_) | Event::Weird(_) => return Ok(()),
         };
         std::hint::black_box(rendered);
@@ -97,11 +97,12 @@ fn outputs() -> OutputSet {
     let sink = |what: &str| Writer::new(what.into(), Box::new(io::sink()));
     let mut all: Vec<Box<dyn Output>> = vec![
         Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts"))),
+        Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts-eve")).with_format(Format::Eve)),
         Box::new(JsonLines::new(OutputKind::DnsLog, sink("dns-log"))),
         Box::new(JsonLines::new(OutputKind::WeirdLog, sink("weird-log"))),
     ];
     for header in [Header::Rfc5424, Header::Rfc3164] {
-        for body in [Body::Json, Body::Cef, Body::Leef] {
+        for body in [Body::Json, Body::Eve, Body::Cef, Body::Leef] {
             all.push(Box::new(SyslogRender {
                 header,
                 body,
@@ -129,15 +130,20 @@ fn work(batch: PayloadBatch) {
     thread_local! {
         static OUTPUTS: std::cell::RefCell<OutputSet> = std::cell::RefCell::new(outputs());
     }
-    let sources: SourceNames = vec!["fuzz".to_string()].into();
-    let mut processor = Processor::new(
-        rules(),
-        Arc::clone(&sources),
-        ProcessOptions {
-            dns_log: true,
-            weirds: true,
-        },
-    );
+    let sources = SourceNames::files("fuzz", &["fuzz"]);
+    // The DNS log in each format: native on the first pass, EVE on the
+    // second.
+    let processor = |dns_log_format| {
+        Processor::new(
+            rules(),
+            sources.clone(),
+            ProcessOptions {
+                dns_log: true,
+                weirds: true,
+                dns_log_format,
+            },
+        )
+    };
     // A one-second window: the second pass repeats every alert within it,
     // so suppression both admits and holds back.
     let mut emitter = Emitter::new(Suppressor::new(1_000_000), false);
@@ -154,8 +160,8 @@ fn work(batch: PayloadBatch) {
         reason: "fuzz".into(),
     };
     OUTPUTS.with_borrow_mut(|outputs| {
-        for b in [batch, second] {
-            let processed = processor.process(b, |_| {});
+        for (b, format) in [(batch, Format::Native), (second, Format::Eve)] {
+            let processed = processor(format).process(b, |_| {});
             let _ = emitter.emit(processed, outputs, &sources);
         }
         let _ = outputs.write(&Event::Sensor(&event), &sources);

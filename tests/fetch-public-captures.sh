@@ -31,6 +31,12 @@ while IFS=$'\t' read -r name repo commit path _; do
   cp "$src/$name" "$mirror/$repo/$commit/$path"
   total=$((total + 1))
 done < <(grep -v '^#' "$manifest")
+# Suricata's EVE schema, beside the captures as the tests expect it.
+schema_src="$src/../schemas/suricata-eve.schema.json"
+[ -f "$schema_src" ] || { echo "$schema_src: no schema to mirror" >&2; exit 2; }
+mkdir -p "$mirror/OISF/suricata/398687d5d4a98c5a641dd77165766fd7732276e7/etc"
+cp "$schema_src" "$mirror/OISF/suricata/398687d5d4a98c5a641dd77165766fd7732276e7/etc/schema.json"
+total=$((total + 1))
 
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$mirror" >"$work/server.log" 2>&1 &
 server=$!
@@ -49,7 +55,8 @@ dest="$work/dest"
 # 1. Everything downloaded, byte-identical, and the export line printed.
 out="$("$fetch" "$dest" 2>"$work/err")" || { cat "$work/err" >&2; fail "first fetch exited non-zero"; }
 [ "$out" = "export DNSENTRY_PUBLIC_CAPTURES=$dest" ] || fail "unexpected stdout: $out"
-grep -q "$total captures: $total downloaded, 0 already present, 0 failed" "$work/err" || fail "first fetch: $(cat "$work/err")"
+grep -q "$((total - 1)) captures and the EVE schema: $total downloaded, 0 already present, 0 failed" "$work/err" || fail "first fetch: $(cat "$work/err")"
+cmp -s "$schema_src" "$work/schemas/suricata-eve.schema.json" || fail "the schema differs from the original"
 n=0
 while IFS=$'\t' read -r name _; do
   cmp -s "$src/$name" "$dest/$name" || fail "$name differs from the original"

@@ -145,6 +145,18 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub weird_log: Option<String>,
 
+    /// Format of the alerts: native (dnsentry's JSON lines, the default) or eve (Suricata's EVE JSON).
+    #[arg(long, value_name = "FORMAT")]
+    pub alerts_format: Option<String>,
+
+    /// Format of the DNS log: native (the default) or eve (Suricata's EVE `dns` events).
+    #[arg(long, value_name = "FORMAT")]
+    pub dns_log_format: Option<String>,
+
+    /// The sensor's name in every record of every format (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub sensor_name: Option<String>,
+
     /// Mode (octal) of the alerts, DNS-log and weird-log files created, less the umask; never writable by everyone. Default 0640.
     #[arg(long = "output-mode", value_name = "OCTAL")]
     pub output_mode: Option<String>,
@@ -186,7 +198,7 @@ pub struct SyslogArgs {
     #[arg(long = "syslog-format", value_name = "FORMAT")]
     pub format: Option<String>,
 
-    /// Message body: json (the alert line, default), cef (ArcSight) or leef (QRadar).
+    /// Message body: json (the alert line, default), eve (Suricata's EVE JSON), cef (ArcSight) or leef (QRadar).
     #[arg(long = "syslog-body", value_name = "BODY")]
     pub body: Option<String>,
 

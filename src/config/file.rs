@@ -50,6 +50,12 @@ pub struct OutputsSection {
     pub alerts: Option<String>,
     pub dns_log: Option<String>,
     pub weird_log: Option<String>,
+    /// `native` (default) or `eve`.
+    pub alerts_format: Option<Spanned<String>>,
+    /// `native` (default) or `eve`.
+    pub dns_log_format: Option<Spanned<String>>,
+    /// The sensor's name in every record; the host name when absent.
+    pub sensor_name: Option<String>,
     /// Mode (octal string, e.g. "0640") of the output files created.
     pub file_mode: Option<Spanned<String>>,
     pub stats_json: Option<PathBuf>,

@@ -22,7 +22,7 @@ use crate::error::FileError;
 use crate::fsutil::{DEFAULT_OUTPUT_MODE, parse_output_mode};
 use crate::health::HealthOptions;
 use crate::output::syslog::{DeliveryOptions, SyslogError, SyslogSettings, SyslogSpec};
-use crate::output::{OutputError, OutputTargets, Target};
+use crate::output::{Format, OutputError, OutputTargets, Target};
 use crate::rules::RuleSources;
 
 /// One (kind, owner, value) alerts once per this much packet time.
@@ -156,6 +156,25 @@ impl Config {
                 })?,
                 (None, None) => DEFAULT_OUTPUT_MODE,
             },
+            alerts_format: format(
+                ("--alerts-format", flags.alerts_format.as_deref()),
+                ("outputs.alerts_format", file.outputs.alerts_format.as_ref()),
+                &at,
+            )?,
+            dns_log_format: format(
+                ("--dns-log-format", flags.dns_log_format.as_deref()),
+                (
+                    "outputs.dns_log_format",
+                    file.outputs.dns_log_format.as_ref(),
+                ),
+                &at,
+            )?,
+            sensor_name: sensor_name(
+                flags
+                    .sensor_name
+                    .as_deref()
+                    .or(file.outputs.sensor_name.as_deref()),
+            )?,
         };
         outputs.check_stdout()?;
         crate::output::syslog::check_distinct(&outputs.syslog)?;
@@ -174,6 +193,40 @@ impl Config {
                 .or_else(|| file.outputs.stats_json.clone()),
             quiet: flags.quiet,
         })
+    }
+}
+
+/// An output format from its flag, or else from the config file (`key`
+/// names it there); native when neither says.
+fn format(
+    flag: (&'static str, Option<&str>),
+    file: (&str, Option<&Spanned<String>>),
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Format, ConfigError> {
+    match (flag, file) {
+        ((name, Some(v)), _) => Format::parse(v).map_err(|problem| ConfigError::Flag {
+            flag: name,
+            value: v.to_string(),
+            problem,
+        }),
+        ((_, None), (key, Some(v))) => {
+            Format::parse(v.get_ref()).map_err(|p| at(v.span(), format!("{key} {p}")))
+        }
+        ((_, None), (_, None)) => Ok(Format::Native),
+    }
+}
+
+/// The name given, else the host's. A name that would read as nothing is
+/// refused: records from several sensors must be told apart.
+fn sensor_name(given: Option<&str>) -> Result<String, ConfigError> {
+    match given {
+        Some(n) if n.trim().is_empty() => Err(ConfigError::Flag {
+            flag: "--sensor-name",
+            value: n.to_string(),
+            problem: "empty; leave it out to use the host name".into(),
+        }),
+        Some(n) => Ok(n.to_string()),
+        None => Ok(crate::model::host_name()),
     }
 }
 

@@ -12,7 +12,7 @@ pub mod suppress;
 use std::sync::Arc;
 
 use crate::model::names::fold_into;
-use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Section};
+use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, ResponseInfo, Section};
 use crate::rules::{Rules, SharedRules};
 
 /// One worker's matcher: the current rules plus scratch buffers, so
@@ -23,6 +23,9 @@ pub struct Matcher {
     folded: String,
     /// (kind, value) already alerted for the current response.
     seen: Vec<(AlertKind, String)>,
+    /// The current response as its alerts carry it, made at its first
+    /// alert: most responses raise none.
+    response: Option<Arc<ResponseInfo>>,
 }
 
 impl Matcher {
@@ -32,6 +35,7 @@ impl Matcher {
             shared,
             folded: String::with_capacity(256),
             seen: Vec::new(),
+            response: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl Matcher {
     /// question, then each answer record in wire order.
     pub fn check(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) {
         self.seen.clear();
+        self.response = None;
         let rules = Arc::clone(&self.rules);
         if !rules.ioc.is_empty() {
             ioc::check(self, &rules.ioc, &rules.allow, resp, out);
@@ -75,6 +80,10 @@ impl Matcher {
         }
         self.seen.push((hit.kind, hit.value.clone()));
         let resp = hit.resp;
+        let response = Arc::clone(
+            self.response
+                .get_or_insert_with(|| Arc::new(ResponseInfo::of(resp))),
+        );
         out.push(Alert {
             kind: hit.kind,
             meta: resp.meta,
@@ -88,6 +97,7 @@ impl Matcher {
             ttl: hit.ttl,
             detail: hit.detail,
             ip_ttl_change: None,
+            response,
         });
     }
 }

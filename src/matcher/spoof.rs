@@ -11,6 +11,7 @@
 //! so the result does not depend on the number of workers.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::ops::Range;
@@ -19,8 +20,8 @@ use std::sync::Arc;
 use crate::model::names::fold_into;
 use crate::model::names::rcode_name;
 use crate::model::{
-    Alert, AlertDetail, AlertKind, Conflict, DnsResponse, PacketMeta, Rdata, Section, SourceRef,
-    Timestamp, Transport,
+    Alert, AlertDetail, AlertKind, Conflict, DnsFlags, DnsRecord, DnsResponse, PacketMeta, Rdata,
+    ResponseInfo, Section, SourceRef, Timestamp, Transport,
 };
 
 /// Two answers to one query further apart than this are not a race.
@@ -46,12 +47,29 @@ pub struct Digest {
     pub meta: PacketMeta,
     pub txid: u16,
     pub qtype: Option<u16>,
+    pub opcode: u8,
     pub rcode: u8,
+    pub flags: DnsFlags,
     pub n_answers: u16,
     /// The query name, in [`Digests::names`].
     pub qname: Range<u32>,
     /// The A/AAAA answers, in [`Digests::addrs`].
     pub addrs: Range<u32>,
+    /// Every answer, in [`Digests::answers`], for the alert a conflict
+    /// raises.
+    pub answers_at: Range<u32>,
+}
+
+/// One answer record of a fingerprinted response, its text in
+/// [`Digests::names`].
+#[derive(Clone, Debug)]
+pub struct DigestAnswer {
+    pub name: Range<u32>,
+    pub rtype: u16,
+    pub class: u16,
+    pub ttl: u32,
+    /// The data in presentation format.
+    pub data: Range<u32>,
 }
 
 /// The fingerprints of one batch, with the few bytes an alert would need
@@ -61,6 +79,11 @@ pub struct Digests {
     pub items: Vec<Digest>,
     pub names: String,
     pub addrs: Vec<IpAddr>,
+    pub answers: Vec<DigestAnswer>,
+}
+
+fn arena_end(arena: &str) -> u32 {
+    u32::try_from(arena.len()).unwrap_or(u32::MAX)
 }
 
 impl Digests {
@@ -86,9 +109,10 @@ impl Digests {
         resp.txid.hash(&mut key);
         fold_into(resp.qname(), scratch);
         scratch.hash(&mut key);
-        let name_start = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let name_start = arena_end(&self.names);
         self.names.push_str(resp.qname());
-        let name_end = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let name_end = arena_end(&self.names);
+        let answers_start = u32::try_from(self.answers.len()).unwrap_or(u32::MAX);
 
         // Order-free combination of per-record hashes.
         let mut set: u64 = u64::from(resp.rcode).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -122,7 +146,21 @@ impl Digests {
             if let Some(ip) = r.data.ip_addr() {
                 self.addrs.push(ip);
             }
+            // Kept as text in the batch's arena, not as records: only the
+            // rare response that conflicts ever needs them.
+            let name_start = arena_end(&self.names);
+            self.names.push_str(&r.name);
+            let data_start = arena_end(&self.names);
+            let _ = write!(self.names, "{}", r.data);
+            self.answers.push(DigestAnswer {
+                name: name_start..data_start,
+                rtype: r.rtype,
+                class: r.class,
+                ttl: r.ttl,
+                data: data_start..arena_end(&self.names),
+            });
         }
+        let answers_end = u32::try_from(self.answers.len()).unwrap_or(u32::MAX);
         let addr_end = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
         self.items.push(Digest {
             key: key.finish(),
@@ -130,11 +168,47 @@ impl Digests {
             meta: resp.meta,
             txid: resp.txid,
             qtype: resp.qtype(),
+            opcode: resp.opcode,
             rcode: resp.rcode,
+            flags: resp.flags,
             n_answers: u16::try_from(resp.answers.len()).unwrap_or(u16::MAX),
             qname: name_start..name_end,
             addrs: addr_start..addr_end,
+            answers_at: answers_start..answers_end,
         });
+    }
+
+    /// The response `g` fingerprints, as an alert carries it (the answers
+    /// with their data as text; the other sections are not kept).
+    fn response(&self, g: &Digest) -> ResponseInfo {
+        let text = |r: &Range<u32>| {
+            self.names
+                .get(r.start as usize..r.end as usize)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let answers = self
+            .answers
+            .get(g.answers_at.start as usize..g.answers_at.end as usize)
+            .unwrap_or_default()
+            .iter()
+            .map(|a| DnsRecord {
+                name: text(&a.name),
+                rtype: a.rtype,
+                class: a.class,
+                ttl: a.ttl,
+                data: Rdata::Text(text(&a.data)),
+            })
+            .collect();
+        ResponseInfo {
+            id: ResponseInfo::id_of(&g.meta, g.txid),
+            opcode: g.opcode,
+            rcode: g.rcode,
+            flags: g.flags,
+            answers,
+            authority: Vec::new(),
+            additional: Vec::new(),
+        }
     }
 }
 
@@ -238,6 +312,7 @@ impl SpoofDetector {
                                 value: first.summary(),
                             })),
                             ip_ttl_change: None,
+                            response: Arc::new(d.response(g)),
                         });
                     }
                 }

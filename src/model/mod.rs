@@ -13,8 +13,11 @@
 
 pub mod addr;
 mod defect;
+mod explain;
+pub mod flow;
 mod indicator;
 pub mod names;
+pub mod rule;
 pub mod text;
 
 use std::fmt;
@@ -37,8 +40,26 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339, UTC, always six fractional digits.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_as(f, "%Y-%m-%dT%H:%M:%S%.6fZ")
+    }
+}
+
+impl Timestamp {
+    /// As Suricata writes `timestamp` in EVE: six fractional digits and a
+    /// numeric offset (`2019-01-10T09:00:02.262345+0000`), always UTC here.
+    pub fn eve(self) -> impl fmt::Display {
+        struct Eve(Timestamp);
+        impl fmt::Display for Eve {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_as(f, "%Y-%m-%dT%H:%M:%S%.6f+0000")
+            }
+        }
+        Eve(self)
+    }
+
+    fn write_as(self, f: &mut fmt::Formatter<'_>, format: &str) -> fmt::Result {
         match jiff::Timestamp::from_microsecond(self.0) {
-            Ok(ts) => write!(f, "{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")),
+            Ok(ts) => write!(f, "{}", ts.strftime(format)),
             // Out of jiff's range (year > 9999): only a forged pcap header gets here.
             Err(_) => write!(f, "invalid-time({}us)", self.0),
         }
@@ -69,9 +90,57 @@ pub struct SourceRef {
     pub packet: u64,
 }
 
-/// Names of the run's inputs, shared so that a packet carries an index
-/// rather than a string.
-pub type SourceNames = Arc<[String]>;
+/// What every record of a run says about where it was seen: the sensor's
+/// name and the run's inputs (capture files, or interfaces live), shared so
+/// that a packet carries an index rather than a string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceNames {
+    /// `--sensor-name`, escaped as free text is.
+    pub sensor: Arc<str>,
+    /// Input names, escaped as free text is.
+    pub inputs: Arc<[String]>,
+    /// Live: the inputs are interfaces, not files.
+    pub live: bool,
+}
+
+impl SourceNames {
+    pub fn new(sensor: &str, inputs: Vec<String>, live: bool) -> SourceNames {
+        SourceNames {
+            sensor: text::escape_text(sensor).into(),
+            inputs: inputs.into(),
+            live,
+        }
+    }
+
+    /// Offline inputs named after `files`, for tests and fuzzing.
+    pub fn files(sensor: &str, files: &[&str]) -> SourceNames {
+        SourceNames::new(sensor, files.iter().map(|f| f.to_string()).collect(), false)
+    }
+
+    /// The name of input `index`: a file or an interface.
+    pub fn input(&self, index: u32) -> &str {
+        self.inputs.get(index as usize).map_or("?", String::as_str)
+    }
+
+    /// The capture file `index` names; `None` live.
+    pub fn file(&self, index: u32) -> Option<&str> {
+        (!self.live).then(|| self.input(index))
+    }
+
+    /// The interface `index` names; `None` offline.
+    pub fn interface(&self, index: u32) -> Option<&str> {
+        self.live.then(|| self.input(index))
+    }
+}
+
+/// The host name, the default `--sensor-name`.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "-".into())
+}
 
 /// VLAN ids of a packet, outermost first (802.1Q, 802.1ad, QinQ), inner
 /// tunnels' tags after the outer network's. The first [`VlanStack::CAP`]
@@ -557,6 +626,54 @@ pub struct Conflict {
     pub value: String,
 }
 
+/// The response an alert was raised on: every alert it raised shares one,
+/// so each carries the whole answer set without the DNS log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseInfo {
+    /// [`ResponseInfo::id_of`] the response.
+    pub id: u64,
+    pub opcode: u8,
+    pub rcode: u8,
+    pub flags: DnsFlags,
+    pub answers: Vec<DnsRecord>,
+    pub authority: Vec<DnsRecord>,
+    pub additional: Vec<DnsRecord>,
+}
+
+impl ResponseInfo {
+    pub fn of(resp: &DnsResponse) -> ResponseInfo {
+        ResponseInfo {
+            id: ResponseInfo::id_of(&resp.meta, resp.txid),
+            opcode: resp.opcode,
+            rcode: resp.rcode,
+            flags: resp.flags,
+            answers: resp.answers.clone(),
+            authority: resp.authority.clone(),
+            additional: resp.additional.clone(),
+        }
+    }
+
+    /// The id of a response: FNV-1a of its packet time, addresses, ports,
+    /// transport and transaction id. The same in every run over the same
+    /// capture; two packets that agree on all of it are one response seen
+    /// twice.
+    pub fn id_of(meta: &PacketMeta, txid: u16) -> u64 {
+        use std::hash::Hasher;
+        let mut h = fnv::FnvHasher::default();
+        h.write(&meta.ts.0.to_be_bytes());
+        for (ip, port) in [(meta.src_ip, meta.src_port), (meta.dst_ip, meta.dst_port)] {
+            match ip {
+                IpAddr::V4(a) => h.write(&a.octets()),
+                IpAddr::V6(a) => h.write(&a.octets()),
+            }
+            h.write(&port.to_be_bytes());
+        }
+        h.write(meta.transport.as_str().as_bytes());
+        h.write(&txid.to_be_bytes());
+        h.finish()
+    }
+}
+
 /// One detection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
@@ -578,6 +695,9 @@ pub struct Alert {
     /// The server's packets arrived with another IP TTL before: (now,
     /// before). Evidence of an injector; set by the output stage.
     pub ip_ttl_change: Option<(u8, u8)>,
+    /// The response it was raised on, shared with the response's other
+    /// alerts.
+    pub response: Arc<ResponseInfo>,
 }
 
 #[cfg(test)]
@@ -609,6 +729,7 @@ impl Alert {
             ttl: Some(60),
             detail,
             ip_ttl_change: None,
+            response: Arc::default(),
         }
     }
 }

@@ -17,8 +17,10 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use crate::model::names::{rcode_name, type_name};
+use crate::model::rule::{Rule, RuleKind, Technique, rule};
 use crate::model::text::is_unsafe_char;
-use crate::model::{Alert, AlertDetail, DnsRecord, DnsResponse, Edns, SourceNames};
+use crate::model::{Alert, AlertDetail, DnsRecord, DnsResponse, Edns, SourceNames, SourceRef};
+use crate::stats::SensorEvent;
 
 /// serde_json's compact format, with every character
 /// [`is_unsafe_char`] refuses written as `\uNNNN` (all of them are in the
@@ -115,10 +117,69 @@ fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView> {
     })
 }
 
+/// Where a packet was read: `{file, packet}` offline; live the interface
+/// has a field of its own and `source` holds the packet number alone.
 #[derive(Serialize)]
 struct SourceView<'a> {
-    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     packet: u64,
+}
+
+fn source_view(sources: &SourceNames, at: SourceRef) -> SourceView<'_> {
+    SourceView {
+        file: sources.file(at.file),
+        packet: at.packet,
+    }
+}
+
+/// A rule of the catalogue as every native record carries it.
+#[derive(Serialize)]
+pub(crate) struct RuleView {
+    id: u32,
+    rev: u32,
+    name: &'static str,
+    category: &'static str,
+    severity: u8,
+}
+
+impl RuleView {
+    pub(crate) fn of(r: &Rule) -> RuleView {
+        RuleView {
+            id: r.id,
+            rev: r.rev,
+            name: r.name,
+            category: r.category,
+            severity: r.severity,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TechniqueView {
+    id: &'static str,
+    name: &'static str,
+}
+
+fn attack_view(t: &[Technique]) -> Vec<TechniqueView> {
+    t.iter()
+        .map(|t| TechniqueView {
+            id: t.id,
+            name: t.name,
+        })
+        .collect()
+}
+
+/// The rule's references, and an IOC alert's own (the indicator's
+/// reference as its feed gives it).
+pub(crate) fn references<'a>(alert: &'a Alert, r: &'static Rule) -> Vec<&'a str> {
+    let mut refs: Vec<&str> = r.references.to_vec();
+    if let AlertDetail::Ioc(ind) = &alert.detail
+        && let Some(reference) = &ind.reference
+    {
+        refs.push(reference);
+    }
+    refs
 }
 
 #[derive(Serialize)]
@@ -170,6 +231,18 @@ struct AlertView<'a> {
     first: Option<FirstView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ip_ttl: Option<IpTtlView>,
+    message: String,
+    rule: RuleView,
+    attack: Vec<TechniqueView>,
+    reference: Vec<&'a str>,
+    remediation: &'static str,
+    sensor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
+    /// Shared by every alert of one response.
+    response_id: String,
+    /// The response's whole answer section.
+    answers: Records<'a>,
 }
 
 /// The earlier response a `conflicting_response` contradicts.
@@ -197,14 +270,12 @@ pub fn write_alert(
     sources: &SourceNames,
 ) -> std::io::Result<()> {
     let m = &alert.meta;
+    let rule = alert.kind.rule();
     let first = match &alert.detail {
         AlertDetail::Conflict(c) => Some(FirstView {
             server: c.server,
             ts: Disp(&c.ts),
-            source: SourceView {
-                file: source_name(sources, c.source.file),
-                packet: c.source.packet,
-            },
+            source: source_view(sources, c.source),
             value: &c.value,
         }),
         _ => None,
@@ -246,10 +317,7 @@ pub fn write_alert(
         vlan: m.vlan.ids(),
         tunnel: tunnel_view(&m.tunnel),
         txid: alert.txid,
-        source: SourceView {
-            file: source_name(sources, m.source.file),
-            packet: m.source.packet,
-        },
+        source: source_view(sources, m.source),
         ioc,
         zone,
         expected,
@@ -257,13 +325,18 @@ pub fn write_alert(
         ip_ttl: alert
             .ip_ttl_change
             .map(|(now, before)| IpTtlView { now, before }),
+        message: alert.message(),
+        rule: RuleView::of(rule),
+        attack: attack_view(rule.attack),
+        reference: references(alert, rule),
+        remediation: rule.remediation,
+        sensor: &sources.sensor,
+        interface: sources.interface(m.source.file),
+        response_id: format!("{:016x}", alert.response.id),
+        answers: Records(&alert.response.answers),
     };
     write_json(&mut *out, &view)?;
     out.write_all(b"\n")
-}
-
-fn source_name(sources: &SourceNames, index: u32) -> &str {
-    sources.get(index as usize).map_or("?", String::as_str)
 }
 
 struct Records<'a>(&'a [DnsRecord]);
@@ -378,6 +451,9 @@ struct DnsLogView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<&'static str>,
     source: SourceView<'a>,
+    sensor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -393,6 +469,9 @@ struct WeirdView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     dst_port: Option<u16>,
     source: SourceView<'a>,
+    sensor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
 }
 
 /// Writes one anomaly as a weird-log JSON line.
@@ -408,10 +487,9 @@ pub fn write_weird(
         src_port: w.src_port,
         dst_ip: w.dst_ip,
         dst_port: w.dst_port,
-        source: SourceView {
-            file: source_name(sources, w.source.file),
-            packet: w.source.packet,
-        },
+        source: source_view(sources, w.source),
+        sensor: &sources.sensor,
+        interface: sources.interface(w.source.file),
     };
     write_json(&mut *out, &view)?;
     out.write_all(b"\n")
@@ -448,10 +526,9 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
         additional: Records(&r.additional),
         edns: r.edns.as_ref().map(edns_view),
         malformed: r.defect.map(|d| d.as_str()),
-        source: SourceView {
-            file: source_name(sources, m.source.file),
-            packet: m.source.packet,
-        },
+        source: source_view(sources, m.source),
+        sensor: &sources.sensor,
+        interface: sources.interface(m.source.file),
     };
     // Writing to a Vec cannot fail, and every field serialises.
     if write_json(&mut *out, &view).is_ok() {
@@ -459,13 +536,36 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
     }
 }
 
+#[derive(Serialize)]
+struct SensorEventView<'a> {
+    #[serde(flatten)]
+    event: &'a SensorEvent,
+    rule: RuleView,
+    sensor: &'a str,
+}
+
+/// The catalogue's entry of a sensor event.
+pub fn sensor_rule(e: &SensorEvent) -> &'static Rule {
+    rule(match e {
+        SensorEvent::SensorHealth { .. } => RuleKind::SensorHealth,
+        SensorEvent::CaptureLoss { .. } => RuleKind::CaptureLoss,
+        SensorEvent::CaptureStalled { .. } => RuleKind::CaptureStalled,
+    })
+}
+
 /// Writes a sensor event (health, capture loss, stall) as a JSON line of
 /// the alerts output: it carries its own `kind`, so a SIEM never mistakes
 /// it for a detection.
 pub fn write_sensor_event(
     out: &mut impl Write,
-    e: &crate::stats::SensorEvent,
+    e: &SensorEvent,
+    sources: &SourceNames,
 ) -> std::io::Result<()> {
-    write_json(&mut *out, e)?;
+    let view = SensorEventView {
+        event: e,
+        rule: RuleView::of(sensor_rule(e)),
+        sensor: &sources.sensor,
+    };
+    write_json(&mut *out, &view)?;
     out.write_all(b"\n")
 }

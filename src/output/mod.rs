@@ -12,6 +12,7 @@
 //! record of last resort); each syslog destination has its own queue and
 //! delivery thread, so a slow or absent SIEM holds up nothing else.
 
+pub mod eve;
 pub mod json;
 pub mod metrics;
 pub mod syslog;
@@ -51,6 +52,26 @@ impl Target {
     }
 }
 
+/// How alerts or the DNS log are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// dnsentry's own JSON lines (README, "Alert schema").
+    #[default]
+    Native,
+    /// Suricata's EVE JSON (`eve.rs`).
+    Eve,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "native" => Ok(Format::Native),
+            "eve" => Ok(Format::Eve),
+            other => Err(format!("{other:?}: expected native or eve")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{path}: cannot create output: {source}")]
@@ -80,6 +101,10 @@ pub struct OutputTargets {
     /// Mode of the alerts, DNS-log and weird-log files created (less the
     /// umask).
     pub file_mode: u32,
+    pub alerts_format: Format,
+    pub dns_log_format: Format,
+    /// What every record names the sensor (`--sensor-name`).
+    pub sensor_name: String,
 }
 
 impl OutputTargets {
@@ -155,11 +180,9 @@ impl OutputSet {
         t.check_stdout()?;
         syslog::check_distinct(&t.syslog)?;
         let mode = t.file_mode;
-        let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(JsonLines::open(
-            OutputKind::Alerts,
-            &t.alerts,
-            mode,
-        )?)];
+        let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(
+            JsonLines::open(OutputKind::Alerts, &t.alerts, mode)?.with_format(t.alerts_format),
+        )];
         if let Some(target) = &t.dns_log {
             outputs.push(Box::new(JsonLines::open(OutputKind::DnsLog, target, mode)?));
         }
@@ -227,6 +250,7 @@ impl OutputSet {
 /// record of last resort.
 pub struct JsonLines {
     kind: OutputKind,
+    format: Format,
     writer: Writer,
     /// Counted for the alerts output only (messages, not bytes).
     stats: Option<Arc<OutputStats>>,
@@ -243,9 +267,17 @@ impl JsonLines {
             .then(|| Arc::new(OutputStats::new(writer.what.clone(), kind)));
         JsonLines {
             kind,
+            format: Format::Native,
             writer,
             stats,
         }
+    }
+
+    /// Alerts and sensor events written in `format` (the DNS log is
+    /// encoded by the workers, in the format they were given).
+    pub fn with_format(mut self, format: Format) -> JsonLines {
+        self.format = format;
+        self
     }
 
     fn count(&self) {
@@ -267,12 +299,18 @@ impl Output for JsonLines {
     fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError> {
         match (self.kind, event) {
             (OutputKind::Alerts, Event::Alert { alert, id, count }) => {
-                self.writer
-                    .write_with(|w| json::write_alert(w, alert, *id, *count, sources))?;
+                let (alert, id, count) = (*alert, *id, *count);
+                self.writer.write_with(|w| match self.format {
+                    Format::Native => json::write_alert(w, alert, id, count, sources),
+                    Format::Eve => eve::write_alert(w, alert, id, count, sources),
+                })?;
                 self.count();
             }
             (OutputKind::Alerts, Event::Sensor(e)) => {
-                self.writer.write_with(|w| json::write_sensor_event(w, e))?;
+                self.writer.write_with(|w| match self.format {
+                    Format::Native => json::write_sensor_event(w, e, sources),
+                    Format::Eve => eve::write_sensor_event(w, e, sources),
+                })?;
                 self.count();
             }
             (OutputKind::DnsLog, Event::DnsLog(lines)) => {

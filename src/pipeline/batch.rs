@@ -9,8 +9,7 @@ use crate::matcher::Matcher;
 use crate::matcher::spoof::{Digests, SpoofDetector};
 use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::{Alert, DnsResponse, PayloadBatch, SourceNames, Weird};
-use crate::output::json::write_dns_log;
-use crate::output::{Event, OutputError, OutputKind, OutputSet};
+use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, eve, json};
 use crate::rules::SharedRules;
 use crate::stats::{AlertCounts, WorkerCounters};
 
@@ -36,6 +35,7 @@ pub struct Processed {
 pub struct ProcessOptions {
     pub dns_log: bool,
     pub weirds: bool,
+    pub dns_log_format: Format,
 }
 
 /// Decodes and matches batches: one per worker thread.
@@ -85,7 +85,14 @@ impl Processor {
                     self.matcher.check(&resp, &mut out.alerts);
                     out.digests.add(&resp, &mut self.scratch);
                     if self.options.dns_log {
-                        write_dns_log(&mut out.dns_log, &resp, &self.sources);
+                        match self.options.dns_log_format {
+                            Format::Native => {
+                                json::write_dns_log(&mut out.dns_log, &resp, &self.sources);
+                            }
+                            Format::Eve => {
+                                eve::write_dns_log(&mut out.dns_log, &resp, &self.sources)
+                            }
+                        }
                     }
                     resp.defect
                 }

@@ -237,7 +237,11 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
 
     let log_weirds = cfg.outputs.weird_log.is_some();
     let threads = cfg.threads.max(1);
-    let sources: SourceNames = names.clone().into();
+    let sources = SourceNames::new(
+        &cfg.outputs.sensor_name,
+        names.clone(),
+        matches!(cfg.inputs, Inputs::Live { .. }),
+    );
     let progress = Arc::new(Progress::default());
     let progress_bar = (cfg.progress && matches!(cfg.inputs, Inputs::Files(_)))
         .then(|| ProgressHandle::start(Arc::clone(&progress), total_bytes));
@@ -300,10 +304,11 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
             tx: out_tx.clone(),
             processor: Processor::new(
                 Arc::clone(&cfg.rules),
-                Arc::clone(&sources),
+                sources.clone(),
                 ProcessOptions {
                     dns_log: cfg.outputs.dns_log.is_some(),
                     weirds: log_weirds,
+                    dns_log_format: cfg.outputs.dns_log_format,
                 },
             ),
         };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use dnsentry::output::{OutputTargets, Target};
+use dnsentry::output::{Format, OutputTargets, Target};
 use dnsentry::pipeline::{Inputs, RunConfig, RunOutcome, run as run_pipeline};
 use dnsentry::rules::{RuleSources, load_rules, shared};
 use serde_json::Value;
@@ -74,6 +74,8 @@ pub struct RunSpec<'a> {
     pub dns_log: bool,
     pub weird_log: bool,
     pub suppress: std::time::Duration,
+    /// The alerts' and the DNS log's format.
+    pub format: Format,
 }
 
 impl Default for RunSpec<'_> {
@@ -89,6 +91,7 @@ impl Default for RunSpec<'_> {
             dns_log: false,
             weird_log: false,
             suppress: std::time::Duration::from_secs(3600),
+            format: Format::Native,
         }
     }
 }
@@ -125,6 +128,9 @@ pub fn run(spec: RunSpec<'_>) -> Run {
             syslog: Vec::new(),
             delivery: Default::default(),
             file_mode: dnsentry::fsutil::DEFAULT_OUTPUT_MODE,
+            alerts_format: spec.format,
+            dns_log_format: spec.format,
+            sensor_name: "test-sensor".into(),
         },
         progress: false,
         metrics: None,
@@ -144,4 +150,69 @@ pub fn run(spec: RunSpec<'_>) -> Run {
 /// The project's `dnsentry` binary, built by cargo for this test run.
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_dnsentry"))
+}
+
+/// Suricata's EVE JSON schema (`etc/schema.json` of OISF/suricata, GPL-2.0,
+/// so kept beside the public captures, never in this repository):
+/// `schemas/suricata-eve.schema.json` next to [`public_captures_dir`]'s
+/// directory. build.rs marks the tests that call this ignored when there
+/// is none, so here it must exist.
+pub fn eve_schema_path() -> PathBuf {
+    let captures = match std::env::var_os("DNSENTRY_PUBLIC_CAPTURES").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => project_file("../shared/pcaps"),
+    };
+    let schema = captures
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("schemas/suricata-eve.schema.json");
+    assert!(
+        schema.is_file(),
+        "{} is missing, yet the build found it: scripts/fetch-public-captures fetches it",
+        schema.display()
+    );
+    schema
+}
+
+/// Validates every event against Suricata's EVE schema with Python's
+/// `jsonschema` (python3-jsonschema), the validator SOURCES.md names, in
+/// one run. Each event comes with a label saying where it is from (no tab
+/// in it); returns one message per error: `LABEL: PATH: error`.
+pub fn eve_schema_errors(events: &[(String, Value)]) -> Vec<String> {
+    const CHECK: &str = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.validators.validator_for(schema)(schema)
+for line in sys.stdin:
+    label, event = line.rstrip("\n").split("\t", 1)
+    for e in validator.iter_errors(json.loads(event)):
+        print(f"{label}: {'/'.join(map(str, e.absolute_path))}: {e.message[:300]}")
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", CHECK])
+        .env("PYTHONIOENCODING", "utf-8")
+        .arg(eve_schema_path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/install-deps --test installs it with python3-jsonschema)");
+    let mut stdin = child.stdin.take().unwrap();
+    let text: String = events
+        .iter()
+        .map(|(label, event)| format!("{label}\t{event}\n"))
+        .collect();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "the schema check did not run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -4,6 +4,8 @@ mod cli;
 mod config;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
+/// Suricata EVE output against Suricata's own schema.
+mod eve;
 /// Paths others may control: spool and outputs, streams, rule-file bounds.
 mod files;
 /// The fuzz corpus, replayed through the fuzz targets on stable.
@@ -11,9 +13,9 @@ mod fuzz_corpus;
 /// The crate's module map: no import cycles, a bottom that imports no stage.
 mod layering;
 /// `dnsentry live` on veth pairs in network namespaces the tests make.
-mod live;
+pub(crate) mod live;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
-mod scenarios;
+pub(crate) mod scenarios;
 /// Alerts into a real rsyslog over UDP, TCP and TLS; outages and restarts.
 mod syslog;
 /// Every shared public capture against tshark's decoding.

@@ -711,11 +711,23 @@ fn hostile_packets_are_counted_and_logged_never_fatal() {
     );
 }
 
-#[test]
-fn zone_policy_referrals_glue_ttl_resolvers_dnssec_and_overrides() {
+/// The zone-policy capture and its expect file: one response per policy
+/// key, quiet ones between; the packet number of each that alerts.
+pub(crate) struct PolicyCapture {
+    pub pcap: PathBuf,
+    pub zones: PathBuf,
+    pub low: u64,
+    pub rogue: u64,
+    pub referral: u64,
+    pub glue: u64,
+    pub unsigned: u64,
+    pub shop: u64,
+    pub no_ds: u64,
+}
+
+pub(crate) fn policy_capture(dir: &Path) -> PolicyCapture {
     use dnsentry::synth::rrsig;
-    let dir = tempfile::tempdir().unwrap();
-    let zones = dir.path().join("z.toml");
+    let zones = dir.join("z.toml");
     std::fs::write(
         &zones,
         r#"resolvers = ["10.1.0.53"]
@@ -815,7 +827,33 @@ cname = ["*.shops.saas.test"]
             .authority(rr("example.org", 86400, ns("ns2.example.org")))
             .dnssec_ok(),
     );
-    let pcap = write(dir.path(), "policy.pcap", &s);
+    PolicyCapture {
+        pcap: write(dir, "policy.pcap", &s),
+        zones,
+        low,
+        rogue,
+        referral,
+        glue,
+        unsigned,
+        shop,
+        no_ds,
+    }
+}
+
+#[test]
+fn zone_policy_referrals_glue_ttl_resolvers_dnssec_and_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let PolicyCapture {
+        pcap,
+        zones,
+        low,
+        rogue,
+        referral,
+        glue,
+        unsigned,
+        shop,
+        no_ds,
+    } = policy_capture(dir.path());
     let r = run(RunSpec {
         inputs: vec![pcap],
         expect_files: vec![zones],
@@ -1143,8 +1181,10 @@ fn generated_benign_traffic_raises_nothing_with_the_builtin_feed_and_demo_zones(
     );
 }
 
-#[test]
-fn a_raced_forged_answer_is_a_conflicting_response_with_ttl_evidence() {
+/// A real answer, its retransmission, an injector's different answer from
+/// further away, and the same transaction to another port: the capture,
+/// and the packet numbers of the real and the raced answer.
+pub(crate) fn race_capture(dir: &Path) -> (PathBuf, u64, u64) {
     use etherparse::PacketBuilder;
     let client = "10.0.0.2";
     let server = "10.0.0.53";
@@ -1177,8 +1217,14 @@ fn a_raced_forged_answer_is_a_conflicting_response_with_ttl_evidence() {
     let raced = s.raw_frame(frame(50, 41000, &forged_msg));
     // Same transaction id to another client port: another query.
     s.raw_frame(frame(64, 41001, &forged_msg));
+    (write(dir, "race.pcap", &s), first, raced)
+}
+
+#[test]
+fn a_raced_forged_answer_is_a_conflicting_response_with_ttl_evidence() {
+    let server = "10.0.0.53";
     let dir = tempfile::tempdir().unwrap();
-    let pcap = write(dir.path(), "race.pcap", &s);
+    let (pcap, first, raced) = race_capture(dir.path());
     let r = run(RunSpec {
         inputs: vec![pcap],
         builtin_feed: false,

@@ -125,7 +125,7 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         r.tcp
     );
     let tls = format!("tls://localhost:{}?body=leef&facility=daemon", r.tls);
-    let mtls = format!("tls://127.0.0.1:{}?format=3164", r.mtls);
+    let mtls = format!("tls://127.0.0.1:{}?format=3164&body=eve", r.mtls);
     let demo = project_file("pcaps/demo-hijack.pcap");
     let zones = project_file("pcaps/demo-hijack.zones.toml");
     let out = bin()
@@ -285,11 +285,38 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         assert_eq!(get("feed"), s(&a["ioc"]["feed"]));
     }
 
-    // TLS with a client certificate: RFC 3164, JSON.
+    // TLS with a client certificate: RFC 3164, Suricata's EVE.
+    let mut eve = Vec::new();
     for (m, a) in by_input(&got, "mtls").iter().zip(&alerts) {
         let p = parse_3164(m);
         let body: Value = serde_json::from_str(&p.msg).unwrap();
-        assert_eq!(&body, a);
+        assert_eq!(body["event_type"], "alert", "{m}");
+        assert_eq!(body["host"], host, "{m}");
+        assert_eq!(a["sensor"], host, "{a}");
+        assert_eq!(body["timestamp"], s(&a["ts"]).replace('Z', "+0000"), "{m}");
+        assert_eq!(body["src_ip"], a["src_ip"]);
+        assert_eq!(body["dest_ip"], a["dst_ip"]);
+        assert_eq!(body["alert"]["signature_id"], a["rule"]["id"]);
+        let md = &body["alert"]["metadata"];
+        assert_eq!(md["alert_id"][0], a["id"]);
+        assert_eq!(md["dnsentry_kind"][0], a["kind"]);
+        assert_eq!(md["qname"][0], a["qname"]);
+        assert_eq!(md["value"][0], a["value"]);
+        assert_eq!(md["message"][0], a["message"]);
+        assert_eq!(md["response_id"][0], a["response_id"]);
+        if a["ioc"].is_object() {
+            assert_eq!(md["indicator"][0], a["ioc"]["indicator"]);
+            assert_eq!(md["ioc_source"][0], a["ioc"]["source"]);
+        }
+        if a["zone"].is_string() {
+            assert_eq!(md["zone"][0], a["zone"]);
+        }
+        eve.push((format!("mtls:{}", eve.len() + 1), body));
+    }
+    assert_eq!(eve.len(), n);
+    if cfg!(eve_schema) {
+        let errors = crate::common::eve_schema_errors(&eve);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
     }
 
     // The hostile names made it through as their escaped selves.

@@ -1,5 +1,6 @@
 //! Syslog messages: the header (RFC 5424, or RFC 3164 on request) around a
-//! body (the JSON alert, ArcSight CEF, or QRadar LEEF 2.0).
+//! body (the JSON alert, Suricata's EVE alert, ArcSight CEF, or QRadar
+//! LEEF 2.0).
 //!
 //! DNS names and feed metadata are attacker-controlled, so every field is
 //! escaped the way its format demands, and anything that could end a record
@@ -11,7 +12,8 @@ use std::fmt::Write as _;
 
 use crate::model::text::is_unsafe_char;
 use crate::model::{Alert, AlertDetail, Severity, SourceNames, Timestamp};
-use crate::output::json::{write_alert, write_json};
+use crate::output::eve;
+use crate::output::json::{write_alert, write_sensor_event};
 use crate::stats::SensorEvent;
 
 /// The syslog header format.
@@ -25,6 +27,8 @@ pub enum Header {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Body {
     Json,
+    /// Suricata's EVE JSON, as `--alerts-format eve` writes it.
+    Eve,
     Cef,
     Leef,
 }
@@ -45,13 +49,8 @@ pub struct Origin {
 
 impl Origin {
     pub fn this_host(facility: u8) -> Origin {
-        let hostname = nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "-".into());
         Origin {
-            hostname: printusascii(&hostname, 255),
+            hostname: printusascii(&crate::model::host_name(), 255),
             procid: std::process::id(),
             facility,
         }
@@ -194,14 +193,16 @@ fn leef_value(s: &str, out: &mut String) {
     }
 }
 
-/// The alert's JSON line as a message body: written through the same
-/// escaping formatter as the alerts file, so it holds no line break and
-/// no raw control character.
-fn json_body(value: &impl serde::Serialize) -> String {
+/// A JSON line as a message body: written through the same escaping
+/// formatter as the alerts file, so it holds no line break and no raw
+/// control character.
+fn json_body(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
     let mut v = Vec::with_capacity(1024);
     // Writing to a Vec cannot fail, and every field serialises.
-    let _ = write_json(&mut v, value);
-    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    let _ = write(&mut v);
+    let json =
+        String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    json.trim_end().to_string()
 }
 
 /// The fields every body and the structured data draw on.
@@ -300,14 +301,8 @@ pub fn alert_message(
     }
     let _ = write!(sd, "\" id=\"{id:016x}\"]");
     let body = match body {
-        Body::Json => {
-            let mut v = Vec::with_capacity(1024);
-            // Writing to a Vec cannot fail, and the formatter writes UTF-8.
-            let _ = write_alert(&mut v, a, id, count, sources);
-            let json = String::from_utf8(v)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            json.trim_end().to_string()
-        }
+        Body::Json => json_body(|v| write_alert(v, a, id, count, sources)),
+        Body::Eve => json_body(|v| eve::write_alert(v, a, id, count, sources)),
         Body::Cef => cef(a, &f, id, count),
         Body::Leef => leef(a, &f, id, count),
     };
@@ -414,15 +409,25 @@ fn leef(a: &Alert, f: &Fields<'_>, id: u64, count: u64) -> String {
     s
 }
 
-/// A health or blindness event: always the JSON body (CEF and LEEF are for
-/// detections), MSGID its kind, informational or critical.
-pub fn sensor_message(e: &SensorEvent, header: Header, origin: &Origin) -> String {
+/// A health or blindness event: the EVE event for an EVE destination,
+/// else the JSON body (CEF and LEEF are for detections); MSGID its kind,
+/// informational or critical.
+pub fn sensor_message(
+    e: &SensorEvent,
+    header: Header,
+    body: Body,
+    origin: &Origin,
+    sources: &SourceNames,
+) -> String {
     let (kind, severity) = match e {
         SensorEvent::SensorHealth { .. } => ("sensor_health", 6),
         SensorEvent::CaptureLoss { .. } => ("capture_loss", 2),
         SensorEvent::CaptureStalled { .. } => ("capture_stalled", 2),
     };
-    let body = json_body(e);
+    let body = match body {
+        Body::Eve => json_body(|v| eve::write_sensor_event(v, e, sources)),
+        Body::Json | Body::Cef | Body::Leef => json_body(|v| write_sensor_event(v, e, sources)),
+    };
     let ts = Timestamp(jiff::Timestamp::now().as_microsecond());
     let sd = format!("[{SD_ID} kind=\"{kind}\"]");
     message(header, origin, severity, ts, kind, &sd, &body)
@@ -461,7 +466,7 @@ mod tests {
     }
 
     fn sources() -> SourceNames {
-        vec!["x.pcap".to_string()].into()
+        SourceNames::files("sensor1", &["x.pcap"])
     }
 
     #[test]
@@ -518,7 +523,7 @@ mod tests {
             .copied()
             .chain(std::iter::once(long.as_str()))
         {
-            for body in [Body::Json, Body::Cef, Body::Leef] {
+            for body in [Body::Json, Body::Eve, Body::Cef, Body::Leef] {
                 for header in [Header::Rfc5424, Header::Rfc3164] {
                     let m = alert_message(&alert(q, q), 7, 0, header, body, &origin(), &sources());
                     // LEEF's attribute delimiter is a tab by design; nothing
@@ -559,6 +564,15 @@ mod tests {
                             let json = &m[m.find("{\"ts\"").unwrap()..];
                             let v: serde_json::Value = serde_json::from_str(json).unwrap();
                             assert_eq!(v["qname"], q);
+                            assert!(v["message"].as_str().unwrap().contains("185.20.187.8"));
+                        }
+                        Body::Eve => {
+                            let json = &m[m.find("{\"timestamp\"").unwrap()..];
+                            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                            assert_eq!(v["event_type"], "alert");
+                            assert_eq!(v["alert"]["metadata"]["qname"][0], q);
+                            assert_eq!(v["dns"]["queries"][0]["rrname"], q);
+                            assert_eq!(v["host"], "sensor1");
                         }
                     }
                     if header == Header::Rfc5424 {

@@ -79,7 +79,7 @@ pub struct SyslogSettings {
     pub url: Option<String>,
     /// `5424` (default) or `3164`.
     pub format: Option<String>,
-    /// `json` (default), `cef` or `leef`.
+    /// `json` (default), `eve`, `cef` or `leef`.
     pub body: Option<String>,
     /// `octet-counting` (default) or `non-transparent`; TCP and TLS only.
     pub framing: Option<String>,
@@ -203,9 +203,14 @@ impl SyslogSpec {
         };
         let body = match s.body.as_deref().unwrap_or("json") {
             "json" => Body::Json,
+            "eve" => Body::Eve,
             "cef" => Body::Cef,
             "leef" => Body::Leef,
-            other => return Err(bad(format!("body {other:?}: expected json, cef or leef"))),
+            other => {
+                return Err(bad(format!(
+                    "body {other:?}: expected json, eve, cef or leef"
+                )));
+            }
         };
         let framing = match s.framing.as_deref().unwrap_or("octet-counting") {
             "octet-counting" => Framing::OctetCounting,
@@ -276,6 +281,7 @@ impl SyslogSpec {
         };
         let body = match self.body {
             Body::Json => "JSON",
+            Body::Eve => "EVE JSON",
             Body::Cef => "CEF",
             Body::Leef => "LEEF 2.0",
         };
@@ -503,8 +509,9 @@ impl SyslogOutput {
         self.enqueue(m.into_bytes());
     }
 
-    pub fn send_event(&self, e: &SensorEvent) {
-        self.enqueue(format::sensor_message(e, self.spec.header, &self.origin).into_bytes());
+    pub fn send_event(&self, e: &SensorEvent, sources: &SourceNames) {
+        let m = format::sensor_message(e, self.spec.header, self.spec.body, &self.origin, sources);
+        self.enqueue(m.into_bytes());
     }
 
     fn enqueue(&self, m: Vec<u8>) {
@@ -563,7 +570,7 @@ impl super::Output for SyslogOutput {
             super::Event::Alert { alert, id, count } => {
                 self.send_alert(alert, *id, *count, sources);
             }
-            super::Event::Sensor(e) => self.send_event(e),
+            super::Event::Sensor(e) => self.send_event(e, sources),
             super::Event::DnsLog(_) | super::Event::Weird(_) => {}
         }
         Ok(())
