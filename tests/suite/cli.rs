@@ -773,3 +773,48 @@ fn an_expect_file_with_bad_utf8_names_the_line() {
         stderr(&o)
     );
 }
+
+/// `-V` and `--version` say which build this is: what a SOC needs to
+/// tell which sensor build raised an alert.
+#[test]
+fn version_names_commit_date_compiler_libpcap_and_tls() {
+    let build = dnsentry::buildinfo::BuildInfo::current();
+    let git_head = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR")])
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    for flag in ["-V", "--version"] {
+        let o = bin().arg(flag).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("dnsentry {}", env!("CARGO_PKG_VERSION")));
+        let field = |name: &str| {
+            lines
+                .iter()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .to_string()
+        };
+        let commit = field("commit");
+        match &git_head {
+            Some(head) => assert_eq!(&commit, head),
+            None => assert_eq!(commit, "unknown"),
+        }
+        let date = field("built");
+        assert!(
+            date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+            "{date}"
+        );
+        assert!(field("rustc").starts_with("rustc 1."), "{text}");
+        assert_eq!(field("libpcap"), build.libpcap);
+        assert!(field("libpcap").starts_with("libpcap version "), "{text}");
+        assert!(
+            field("tls").starts_with("rustls 0.23.") && field("tls").ends_with("(ring)"),
+            "{text}"
+        );
+    }
+}

@@ -439,6 +439,14 @@ fn metrics_are_served_in_prometheus_format() {
         body.contains("dnsentry_alerts_total{kind=\"ioc_address\"} 4"),
         "{body}"
     );
+    let build = dnsentry::buildinfo::BuildInfo::current();
+    assert!(
+        body.contains(&format!(
+            "dnsentry_build_info{{version=\"{}\",commit=\"{}\",built=\"{}\",rustc=\"{}\",libpcap=\"{}\",tls=\"{}\"}} 1\n",
+            build.version, build.commit, build.date, build.rustc, build.libpcap, build.tls
+        )),
+        "{body}"
+    );
     let (code, err) = sensor.stop(Duration::from_secs(5));
     assert_eq!(code, Some(0), "{err}");
 }
