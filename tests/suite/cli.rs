@@ -818,3 +818,150 @@ fn version_names_commit_date_compiler_libpcap_and_tls() {
         );
     }
 }
+
+/// Each option of `--help` with the heading it is listed under.
+fn help_headings(subcommand: &[&str]) -> Vec<(String, String)> {
+    let o = bin().args(subcommand).arg("--help").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut heading = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            heading = line.trim_end_matches(':').to_string();
+            continue;
+        }
+        let Some(flag) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("--"))
+            .filter(|_| line.trim_start().starts_with('-'))
+        else {
+            continue;
+        };
+        out.push((
+            flag.trim_end_matches([',', '.']).to_string(),
+            heading.clone(),
+        ));
+    }
+    out
+}
+
+/// `--help` groups the options by task, in every subcommand: no heading
+/// carries over to the options after a group, and every option is listed.
+#[test]
+fn help_groups_every_option_under_its_task() {
+    const INPUTS: &[&str] = &["--dns-port"];
+    const RULES: &[&str] = &["--ioc", "--allow", "--no-default-ioc", "--expect"];
+    const OUTPUTS: &[&str] = &[
+        "--alerts",
+        "--dns-log",
+        "--weird-log",
+        "--output-mode",
+        "--stats-json",
+    ];
+    const SIEM: &[&str] = &[
+        "--syslog",
+        "--syslog-format",
+        "--syslog-body",
+        "--syslog-framing",
+        "--syslog-facility",
+        "--syslog-ca",
+        "--syslog-cert",
+        "--syslog-key",
+        "--syslog-server-name",
+        "--syslog-udp-max",
+        "--spool-dir",
+        "--spool-max-mb",
+        "--syslog-flush-timeout",
+    ];
+    const RUN: &[&str] = &["--verbose", "--config", "--threads", "--suppress", "--quiet"];
+    let with = |groups: &[(&str, &[&str])]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = groups
+            .iter()
+            .flat_map(|(h, flags)| flags.iter().map(|f| (f.to_string(), h.to_string())))
+            .collect();
+        v.push(("--help".into(), "Options".into()));
+        v.sort();
+        v
+    };
+    let cases: Vec<(&[&str], Vec<(String, String)>)> = vec![
+        (
+            &["analyze"],
+            with(&[
+                ("Inputs", INPUTS),
+                ("Rules", RULES),
+                ("Outputs", OUTPUTS),
+                ("SIEM (syslog)", SIEM),
+                ("Run", RUN),
+                ("Run", &["--no-progress"]),
+            ]),
+        ),
+        (
+            &["live"],
+            with(&[
+                ("Inputs", INPUTS),
+                ("Rules", RULES),
+                ("Outputs", OUTPUTS),
+                ("SIEM (syslog)", SIEM),
+                ("Run", RUN),
+                ("Run", &["--user"]),
+                (
+                    "Live capture",
+                    &[
+                        "--list-interfaces",
+                        "--interface",
+                        "--snaplen",
+                        "--buffer-mb",
+                        "--immediate",
+                        "--bpf",
+                    ],
+                ),
+                (
+                    "Health",
+                    &[
+                        "--stats-interval",
+                        "--loss-threshold",
+                        "--stall-timeout",
+                        "--metrics",
+                    ],
+                ),
+            ]),
+        ),
+        (
+            &["check"],
+            with(&[
+                ("Inputs", &["--config"]),
+                ("Rules", RULES),
+                ("Run", &["--verbose"]),
+            ]),
+        ),
+        (
+            &["baseline", "learn"],
+            with(&[
+                ("Inputs", &["--interface", "--duration", "--dns-port"]),
+                ("Rules", &["--zone"]),
+                ("Outputs", &["--output", "--aggregate"]),
+                ("Run", &["--verbose"]),
+            ]),
+        ),
+        (
+            &["baseline", "diff"],
+            with(&[
+                ("Inputs", &["--interface", "--duration", "--dns-port"]),
+                ("Run", &["--verbose"]),
+            ]),
+        ),
+    ];
+    for (subcommand, expected) in cases {
+        let mut seen = help_headings(subcommand);
+        seen.sort();
+        assert_eq!(seen, expected, "dnsentry {}", subcommand.join(" "));
+    }
+    // The interface of a baseline is read, not learnt from.
+    let o = bin()
+        .args(["baseline", "diff", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(!help.contains("Learn from"), "{help}");
+}
