@@ -61,9 +61,14 @@ pub enum OutputError {
     #[error("{what}: write failed: {source}")]
     Write { what: String, source: io::Error },
     #[error(
-        "only one of --alerts, --dns-log and --weird-log can go to stdout; give the others a file"
+        "only one of --alerts, --dns-log and --weird-log can go to stdout: {claimant} - would share it with {holder}; give one of them a file"
     )]
-    SharedStdout,
+    SharedStdout {
+        /// The output that already has stdout, as the user would name it.
+        holder: &'static str,
+        /// The flag that asks for stdout too.
+        claimant: &'static str,
+    },
     #[error(transparent)]
     Syslog(#[from] SyslogError),
 }
@@ -86,18 +91,30 @@ impl OutputTargets {
     /// Two records on one stdout would interleave into something no
     /// reader can split again.
     pub fn check_stdout(&self) -> Result<(), OutputError> {
-        let on_stdout = [
-            Some(&self.alerts),
-            self.dns_log.as_ref(),
-            self.weird_log.as_ref(),
+        let on_stdout: Vec<(&'static str, &'static str)> = [
+            (
+                Some(&self.alerts),
+                "--alerts",
+                "the alerts (--alerts, whose default is stdout)",
+            ),
+            (self.dns_log.as_ref(), "--dns-log", "the DNS log (--dns-log -)"),
+            (
+                self.weird_log.as_ref(),
+                "--weird-log",
+                "the weird log (--weird-log -)",
+            ),
         ]
-        .iter()
-        .filter(|x| **x == Some(&Target::Stdout))
-        .count();
-        if on_stdout > 1 {
-            return Err(OutputError::SharedStdout);
+        .into_iter()
+        .filter(|(target, _, _)| *target == Some(&Target::Stdout))
+        .map(|(_, flag, holder)| (flag, holder))
+        .collect();
+        match on_stdout.as_slice() {
+            [(_, holder), (claimant, _), ..] => Err(OutputError::SharedStdout {
+                holder,
+                claimant,
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

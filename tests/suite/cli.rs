@@ -965,3 +965,53 @@ fn help_groups_every_option_under_its_task() {
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(!help.contains("Learn from"), "{help}");
 }
+
+/// Each mistake's error names its fix.
+#[test]
+fn output_errors_name_their_fix() {
+    // Alerts go to stdout unless told otherwise: the error says so.
+    let o = analyze(&[&demo(), "--dns-log", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "--dns-log - would share it with the alerts (--alerts, whose default is stdout)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = analyze(&[&demo(), "--alerts", "/dev/null", "--weird-log", "-", "--dns-log", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--weird-log - would share it with the DNS log (--dns-log -)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // With the alerts in a file, the DNS log has stdout.
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("out.json");
+    let o = analyze(&[&demo(), "--alerts", alerts.to_str().unwrap(), "--dns-log", "-"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = stdout_lines(&o);
+    assert_eq!(log.len(), 18);
+    assert!(log.iter().all(|l| l["rcode_name"].is_string()));
+    assert_eq!(read_json_lines(&alerts).len(), 8);
+
+    // The cause once.
+    let o = analyze(&[&demo(), "--alerts", "/no/such/dir/a.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "dnsentry: error: /no/such/dir/a.json: cannot create output: No such file or directory (os error 2)"
+    );
+
+    let o = analyze(&[&demo(), "--syslog", "127.0.0.1:514"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "the URL needs a scheme: udp://, tcp:// or tls:// (did you mean udp://127.0.0.1:514?)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
