@@ -68,7 +68,9 @@ fn build_info() {
     let when = env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or_else(SystemTime::now, |secs| UNIX_EPOCH + Duration::from_secs(secs));
+        .map_or_else(SystemTime::now, |secs| {
+            UNIX_EPOCH + Duration::from_secs(secs)
+        });
     let stamp = humantime::format_rfc3339_seconds(when).to_string();
     println!(
         "cargo::rustc-env=DNSENTRY_BUILD_DATE={}",

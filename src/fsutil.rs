@@ -601,10 +601,7 @@ mod tests {
             .unwrap()
             .write_all(b"more\n")
             .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&own).unwrap(),
-            "old\nnew\nmore\n"
-        );
+        assert_eq!(std::fs::read_to_string(&own).unwrap(), "old\nnew\nmore\n");
     }
 
     #[test]

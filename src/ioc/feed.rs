@@ -198,8 +198,7 @@ fn parse_csv(
         };
         let Some(raw) = field(Some(ind_col)) else {
             if !record.iter().all(str::is_empty) {
-                out.errors
-                    .push(err(line, "empty `indicator` field".into()));
+                out.errors.push(err(line, "empty `indicator` field".into()));
             }
             continue;
         };

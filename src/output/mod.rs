@@ -97,7 +97,11 @@ impl OutputTargets {
                 "--alerts",
                 "the alerts (--alerts, whose default is stdout)",
             ),
-            (self.dns_log.as_ref(), "--dns-log", "the DNS log (--dns-log -)"),
+            (
+                self.dns_log.as_ref(),
+                "--dns-log",
+                "the DNS log (--dns-log -)",
+            ),
             (
                 self.weird_log.as_ref(),
                 "--weird-log",
@@ -109,10 +113,7 @@ impl OutputTargets {
         .map(|(_, flag, holder)| (flag, holder))
         .collect();
         match on_stdout.as_slice() {
-            [(_, holder), (claimant, _), ..] => Err(OutputError::SharedStdout {
-                holder,
-                claimant,
-            }),
+            [(_, holder), (claimant, _), ..] => Err(OutputError::SharedStdout { holder, claimant }),
             _ => Ok(()),
         }
     }

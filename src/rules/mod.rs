@@ -166,36 +166,30 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         }
     }
     for path in &src.ioc_files {
-        match read_feed(path, &mut report) {
-            Some(feed) => {
-                if feed.skipped > 0 {
-                    tracing::warn!(
-                        feed = %escape_path(path),
-                        skipped = feed.skipped,
-                        "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
-                    );
-                }
-                tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
-                report
-                    .files
-                    .push(summarise(path.display().to_string(), false, &feed));
-                report.warnings.extend(feed.warnings);
-                indicators.extend(feed.indicators);
+        if let Some(feed) = read_feed(path, &mut report) {
+            if feed.skipped > 0 {
+                tracing::warn!(
+                    feed = %escape_path(path),
+                    skipped = feed.skipped,
+                    "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
+                );
             }
-            None => {}
+            tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+            report
+                .files
+                .push(summarise(path.display().to_string(), false, &feed));
+            report.warnings.extend(feed.warnings);
+            indicators.extend(feed.indicators);
         }
     }
     let mut allowed = Vec::new();
     for path in &src.allow_files {
-        match read_feed(path, &mut report) {
-            Some(feed) => {
-                report
-                    .files
-                    .push(summarise(path.display().to_string(), true, &feed));
-                report.warnings.extend(feed.warnings);
-                allowed.extend(feed.indicators);
-            }
-            None => {}
+        if let Some(feed) = read_feed(path, &mut report) {
+            report
+                .files
+                .push(summarise(path.display().to_string(), true, &feed));
+            report.warnings.extend(feed.warnings);
+            allowed.extend(feed.indicators);
         }
     }
     let mut expected = ExpectedZones::default();

@@ -818,8 +818,11 @@ fn version_names_commit_date_compiler_libpcap_and_tls() {
     }
 }
 
+/// Options, each with the heading of `--help` it is listed under.
+type Headings = Vec<(String, String)>;
+
 /// Each option of `--help` with the heading it is listed under.
-fn help_headings(subcommand: &[&str]) -> Vec<(String, String)> {
+fn help_headings(subcommand: &[&str]) -> Headings {
     let o = bin().args(subcommand).arg("--help").output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -873,9 +876,15 @@ fn help_groups_every_option_under_its_task() {
         "--spool-max-mb",
         "--syslog-flush-timeout",
     ];
-    const RUN: &[&str] = &["--verbose", "--config", "--threads", "--suppress", "--quiet"];
-    let with = |groups: &[(&str, &[&str])]| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = groups
+    const RUN: &[&str] = &[
+        "--verbose",
+        "--config",
+        "--threads",
+        "--suppress",
+        "--quiet",
+    ];
+    let with = |groups: &[(&str, &[&str])]| -> Headings {
+        let mut v: Headings = groups
             .iter()
             .flat_map(|(h, flags)| flags.iter().map(|f| (f.to_string(), h.to_string())))
             .collect();
@@ -883,7 +892,7 @@ fn help_groups_every_option_under_its_task() {
         v.sort();
         v
     };
-    let cases: Vec<(&[&str], Vec<(String, String)>)> = vec![
+    let cases: Vec<(&[&str], Headings)> = vec![
         (
             &["analyze"],
             with(&[
@@ -957,10 +966,7 @@ fn help_groups_every_option_under_its_task() {
         assert_eq!(seen, expected, "dnsentry {}", subcommand.join(" "));
     }
     // The interface of a baseline is read, not learnt from.
-    let o = bin()
-        .args(["baseline", "diff", "--help"])
-        .output()
-        .unwrap();
+    let o = bin().args(["baseline", "diff", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(!help.contains("Learn from"), "{help}");
 }
@@ -978,7 +984,15 @@ fn output_errors_name_their_fix() {
         "{}",
         stderr(&o)
     );
-    let o = analyze(&[&demo(), "--alerts", "/dev/null", "--weird-log", "-", "--dns-log", "-"]);
+    let o = analyze(&[
+        &demo(),
+        "--alerts",
+        "/dev/null",
+        "--weird-log",
+        "-",
+        "--dns-log",
+        "-",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("--weird-log - would share it with the DNS log (--dns-log -)"),
@@ -989,7 +1003,13 @@ fn output_errors_name_their_fix() {
     // With the alerts in a file, the DNS log has stdout.
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("out.json");
-    let o = analyze(&[&demo(), "--alerts", alerts.to_str().unwrap(), "--dns-log", "-"]);
+    let o = analyze(&[
+        &demo(),
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--dns-log",
+        "-",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let log = stdout_lines(&o);
     assert_eq!(log.len(), 18);
@@ -1049,7 +1069,10 @@ fn check_reports_every_error_of_every_file() {
     let at = |path: &Path, line: u64| format!("{}:{line}: ", path.display());
     for (path, line) in [(&feed, 2), (&feed, 3), (&zones, 3), (&zones, 4)] {
         assert_eq!(
-            lines.iter().filter(|l| l.starts_with(&at(path, line))).count(),
+            lines
+                .iter()
+                .filter(|l| l.starts_with(&at(path, line)))
+                .count(),
             1,
             "{}:{line} in\n{err}",
             path.display()
@@ -1057,9 +1080,15 @@ fn check_reports_every_error_of_every_file() {
     }
     // Rows 2..=101 shown, the other 50 counted.
     for line in 2..=101 {
-        assert!(lines.iter().any(|l| l.starts_with(&at(&allow, line))), "{err}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&at(&allow, line))),
+            "{err}"
+        );
     }
-    assert!(!lines.iter().any(|l| l.starts_with(&at(&allow, 102))), "{err}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&at(&allow, 102))),
+        "{err}"
+    );
     assert!(
         lines.contains(
             &format!(
@@ -1076,7 +1105,10 @@ fn check_reports_every_error_of_every_file() {
     let o = analyze(&[&demo(), "--ioc", feed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
-        stderr(&o).lines().filter(|l| l.contains("feed.txt")).count(),
+        stderr(&o)
+            .lines()
+            .filter(|l| l.contains("feed.txt"))
+            .count(),
         1,
         "{}",
         stderr(&o)

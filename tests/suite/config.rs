@@ -393,7 +393,10 @@ fn the_example_config_documents_every_key() {
         .iter()
         .map(|s| (s.clone(), format!("[{s}]")))
         .collect();
-    tables.push(("outputs.syslog".into(), "[[outputs.syslog]]\nurl = \"udp://x\"".into()));
+    tables.push((
+        "outputs.syslog".into(),
+        "[[outputs.syslog]]\nurl = \"udp://x\"".into(),
+    ));
     for (name, header) in tables {
         for key in accepted_keys(&header) {
             assert!(

@@ -593,8 +593,11 @@ fn files_rotated_under_traffic_lose_and_repeat_nothing() {
             };
             responses.push(name.clone());
             s.exchange(
-                &Exchange::new("10.9.0.2", "10.9.0.53", &name, RecordType::A)
-                    .answer(rr(&name, 60, a(addr))),
+                &Exchange::new("10.9.0.2", "10.9.0.53", &name, RecordType::A).answer(rr(
+                    &name,
+                    60,
+                    a(addr),
+                )),
             );
         }
         let pcap = dir.path().join(format!("part{part}.pcap"));

@@ -641,7 +641,10 @@ fn plain_tcp_listener(answer: Option<&'static [u8]>) -> u16 {
 fn tls_to_a_plain_tcp_listener_fails_as_a_handshake_within_the_flush_timeout() {
     let demo = project_file("pcaps/demo-hijack.pcap");
     for (answer, why) in [
-        (None, "no TLS answer within 2.0 s (is it a plain TCP listener?)"),
+        (
+            None,
+            "no TLS answer within 2.0 s (is it a plain TCP listener?)",
+        ),
         (
             Some(&b"HTTP/1.0 400 Bad Request\r\n\r\n"[..]),
             "received corrupt message",

@@ -695,7 +695,10 @@ mod tests {
                 "127.0.0.1:514",
                 "needs a scheme: udp://, tcp:// or tls:// (did you mean udp://127.0.0.1:514?)",
             ),
-            ("siem.example.org:514", "did you mean udp://siem.example.org:514?"),
+            (
+                "siem.example.org:514",
+                "did you mean udp://siem.example.org:514?",
+            ),
         ] {
             let e = spec(url).unwrap_err().to_string();
             assert!(e.contains(needle), "{url}: {e}");

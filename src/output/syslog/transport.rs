@@ -63,9 +63,7 @@ pub(super) fn connect(
     for addr in addrs {
         let attempt = match spec.proto {
             Proto::Udp => connect_udp(addr, spec.udp_max).map(Conn::Udp),
-            Proto::Tcp | Proto::Tls => {
-                connect_stream(addr, spec, tls, timeout).map(Conn::Stream)
-            }
+            Proto::Tcp | Proto::Tls => connect_stream(addr, spec, tls, timeout).map(Conn::Stream),
         };
         match attempt {
             Ok(c) => return Ok(c),
@@ -174,10 +172,7 @@ fn handshake(
     while conn.is_handshaking() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                no_answer(timeout),
-            ));
+            return Err(io::Error::new(io::ErrorKind::TimedOut, no_answer(timeout)));
         }
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
