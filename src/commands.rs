@@ -96,6 +96,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
         stop: stop_on_signals()?,
         after_open: None,
         suppress: config.suppress,
+        reopen: None,
     };
     finish(run(run_config), &config)
 }
@@ -147,7 +148,12 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         Box::new(move || crate::privilege::drop_to(&u, &spool)) as AfterOpen
     });
     let rules = shared(load_rules(&config.rules)?);
-    let reload = Reloader::new(config.rules.clone(), Arc::clone(&rules)).watch()?;
+    // Coalesced: the output thread reopens once for any number of SIGHUPs
+    // that arrive while it is busy.
+    let (reopen_tx, reopen_rx) = crossbeam_channel::bounded(1);
+    let reload = Reloader::new(config.rules.clone(), Arc::clone(&rules)).watch(move || {
+        let _ = reopen_tx.try_send(());
+    })?;
     let run_config = RunConfig {
         inputs: Inputs::Live {
             interfaces: live.interfaces.clone(),
@@ -163,6 +169,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         stop: stop_on_signals()?,
         after_open,
         suppress: config.suppress,
+        reopen: Some(reopen_rx),
     };
     let status = finish(run(run_config), &config);
     drop(reload);

@@ -57,6 +57,57 @@ impl FileError {
     }
 }
 
+/// Errors shown per file: past this many, the rest are counted, so a
+/// file that is something else entirely (a binary, the wrong format)
+/// does not bury the other files' errors.
+pub const MAX_ERRORS_PER_FILE: usize = 100;
+
+/// Every problem found in one file, the first [`MAX_ERRORS_PER_FILE`]
+/// kept, the rest counted: `check` shows them all at once instead of one
+/// per run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileErrors {
+    errors: Vec<FileError>,
+    beyond: u64,
+}
+
+impl FileErrors {
+    pub fn push(&mut self, e: FileError) {
+        if self.errors.len() < MAX_ERRORS_PER_FILE {
+            self.errors.push(e);
+        } else {
+            self.beyond += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The first problem, what a load stops at.
+    pub fn first(&self) -> Option<&FileError> {
+        self.errors.first()
+    }
+
+    /// Each error kept, then one saying how many more there were.
+    pub fn into_vec(self) -> Vec<FileError> {
+        let mut out = self.errors;
+        if self.beyond > 0
+            && let Some(last) = out.last().cloned()
+        {
+            out.push(FileError::new(
+                last.path,
+                0,
+                format!(
+                    "{} more error(s) not shown (only the first {MAX_ERRORS_PER_FILE} of a file are)",
+                    self.beyond
+                ),
+            ));
+        }
+        out
+    }
+}
+
 /// `bytes`, the contents of the file `path` (a `what`: "an expect file"),
 /// as text; else the error names the line of the first byte that is not
 /// UTF-8, not the file as a whole.
@@ -98,6 +149,21 @@ mod tests {
             "z.toml:3: not UTF-8 text; is this really an expect file?"
         );
         assert_eq!(utf8_text("z", b"ok".to_vec(), "x").unwrap(), "ok");
+    }
+
+    #[test]
+    fn errors_past_the_limit_are_counted_not_shown() {
+        let mut errors = FileErrors::default();
+        for line in 1..=MAX_ERRORS_PER_FILE as u64 + 7 {
+            errors.push(FileError::new("f.txt", line, "bad"));
+        }
+        assert_eq!(errors.first().map(|e| e.line), Some(1));
+        let all = errors.into_vec();
+        assert_eq!(all.len(), MAX_ERRORS_PER_FILE + 1);
+        assert_eq!(
+            all.last().unwrap().to_string(),
+            "f.txt:0: 7 more error(s) not shown (only the first 100 of a file are)"
+        );
     }
 
     #[test]

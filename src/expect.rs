@@ -34,7 +34,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{FileError, line_at, utf8_text};
+use crate::error::{FileError, FileErrors, line_at, utf8_text};
 use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
 use crate::model::names::{SuffixLengths, suffix_starts};
@@ -325,14 +325,39 @@ impl ExpectedZones {
 }
 
 pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
-    let name = path.display().to_string();
-    let bytes = crate::fsutil::read_regular(path, crate::fsutil::EXPECT_MAX_BYTES)
-        .map_err(|e| FileError::unreadable(path, "expect file", &e))?;
-    let text = utf8_text(&name, bytes, "an expect file")?;
-    parse_expect(&name, &text)
+    load_expect_file_all(path).map_err(first_error)
 }
 
+/// Reads and parses an expect file, finding every problem in it (a TOML
+/// syntax error stops the file where it is).
+pub fn load_expect_file_all(path: &Path) -> Result<ExpectedZones, FileErrors> {
+    let name = path.display().to_string();
+    let one = |e: FileError| {
+        let mut errors = FileErrors::default();
+        errors.push(e);
+        errors
+    };
+    let bytes = crate::fsutil::read_regular(path, crate::fsutil::EXPECT_MAX_BYTES)
+        .map_err(|e| one(FileError::unreadable(path, "expect file", &e)))?;
+    let text = utf8_text(&name, bytes, "an expect file").map_err(one)?;
+    parse_expect_all(&name, &text)
+}
+
+fn first_error(errors: FileErrors) -> FileError {
+    errors
+        .first()
+        .cloned()
+        .unwrap_or_else(|| FileError::new("-", 0, "invalid expect file"))
+}
+
+/// Parses an expect file; the first problem is the error.
 pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> {
+    parse_expect_all(path, text).map_err(first_error)
+}
+
+/// Parses an expect file, every problem in it found: a bad zone, override
+/// or value is reported and skipped, and the rest is checked on.
+pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErrors> {
     let line_of =
         |span: Option<Range<usize>>| -> u64 { span.map_or(0, |s| line_at(text, s.start)) };
     let err = |span: Option<Range<usize>>, message: String| FileError {
@@ -340,22 +365,35 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
         line: line_of(span),
         message,
     };
-    let raw: RawFile =
-        toml::from_str(text).map_err(|e| err(e.span(), e.message().trim().to_string()))?;
+    let mut errors = FileErrors::default();
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(err(e.span(), e.message().trim().to_string()));
+            return Err(errors);
+        }
+    };
     if raw.zone.is_empty() {
-        return Err(err(None, "no [[zone]] tables: nothing to check".into()));
+        errors.push(err(None, "no [[zone]] tables: nothing to check".into()));
+        return Err(errors);
     }
 
-    let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err)?;
+    let global_resolvers = addresses(raw.resolvers, None, "resolvers", &err, &mut errors);
     let mut zones = HashMap::default();
     for z in raw.zone {
-        let zone_name = normalise_name(z.name.get_ref())
-            .map_err(|m| err(Some(z.name.span()), format!("zone name: {m}")))?;
+        let zone_name = match normalise_name(z.name.get_ref()) {
+            Ok(n) => n,
+            Err(m) => {
+                errors.push(err(Some(z.name.span()), format!("zone name: {m}")));
+                continue;
+            }
+        };
         if zones.contains_key(&zone_name) {
-            return Err(err(
+            errors.push(err(
                 Some(z.name.span()),
                 format!("zone `{zone_name}` defined twice"),
             ));
+            continue;
         }
         let zone_policy = policy(
             RawPolicy {
@@ -368,16 +406,23 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
                 ttl_min: z.ttl_min,
             },
             &err,
-        )?;
+            &mut errors,
+        );
         let mut overrides = Vec::with_capacity(z.overrides.len());
         for o in z.overrides {
-            let name = normalise_name(o.name.get_ref())
-                .map_err(|m| err(Some(o.name.span()), format!("override name: {m}")))?;
+            let name = match normalise_name(o.name.get_ref()) {
+                Ok(n) => n,
+                Err(m) => {
+                    errors.push(err(Some(o.name.span()), format!("override name: {m}")));
+                    continue;
+                }
+            };
             if !is_at_or_under(&name, &zone_name) || name == zone_name {
-                return Err(err(
+                errors.push(err(
                     Some(o.name.span()),
                     format!("override `{name}` is not a name under zone `{zone_name}`"),
                 ));
+                continue;
             }
             let raw = RawPolicy {
                 a: o.a,
@@ -390,12 +435,12 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
             };
             overrides.push(Override {
                 name: name.into(),
-                policy: policy(raw, &err)?,
+                policy: policy(raw, &err, &mut errors),
             });
         }
         // Most specific first, so the first match is the one that applies.
         overrides.sort_by_key(|o| std::cmp::Reverse(o.name.len()));
-        let resolvers = match addresses(z.resolvers, None, "resolvers", &err)? {
+        let resolvers = match addresses(z.resolvers, None, "resolvers", &err, &mut errors) {
             Some(own) => Some(own),
             None => global_resolvers.clone(),
         };
@@ -409,6 +454,9 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
                 overrides,
             },
         );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let any_dnssec = zones.values().any(|z: &ZonePolicy| z.dnssec);
     let any_resolvers = zones.values().any(|z: &ZonePolicy| z.resolvers.is_some());
@@ -427,68 +475,73 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
 fn policy(
     raw: RawPolicy,
     err: &impl Fn(Option<Range<usize>>, String) -> FileError,
-) -> Result<Policy, FileError> {
-    Ok(Policy {
-        a: addresses(raw.a, Some(false), "a", err)?,
-        aaaa: addresses(raw.aaaa, Some(true), "aaaa", err)?,
-        ns: names(raw.ns, "ns", err)?,
-        mx: names(raw.mx, "mx", err)?,
-        cname: names(raw.cname, "cname", err)?,
-        ns_addresses: addresses(raw.ns_addresses, None, "ns_addresses", err)?,
+    errors: &mut FileErrors,
+) -> Policy {
+    Policy {
+        a: addresses(raw.a, Some(false), "a", err, errors),
+        aaaa: addresses(raw.aaaa, Some(true), "aaaa", err, errors),
+        ns: names(raw.ns, "ns", err, errors),
+        mx: names(raw.mx, "mx", err, errors),
+        cname: names(raw.cname, "cname", err, errors),
+        ns_addresses: addresses(raw.ns_addresses, None, "ns_addresses", err, errors),
         ttl_min: raw.ttl_min,
-    })
+    }
 }
 
 /// A list of addresses and networks; `v6` restricts the family when set.
 /// IPv4 written as IPv6 (`::ffff:192.0.2.0/120`, `64:ff9b::/96`) is kept
 /// as the IPv4 network it covers: it is IPv4 for `a`, and an IPv6 spelling
-/// is what `aaaa` lists.
+/// is what `aaaa` lists. A bad entry goes into `errors` and is left out.
 fn addresses(
     list: Option<Vec<Spanned<String>>>,
     v6: Option<bool>,
     key: &str,
     err: &impl Fn(Option<Range<usize>>, String) -> FileError,
-) -> Result<Option<AddressPolicy>, FileError> {
-    let Some(list) = list else { return Ok(None) };
+    errors: &mut FileErrors,
+) -> Option<AddressPolicy> {
+    let list = list?;
     let mut nets = Vec::with_capacity(list.len());
     let mut listed = Vec::with_capacity(list.len());
     for item in list {
         let s = item.get_ref().trim();
-        let net = s
+        let Ok(net) = s
             .parse::<IpNet>()
             .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-            .map_err(|_| {
-                err(
-                    Some(item.span()),
-                    format!("`{s}` in `{key}` is not an address or CIDR network"),
-                )
-            })?;
+        else {
+            errors.push(err(
+                Some(item.span()),
+                format!("`{s}` in `{key}` is not an address or CIDR network"),
+            ));
+            continue;
+        };
         let canonical = canonical_net(net.trunc());
         let family = if v6 == Some(true) { net } else { canonical };
         if let Some(v6) = v6
             && matches!(family, IpNet::V6(_)) != v6
         {
             let want = if v6 { "IPv6" } else { "IPv4" };
-            return Err(err(
+            errors.push(err(
                 Some(item.span()),
                 format!("`{s}` in `{key}` is not {want}"),
             ));
+            continue;
         }
         nets.push(canonical);
         listed.push(s.to_string());
     }
-    Ok(Some(AddressPolicy {
+    Some(AddressPolicy {
         nets,
         listed: listed.into(),
-    }))
+    })
 }
 
 fn names(
     list: Option<Vec<Spanned<String>>>,
     key: &str,
     err: &impl Fn(Option<Range<usize>>, String) -> FileError,
-) -> Result<Option<NamePolicy>, FileError> {
-    let Some(list) = list else { return Ok(None) };
+    errors: &mut FileErrors,
+) -> Option<NamePolicy> {
+    let list = list?;
     let mut exact = HashSet::new();
     let mut under = Vec::new();
     let mut listed = Vec::with_capacity(list.len());
@@ -498,8 +551,13 @@ fn names(
             Some(rest) => (true, rest),
             None => (false, s),
         };
-        let n = normalise_name(bare)
-            .map_err(|m| err(Some(item.span()), format!("`{s}` in `{key}`: {m}")))?;
+        let n = match normalise_name(bare) {
+            Ok(n) => n,
+            Err(m) => {
+                errors.push(err(Some(item.span()), format!("`{s}` in `{key}`: {m}")));
+                continue;
+            }
+        };
         if wildcard {
             under.push(n);
         } else {
@@ -507,11 +565,11 @@ fn names(
         }
         listed.push(s.to_string());
     }
-    Ok(Some(NamePolicy {
+    Some(NamePolicy {
         exact,
         under,
         listed: listed.into(),
-    }))
+    })
 }
 
 fn normalise_name(s: &str) -> Result<String, String> {
@@ -677,6 +735,17 @@ resolvers = ["10.2.0.53"]
             e.line, 5,
             "zone-only keys are not allowed in an override: {e}"
         );
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_found_in_one_reading() {
+        let text = "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\", \"bogus\"]\n\
+                    mx = [\"ex$ample.org\"]\n\n[[zone]]\nname = \"example.org\"\n\n\
+                    [[zone]]\nname = \"b.example\"\naaaa = [\"192.0.2.1\"]\n";
+        let errors = parse_expect_all("z.toml", text).unwrap_err().into_vec();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 7, 11], "{errors:?}");
+        assert_eq!(parse_expect("z.toml", text).unwrap_err().line, 3);
     }
 
     #[test]

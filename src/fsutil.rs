@@ -10,9 +10,9 @@
 //!   directory's descriptor, never through a symbolic link, and only when
 //!   it is a regular file with one name, owned by a trusted user and
 //!   writable by no one else.
-//! * Output files ([`create_output`]): created with a mode that keeps
-//!   them from other users, and never through a link in a directory
-//!   anyone can write to.
+//! * Output files ([`open_output`]): appended to, created with a mode
+//!   that keeps them from other users, and never through a link in a
+//!   directory anyone can write to.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
@@ -180,12 +180,13 @@ pub fn parse_output_mode(s: &str) -> Result<u32, String> {
     Ok(mode)
 }
 
-/// Creates (or truncates, as `File::create` does) an output file; a new
-/// file gets `mode` (less the umask). In a directory anyone can write to
-/// (`/tmp`), anyone could have put a link or a file of theirs at the path
-/// first: a link is not followed, and an existing file is taken only when
-/// it is this user's own, with one name.
-pub fn create_output(path: &Path, mode: u32) -> Result<File, FsError> {
+/// Opens an output file for appending, creating it with `mode` (less the
+/// umask) when it is missing: a restart (or a crash and a restart) must
+/// never erase what the run before it wrote. In a directory anyone can
+/// write to (`/tmp`), anyone could have put a link or a file of theirs at
+/// the path first: a link is not followed, and an existing file is taken
+/// only when it is this user's own, with one name.
+pub fn open_output(path: &Path, mode: u32) -> Result<File, FsError> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -193,18 +194,16 @@ pub fn create_output(path: &Path, mode: u32) -> Result<File, FsError> {
     let shared = std::fs::metadata(parent).is_ok_and(|m| m.mode() & 0o002 != 0);
     if !shared {
         return Ok(OpenOptions::new()
-            .write(true)
+            .append(true)
             .create(true)
-            .truncate(true)
             .mode(mode)
             .open(path)?);
     }
     // Non-blocking: a FIFO someone planted must not hold the start up
-    // waiting for a reader. Truncated only once it proved to be ours.
+    // waiting for a reader.
     let file = OpenOptions::new()
-        .write(true)
+        .append(true)
         .create(true)
-        .truncate(false)
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
@@ -222,15 +221,13 @@ pub fn create_output(path: &Path, mode: u32) -> Result<File, FsError> {
             me,
         });
     }
-    if meta.is_file() {
-        if meta.nlink() != 1 {
-            return Err(FsError::Linked {
-                links: meta.nlink(),
-            });
-        }
-        file.set_len(0)?;
+    if meta.is_file() && meta.nlink() != 1 {
+        return Err(FsError::Linked {
+            links: meta.nlink(),
+        });
     }
-    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))?;
+    // F_SETFL sets every status flag at once: O_APPEND must stay.
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_APPEND))?;
     Ok(file)
 }
 
@@ -579,29 +576,32 @@ mod tests {
         let link = shared.join("link.json");
         symlink(&outside, &link).unwrap();
         assert!(matches!(
-            create_output(&link, 0o640),
+            open_output(&link, 0o640),
             Err(FsError::SharedSymlink { .. })
         ));
         let linked = shared.join("linked.json");
         std::fs::hard_link(&outside, &linked).unwrap();
         assert!(matches!(
-            create_output(&linked, 0o640),
+            open_output(&linked, 0o640),
             Err(FsError::Linked { links: 2 })
         ));
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep\n");
 
-        // One's own file there is truncated, as File::create does.
+        // One's own file there is appended to, never erased.
         let own = shared.join("own.json");
         std::fs::write(&own, "old\n").unwrap();
-        let mut f = create_output(&own, 0o640).unwrap();
+        let mut f = open_output(&own, 0o640).unwrap();
         f.write_all(b"new\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&own).unwrap(), "new\n");
+        assert_eq!(std::fs::read_to_string(&own).unwrap(), "old\nnew\n");
 
         // Elsewhere a link is the operator's, and followed.
         let elsewhere = dir.path().join("alerts.json");
         symlink(&own, &elsewhere).unwrap();
-        create_output(&elsewhere, 0o640).unwrap();
-        assert_eq!(std::fs::read_to_string(&own).unwrap(), "");
+        open_output(&elsewhere, 0o640)
+            .unwrap()
+            .write_all(b"more\n")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&own).unwrap(), "old\nnew\nmore\n");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! [`fsutil`] (files others may control).
 
 pub mod baseline;
+pub mod buildinfo;
 pub mod capture;
 pub mod commands;
 pub mod config;

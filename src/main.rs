@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
+use dnsentry::buildinfo::BuildInfo;
 use dnsentry::commands::{self, CommandError};
 use dnsentry::config::args::{BaselineCommand, Cli, Command};
 use dnsentry::model::text::escape_text;
@@ -15,7 +16,13 @@ use dnsentry::model::text::escape_text;
 const EXIT_NOT_RUN: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // -V and --version show the whole build, libpcap as loaded now.
+    let version = BuildInfo::current().version_text();
+    let matches = Cli::command()
+        .version(version.clone())
+        .long_version(version)
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose);
     let result = match &cli.command {
         Command::Analyze(args) => commands::analyze(args),

@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+// `--help` groups options by task under these headings. Each argument
+// names its own: a heading set on a flattened struct would carry over to
+// the arguments after it.
+/// Captures, interfaces to read, DNS ports.
+pub const INPUTS: &str = "Inputs";
+/// Feeds, allowlists, expect files, zones.
+pub const RULES: &str = "Rules";
+/// Alerts, DNS and weird logs, summaries, learned files.
+pub const OUTPUTS: &str = "Outputs";
+/// Alerts to SIEMs over syslog, and their spool.
+pub const SIEM: &str = "SIEM (syslog)";
+/// How `live` captures.
+pub const LIVE_CAPTURE: &str = "Live capture";
+/// Health events and metrics of `live`.
+pub const HEALTH: &str = "Health";
+/// How the process runs: config file, threads, suppression, logging.
+pub const RUN: &str = "Run";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dnsentry",
@@ -17,7 +35,7 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(help_heading = RUN, short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -53,12 +71,13 @@ pub struct BaselineInput {
     #[arg(value_name = "CAPTURE", required_unless_present = "interface")]
     pub captures: Vec<PathBuf>,
 
-    /// Learn from live traffic on this interface instead of files.
-    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "captures")]
+    /// Read live traffic on this interface instead of capture files.
+    #[arg(help_heading = INPUTS, short = 'i', long, value_name = "IFACE", conflicts_with = "captures")]
     pub interface: Option<String>,
 
     /// With -i: how long to watch ("1h", "30m"; SIGINT ends it earlier).
     #[arg(
+        help_heading = INPUTS,
         long,
         value_name = "DURATION",
         default_value = "1h",
@@ -70,22 +89,22 @@ pub struct BaselineInput {
 #[derive(Debug, Args)]
 pub struct LearnArgs {
     /// A zone to learn (this name and every name under it). Repeatable.
-    #[arg(long = "zone", value_name = "NAME", required = true)]
+    #[arg(help_heading = RULES, long = "zone", value_name = "NAME", required = true)]
     pub zones: Vec<String>,
 
     #[command(flatten)]
     pub input: BaselineInput,
 
     /// Where to write the expect file ("-" = stdout).
-    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    #[arg(help_heading = OUTPUTS, short, long, value_name = "FILE", default_value = "-")]
     pub output: String,
 
     /// Group addresses into networks (/24 for IPv4, /48 for IPv6) instead of listing each.
-    #[arg(long)]
+    #[arg(help_heading = OUTPUTS, long)]
     pub aggregate: bool,
 
     /// Ports carrying DNS (repeatable; default 53).
-    #[arg(long = "dns-port", value_name = "PORT")]
+    #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,
 }
 
@@ -99,7 +118,7 @@ pub struct DiffArgs {
     pub input: BaselineInput,
 
     /// Ports carrying DNS (repeatable; default 53).
-    #[arg(long = "dns-port", value_name = "PORT")]
+    #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,
 }
 
@@ -107,139 +126,138 @@ pub struct DiffArgs {
 #[derive(Clone, Debug, Args, Default)]
 pub struct RuleArgs {
     /// Add an IOC feed: CSV with `indicator` and `type` columns, or plain text (one indicator per line). Repeatable.
-    #[arg(long = "ioc", value_name = "FILE")]
+    #[arg(help_heading = RULES, long = "ioc", value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
 
     /// An allowlist (any feed format): indicators known to be benign raise no alert, whatever feed lists them. Repeatable.
-    #[arg(long = "allow", value_name = "FILE")]
+    #[arg(help_heading = RULES, long = "allow", value_name = "FILE")]
     pub allow: Vec<PathBuf>,
 
     /// Leave out the built-in AA19-024A feed.
-    #[arg(long)]
+    #[arg(help_heading = RULES, long)]
     pub no_default_ioc: bool,
 
     /// Expected records of your own zones (TOML). Repeatable.
-    #[arg(long = "expect", value_name = "FILE")]
+    #[arg(help_heading = RULES, long = "expect", value_name = "FILE")]
     pub expect: Vec<PathBuf>,
 }
 
 /// Where records go, and how the run is shaped.
 #[derive(Debug, Args, Default)]
 pub struct CommonArgs {
-    /// Settings from a TOML file (see dnsentry.example.toml); flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Ports carrying DNS (repeatable; default 53). mDNS (5353) and LLMNR (5355) only when listed.
+    #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]
+    pub dns_ports: Vec<u16>,
 
     #[command(flatten)]
     pub rules: RuleArgs,
 
     /// Where alerts go, one JSON object per line ("-" = stdout, the default).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub alerts: Option<String>,
 
     /// Also write every decoded DNS response as a JSON line ("-" = stdout).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub dns_log: Option<String>,
 
     /// Write every anomaly (malformed packet, reassembly bound hit) as a JSON line, as Zeek's weird.log ("-" = stdout).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub weird_log: Option<String>,
 
     /// Format of the alerts: native (dnsentry's JSON lines, the default) or eve (Suricata's EVE JSON).
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "FORMAT")]
     pub alerts_format: Option<String>,
 
     /// Format of the DNS log: native (the default) or eve (Suricata's EVE `dns` events).
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "FORMAT")]
     pub dns_log_format: Option<String>,
 
     /// The sensor's name in every record of every format (default: the host name).
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = OUTPUTS, long, value_name = "NAME")]
     pub sensor_name: Option<String>,
 
     /// Mode (octal) of the alerts, DNS-log and weird-log files created, less the umask; never writable by everyone. Default 0640.
-    #[arg(long = "output-mode", value_name = "OCTAL")]
+    #[arg(help_heading = OUTPUTS, long = "output-mode", value_name = "OCTAL")]
     pub output_mode: Option<String>,
 
-    /// Ports carrying DNS (repeatable; default 53). mDNS (5353) and LLMNR (5355) only when listed.
-    #[arg(long = "dns-port", value_name = "PORT")]
-    pub dns_ports: Vec<u16>,
+    /// Write the end-of-run summary as JSON to FILE.
+    #[arg(help_heading = OUTPUTS, long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
 
     #[command(flatten)]
     pub syslog: SyslogArgs,
 
+    /// Settings from a TOML file (see dnsentry.example.toml); flags override it.
+    #[arg(help_heading = RUN, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Decode-and-match worker threads (default: number of cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(help_heading = RUN, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
     /// Alert once per (kind, owner, value) per this much packet time, then again with the count suppressed ("1h", "10m", "0" = every time). Default 1h.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(help_heading = RUN, long, value_name = "DURATION")]
     pub suppress: Option<String>,
 
-    /// Write the end-of-run summary as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<PathBuf>,
-
     /// Do not print the summary on stderr.
-    #[arg(short, long)]
+    #[arg(help_heading = RUN, short, long)]
     pub quiet: bool,
 }
 
 /// Alerts to SIEMs over syslog. The `--syslog-*` settings apply to every
 /// destination; a destination's own settings (URL query, config table) win.
 #[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Syslog (SIEM) outputs")]
 pub struct SyslogArgs {
     /// Send alerts and sensor events to a SIEM: udp://HOST:514, tcp://HOST:601 or tls://HOST:6514; per-destination settings as a query (tls://siem:6514?body=cef). Repeatable.
-    #[arg(long = "syslog", value_name = "URL")]
+    #[arg(help_heading = SIEM, long = "syslog", value_name = "URL")]
     pub urls: Vec<String>,
 
     /// Header: 5424 (RFC 5424, default) or 3164 (BSD).
-    #[arg(long = "syslog-format", value_name = "FORMAT")]
+    #[arg(help_heading = SIEM, long = "syslog-format", value_name = "FORMAT")]
     pub format: Option<String>,
 
     /// Message body: json (the alert line, default), eve (Suricata's EVE JSON), cef (ArcSight) or leef (QRadar).
-    #[arg(long = "syslog-body", value_name = "BODY")]
+    #[arg(help_heading = SIEM, long = "syslog-body", value_name = "BODY")]
     pub body: Option<String>,
 
     /// TCP/TLS framing: octet-counting (default) or non-transparent (newline).
-    #[arg(long = "syslog-framing", value_name = "FRAMING")]
+    #[arg(help_heading = SIEM, long = "syslog-framing", value_name = "FRAMING")]
     pub framing: Option<String>,
 
     /// Facility: local0 (default) .. local7, daemon, auth, ... or 0..23.
-    #[arg(long = "syslog-facility", value_name = "FACILITY")]
+    #[arg(help_heading = SIEM, long = "syslog-facility", value_name = "FACILITY")]
     pub facility: Option<String>,
 
     /// CA certificates (PEM) the TLS server's certificate must chain to (default: the system's).
-    #[arg(long = "syslog-ca", value_name = "FILE")]
+    #[arg(help_heading = SIEM, long = "syslog-ca", value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
     /// Client certificate (PEM) for TLS servers that require one.
-    #[arg(long = "syslog-cert", value_name = "FILE", requires = "key")]
+    #[arg(help_heading = SIEM, long = "syslog-cert", value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
 
     /// The client certificate's private key (PEM).
-    #[arg(long = "syslog-key", value_name = "FILE", requires = "cert")]
+    #[arg(help_heading = SIEM, long = "syslog-key", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 
     /// Name the TLS server's certificate must carry (default: the URL's host).
-    #[arg(long = "syslog-server-name", value_name = "NAME")]
+    #[arg(help_heading = SIEM, long = "syslog-server-name", value_name = "NAME")]
     pub server_name: Option<String>,
 
     /// Largest UDP message in bytes; longer ones are cut (RFC 5426). Default: what the path MTU allows.
-    #[arg(long = "syslog-udp-max", value_name = "BYTES")]
+    #[arg(help_heading = SIEM, long = "syslog-udp-max", value_name = "BYTES")]
     pub udp_max: Option<usize>,
 
     /// Keep what a SIEM cannot take yet in this directory (one subdirectory per destination); delivered in order when it returns, and by the next run after an exit.
-    #[arg(long = "spool-dir", value_name = "DIR")]
+    #[arg(help_heading = SIEM, long = "spool-dir", value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
 
     /// Bound of each destination's spool in MiB; when full, the oldest messages are evicted (counted). Default 1024.
-    #[arg(long = "spool-max-mb", value_name = "MIB")]
+    #[arg(help_heading = SIEM, long = "spool-max-mb", value_name = "MIB")]
     pub spool_max_mb: Option<u64>,
 
     /// Seconds delivery may go on at exit before what is left is spooled (or, without --spool-dir, counted as dropped). Default 10.
-    #[arg(long = "syslog-flush-timeout", value_name = "SECONDS")]
+    #[arg(help_heading = SIEM, long = "syslog-flush-timeout", value_name = "SECONDS")]
     pub flush_timeout: Option<u64>,
 }
 
@@ -253,18 +271,18 @@ pub struct AnalyzeArgs {
     pub common: CommonArgs,
 
     /// Never draw the progress bar (it is drawn only when stderr is a terminal anyway).
-    #[arg(long)]
+    #[arg(help_heading = RUN, long)]
     pub no_progress: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// List the interfaces libpcap can capture on, and exit.
-    #[arg(long)]
-    pub list_interfaces: bool,
-
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// List the interfaces libpcap can capture on, and exit.
+    #[arg(help_heading = LIVE_CAPTURE, long)]
+    pub list_interfaces: bool,
 
     #[command(flatten)]
     pub capture: LiveFlags,
@@ -275,50 +293,50 @@ pub struct LiveArgs {
 #[derive(Debug, Args, Default)]
 pub struct LiveFlags {
     /// Interface to capture on (repeatable: one capture thread each).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    #[arg(help_heading = LIVE_CAPTURE, short = 'i', long = "interface", value_name = "IFACE")]
     pub interfaces: Vec<String>,
 
     /// Bytes kept of each packet (default 65535: whole TCP segments and large answers).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(help_heading = LIVE_CAPTURE, long, value_name = "BYTES")]
     pub snaplen: Option<i32>,
 
     /// Kernel capture buffer per interface, in MiB (default 64).
-    #[arg(long, value_name = "MIB")]
+    #[arg(help_heading = LIVE_CAPTURE, long, value_name = "MIB")]
     pub buffer_mb: Option<i32>,
 
     /// libpcap immediate mode (TPACKET_V2): lower latency, but drops at high rates with a large snaplen.
-    #[arg(long)]
+    #[arg(help_heading = LIVE_CAPTURE, long)]
     pub immediate: bool,
 
     /// BPF filter instead of the default (DNS ports, VLAN-tagged DNS, IP fragments, tunnels).
-    #[arg(long, value_name = "FILTER")]
+    #[arg(help_heading = LIVE_CAPTURE, long, value_name = "FILTER")]
     pub bpf: Option<String>,
 
     /// Seconds between sensor_health events (default 60).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(help_heading = HEALTH, long, value_name = "SECONDS")]
     pub stats_interval: Option<u64>,
 
     /// Drop rate (0..1) in an interval above which capture_loss is raised (default 0.01).
-    #[arg(long, value_name = "RATE")]
+    #[arg(help_heading = HEALTH, long, value_name = "RATE")]
     pub loss_threshold: Option<f64>,
 
     /// Seconds without a DNS response after which capture_stalled is raised (default 300).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(help_heading = HEALTH, long, value_name = "SECONDS")]
     pub stall_timeout: Option<u64>,
 
     /// Serve the counters in Prometheus text format on ADDR:PORT (e.g. 127.0.0.1:9153).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(help_heading = HEALTH, long, value_name = "ADDR:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
 
     /// Become this user (and its group) once the capture handles are open.
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = RUN, long, value_name = "NAME")]
     pub user: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A config file to validate (its feeds and expect files are checked too).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = INPUTS, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     #[command(flatten)]

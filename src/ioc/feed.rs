@@ -20,7 +20,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::{Indicator, IndicatorType, IndicatorValue};
-use crate::error::FileError;
+use crate::error::{FileError, FileErrors};
 use crate::fsutil::{FEED_MAX_BYTES, read_regular};
 use crate::model::text::{escape_text, is_unsafe_char};
 
@@ -34,6 +34,9 @@ pub struct FeedLoad {
     /// Values that were valid only once normalised (zero-padded octets),
     /// with their line: the loader shows them, the feed still loads.
     pub warnings: Vec<FileError>,
+    /// Lines that do not parse, each with its line: the feed is unusable
+    /// when there is one, but every one is found in one reading.
+    pub errors: FileErrors,
 }
 
 impl FeedLoad {
@@ -43,6 +46,15 @@ impl FeedLoad {
             skipped: 0,
             format,
             warnings: Vec::new(),
+            errors: FileErrors::default(),
+        }
+    }
+
+    /// The load, or its first error (what stops a run).
+    pub fn valid(self) -> Result<FeedLoad, FileError> {
+        match self.errors.first() {
+            Some(e) => Err(e.clone()),
+            None => Ok(self),
         }
     }
 
@@ -68,16 +80,25 @@ pub enum FeedFormat {
 /// indicator list but something else given by mistake.
 const MAX_LINE_LEN: usize = 64 * 1024;
 
+/// Reads and parses a feed file. `Err` when the file as a whole is wrong
+/// (unreadable, not text, not a format); lines that do not parse are in
+/// [`FeedLoad::errors`], every one of them.
 pub fn load_feed_file(path: &Path) -> Result<FeedLoad, FileError> {
     let name = path.display().to_string();
     let bytes =
         read_regular(path, FEED_MAX_BYTES).map_err(|e| FileError::unreadable(path, "feed", &e))?;
     let text = crate::error::utf8_text(&name, bytes, "an indicator feed")?;
-    parse_feed(&name, &text)
+    parse_feed_all(&name, &text)
 }
 
-/// Parses feed text; `name` is used in errors and recorded on every indicator.
+/// Parses feed text; `name` is used in errors and recorded on every
+/// indicator. The first bad line is the error.
 pub fn parse_feed(name: &str, text: &str) -> Result<FeedLoad, FileError> {
+    parse_feed_all(name, text)?.valid()
+}
+
+/// Parses feed text, collecting every bad line in [`FeedLoad::errors`].
+pub fn parse_feed_all(name: &str, text: &str) -> Result<FeedLoad, FileError> {
     let err = |line: u64, message: String| FileError {
         path: name.to_string(),
         line,
@@ -161,7 +182,14 @@ fn parse_csv(
 
     let mut out = FeedLoad::new(FeedFormat::Csv);
     for record in reader.records() {
-        let record = record.map_err(|e| err(csv_line(&e), format!("bad CSV row: {e}")))?;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                out.errors
+                    .push(err(csv_line(&e), format!("bad CSV row: {e}")));
+                continue;
+            }
+        };
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
@@ -169,10 +197,10 @@ fn parse_csv(
                 .map(str::to_string)
         };
         let Some(raw) = field(Some(ind_col)) else {
-            if record.iter().all(str::is_empty) {
-                continue;
+            if !record.iter().all(str::is_empty) {
+                out.errors.push(err(line, "empty `indicator` field".into()));
             }
-            return Err(err(line, "empty `indicator` field".into()));
+            continue;
         };
         let declared = record.get(type_col).unwrap_or_default();
         let value = match parse_typed(&raw, declared) {
@@ -181,7 +209,10 @@ fn parse_csv(
                 out.skipped += 1;
                 continue;
             }
-            Err(m) => return Err(err(line, m)),
+            Err(m) => {
+                out.errors.push(err(line, m));
+                continue;
+            }
         };
         let meta = headers
             .iter()
@@ -223,18 +254,20 @@ fn parse_text(
             continue;
         }
         if content.split_whitespace().nth(1).is_some() {
-            return Err(err(
+            out.errors.push(err(
                 line,
                 format!("expected one indicator per line, found `{content}`"),
             ));
+            continue;
         }
-        match parse_typed(content, "").map_err(|m| err(line, m))? {
-            Some(typed) => {
+        match parse_typed(content, "") {
+            Ok(Some(typed)) => {
                 let v = out.accept(feed, line, typed);
                 out.indicators
                     .push(indicator(v, feed, line, None, None, Vec::new()));
             }
-            None => out.skipped += 1,
+            Ok(None) => out.skipped += 1,
+            Err(m) => out.errors.push(err(line, m)),
         }
     }
     Ok(out)
@@ -544,6 +577,19 @@ mod tests {
         assert_eq!(e.to_string(), "f.csv:3: `not-an-ip` is not an IP address");
         let e = parse_feed("f.csv", "indicator,type\n1.2.3.4,banana\n").unwrap_err();
         assert_eq!(e.to_string(), "f.csv:2: unknown indicator type `banana`");
+    }
+
+    #[test]
+    fn every_bad_line_is_found_in_one_reading() {
+        let text = "192.0.2.1\nbad one\n300.1.2.3/99\nevil.example\nex$ample.com\n";
+        let f = parse_feed_all("l.txt", text).unwrap();
+        let lines: Vec<u64> = f.errors.clone().into_vec().iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        assert_eq!(parse_feed("l.txt", text).unwrap_err().line, 2);
+        let csv = "indicator,type\n1.2.3.4,banana\n,ipv4\n185.20.187.8,ipv4\nx,ipv4\n";
+        let f = parse_feed_all("f.csv", csv).unwrap();
+        let lines: Vec<u64> = f.errors.into_vec().iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
     }
 
     #[test]

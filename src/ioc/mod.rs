@@ -27,7 +27,7 @@ use crate::model::addr::{canonical_ip, canonical_net};
 use crate::model::names::{SuffixLengths, suffix_starts};
 pub use crate::model::{Indicator, IndicatorType, IndicatorValue};
 
-pub use feed::{FeedLoad, load_feed_file, parse_feed};
+pub use feed::{FeedLoad, load_feed_file, parse_feed, parse_feed_all};
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 

@@ -42,23 +42,29 @@ pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> 
                 .filter(|v| !v.is_empty() && *v != "-")
         };
         let (Some(value), Some(typ)) = (col("indicator"), col("indicator_type")) else {
-            return Err(err(
+            out.errors.push(err(
                 n,
                 "line without an indicator and an indicator_type".into(),
             ));
+            continue;
         };
-        let typed = |t: &str| parse_typed(value, t).map_err(|m| err(n, m));
-        let parsed = match typ {
-            "Intel::ADDR" => typed("ip")?,
-            "Intel::SUBNET" => typed("cidr")?,
-            "Intel::DOMAIN" => typed("domain")?,
-            "Intel::URL" => host_of_url(value).map(|value| Typed {
+        let typed = match typ {
+            "Intel::ADDR" => parse_typed(value, "ip"),
+            "Intel::SUBNET" => parse_typed(value, "cidr"),
+            "Intel::DOMAIN" => parse_typed(value, "domain"),
+            "Intel::URL" => Ok(host_of_url(value).map(|value| Typed {
                 value,
                 warning: None,
-            }),
-            _ => None,
-        }
-        .map(|t| out.accept(feed, n, t));
+            })),
+            _ => Ok(None),
+        };
+        let parsed = match typed {
+            Ok(t) => t.map(|t| out.accept(feed, n, t)),
+            Err(m) => {
+                out.errors.push(err(n, m));
+                continue;
+            }
+        };
         let Some(parsed) = parsed else {
             out.skipped += 1;
             continue;
@@ -108,7 +114,10 @@ mod tests {
         assert_eq!(load.skipped, 1);
         assert_eq!(load.indicators[1].reference.as_deref(), Some("actor NS"));
         assert_eq!(load.indicators[0].line, 2);
-        let bad = "#fields\tindicator\tindicator_type\n1.2.3.999\tIntel::ADDR\n";
-        assert_eq!(parse(&"i".into(), bad).unwrap_err().line, 2);
+        let bad = "#fields\tindicator\tindicator_type\n1.2.3.999\tIntel::ADDR\n\
+                   185.20.187.8\tIntel::ADDR\nonly-one-column\n";
+        let errors = parse(&"i".into(), bad).unwrap().errors.into_vec();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 4], "every bad line");
     }
 }

@@ -166,6 +166,19 @@ pub fn render_prometheus(board: &HealthBoard) -> String {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     };
+    family(
+        &mut s,
+        "build_info",
+        "gauge",
+        "Always 1; the labels say which build this is.",
+    );
+    let build = crate::buildinfo::BuildInfo::current();
+    let labels: Vec<String> = build
+        .fields()
+        .iter()
+        .map(|(name, value)| format!("{name}=\"{}\"", label(value)))
+        .collect();
+    let _ = writeln!(s, "dnsentry_build_info{{{}}} 1", labels.join(","));
     let per_iface: [(&str, &str, IfaceCounter); 6] = [
         (
             "queue_waits_total",
@@ -390,5 +403,12 @@ mod tests {
         assert!(text.contains("dnsentry_packets_kernel_dropped_total{interface=\"eth1\"} 1"));
         assert!(text.contains("# TYPE dnsentry_alerts_total counter"));
         assert!(text.contains("dnsentry_interface_up{interface=\"eth1\"} 1"));
+        let build = crate::buildinfo::BuildInfo::current();
+        let line = format!(
+            "dnsentry_build_info{{version=\"{}\",commit=\"{}\",built=\"{}\",rustc=\"{}\",libpcap=\"{}\",tls=\"{}\"}} 1\n",
+            build.version, build.commit, build.date, build.rustc, build.libpcap, build.tls
+        );
+        assert!(text.contains(&line), "{text}");
+        assert!(text.contains("# TYPE dnsentry_build_info gauge"));
     }
 }

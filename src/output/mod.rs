@@ -82,9 +82,14 @@ pub enum OutputError {
     #[error("{what}: write failed: {source}")]
     Write { what: String, source: io::Error },
     #[error(
-        "only one of --alerts, --dns-log and --weird-log can go to stdout; give the others a file"
+        "only one of --alerts, --dns-log and --weird-log can go to stdout: {claimant} - would share it with {holder}; give one of them a file"
     )]
-    SharedStdout,
+    SharedStdout {
+        /// The output that already has stdout, as the user would name it.
+        holder: &'static str,
+        /// The flag that asks for stdout too.
+        claimant: &'static str,
+    },
     #[error(transparent)]
     Syslog(#[from] SyslogError),
 }
@@ -111,18 +116,31 @@ impl OutputTargets {
     /// Two records on one stdout would interleave into something no
     /// reader can split again.
     pub fn check_stdout(&self) -> Result<(), OutputError> {
-        let on_stdout = [
-            Some(&self.alerts),
-            self.dns_log.as_ref(),
-            self.weird_log.as_ref(),
+        let on_stdout: Vec<(&'static str, &'static str)> = [
+            (
+                Some(&self.alerts),
+                "--alerts",
+                "the alerts (--alerts, whose default is stdout)",
+            ),
+            (
+                self.dns_log.as_ref(),
+                "--dns-log",
+                "the DNS log (--dns-log -)",
+            ),
+            (
+                self.weird_log.as_ref(),
+                "--weird-log",
+                "the weird log (--weird-log -)",
+            ),
         ]
-        .iter()
-        .filter(|x| **x == Some(&Target::Stdout))
-        .count();
-        if on_stdout > 1 {
-            return Err(OutputError::SharedStdout);
+        .into_iter()
+        .filter(|(target, _, _)| *target == Some(&Target::Stdout))
+        .map(|(_, flag, holder)| (flag, holder))
+        .collect();
+        match on_stdout.as_slice() {
+            [(_, holder), (claimant, _), ..] => Err(OutputError::SharedStdout { holder, claimant }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -158,6 +176,12 @@ pub trait Output: Send {
     fn write(&mut self, event: &Event<'_>, sources: &SourceNames) -> Result<(), OutputError>;
     /// Pushes out what is buffered.
     fn flush(&mut self) -> Result<(), OutputError>;
+    /// After a rotation (SIGHUP): pushes what is buffered into the file
+    /// it was written for, then goes on in a file opened anew at the
+    /// configured path. Outputs that are no local file have nothing to do.
+    fn reopen(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
     /// Counters shared with health reports and metrics, for the outputs
     /// that report them (alerts and syslog).
     fn stats(&self) -> Option<Arc<OutputStats>> {
@@ -229,6 +253,23 @@ impl OutputSet {
         self.outputs.iter_mut().try_for_each(|o| o.flush())
     }
 
+    /// Reopens every output file at its path (see [`Output::reopen`]).
+    /// One that cannot be reopened goes on in the file it had, so nothing
+    /// is lost: the error is logged, and the next SIGHUP tries again.
+    pub fn reopen(&mut self) {
+        for o in &mut self.outputs {
+            match o.reopen() {
+                Ok(()) => {}
+                Err(e) => tracing::error!(
+                    "{}",
+                    crate::model::text::escape_text(&format!(
+                        "{e}; still writing to the file it had"
+                    ))
+                ),
+            }
+        }
+    }
+
     /// The counters of every output that reports them, for health reports.
     pub fn stats(&self) -> Vec<Arc<OutputStats>> {
         self.outputs.iter().filter_map(|o| o.stats()).collect()
@@ -257,7 +298,7 @@ pub struct JsonLines {
 }
 
 impl JsonLines {
-    /// Opens `target`; a file created gets `mode`.
+    /// Opens `target` for appending; a file created gets `mode`.
     pub fn open(kind: OutputKind, target: &Target, mode: u32) -> Result<JsonLines, OutputError> {
         Ok(JsonLines::new(kind, Writer::open(target, mode)?))
     }
@@ -329,6 +370,10 @@ impl Output for JsonLines {
         self.writer.flush()
     }
 
+    fn reopen(&mut self) -> Result<(), OutputError> {
+        self.writer.reopen()
+    }
+
     fn stats(&self) -> Option<Arc<OutputStats>> {
         self.stats.clone()
     }
@@ -345,16 +390,25 @@ impl Output for JsonLines {
 pub struct Writer {
     what: String,
     inner: BufWriter<Box<dyn Write + Send>>,
+    /// Where to open the file again after a rotation: set for regular
+    /// files only (stdout, `/dev/null` or a FIFO is never rotated).
+    reopen_at: Option<(PathBuf, u32)>,
 }
 
 impl Writer {
-    /// Opens `target`; a file created gets `mode`.
+    /// Opens `target`; a file is appended to, and created with `mode`.
     pub fn open(target: &Target, mode: u32) -> Result<Writer, OutputError> {
-        let inner: Box<dyn Write + Send> = match target {
-            Target::Stdout => Box::new(io::stdout()),
-            Target::File(p) => Box::new(create(p, mode)?),
+        let (inner, reopen_at): (Box<dyn Write + Send>, _) = match target {
+            Target::Stdout => (Box::new(io::stdout()), None),
+            Target::File(p) => {
+                let file = open_file(p, mode)?;
+                let regular = file.metadata().is_ok_and(|m| m.is_file());
+                (Box::new(file), regular.then(|| (p.clone(), mode)))
+            }
         };
-        Ok(Writer::new(target.describe(), inner))
+        let mut writer = Writer::new(target.describe(), inner);
+        writer.reopen_at = reopen_at;
+        Ok(writer)
     }
 
     /// A writer onto anything, named `what` in errors.
@@ -362,6 +416,7 @@ impl Writer {
         Writer {
             what,
             inner: BufWriter::with_capacity(256 * 1024, inner),
+            reopen_at: None,
         }
     }
 
@@ -381,10 +436,25 @@ impl Writer {
             source,
         })
     }
+
+    /// The lines buffered so far belong to the file they were written
+    /// for, which logrotate has just renamed: they go there first, whole,
+    /// and every later line goes to the file now opened at the path, so a
+    /// rotation neither loses nor repeats a line. When the path cannot be
+    /// opened, the old file stays in use.
+    pub fn reopen(&mut self) -> Result<(), OutputError> {
+        let Some((path, mode)) = self.reopen_at.clone() else {
+            return Ok(());
+        };
+        self.flush()?;
+        let file = open_file(&path, mode)?;
+        *self.inner.get_mut() = Box::new(file);
+        Ok(())
+    }
 }
 
-fn create(p: &Path, mode: u32) -> Result<File, OutputError> {
-    crate::fsutil::create_output(p, mode).map_err(|source| OutputError::Create {
+fn open_file(p: &Path, mode: u32) -> Result<File, OutputError> {
+    crate::fsutil::open_output(p, mode).map_err(|source| OutputError::Create {
         path: p.display().to_string(),
         source,
     })

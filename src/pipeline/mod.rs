@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Instant;
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::capture::live::{LiveCapture, LiveOptions};
 use crate::capture::offline::Input;
@@ -93,6 +93,9 @@ pub struct RunConfig {
     /// One (kind, owner, value) alerts once per this much packet time;
     /// zero alerts every time.
     pub suppress: std::time::Duration,
+    /// Each message reopens the output files at their paths (after a log
+    /// rotation).
+    pub reopen: Option<Receiver<()>>,
 }
 
 /// What a run did.
@@ -334,6 +337,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
             Suppressor::new(i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX)),
             health.is_some(),
         ),
+        reopen: cfg.reopen.take(),
     });
 
     let mut files = Vec::new();

@@ -1,5 +1,8 @@
 //! The output thread: emits worker results in sequence order through the
-//! one [`Emitter`] and, live, writes the periodic health events.
+//! one [`Emitter`], live writes the periodic health events, and reopens
+//! the output files when asked (SIGHUP after a log rotation): this thread
+//! owns every writer, so a reopen falls between two lines, never inside
+//! one.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +26,9 @@ pub(super) struct Ctx<'a> {
     /// Live runs report health; offline runs do not.
     pub health: Option<HealthOptions>,
     pub emitter: Emitter,
+    /// Each message asks for the output files to be reopened at their
+    /// paths.
+    pub reopen: Option<Receiver<()>>,
 }
 
 /// What the output thread counted: alerts written, worker counters, and
@@ -42,7 +48,9 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
         board,
         health,
         mut emitter,
+        reopen,
     } = ctx;
+    let reopen = reopen.unwrap_or_else(never);
     let live = health.is_some();
     let ticker = match health {
         Some(h) => tick(h.interval),
@@ -73,6 +81,12 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                         t.workers = emitter.counters.clone();
                         t.alerts = emitter.alerts.clone();
                     });
+                }
+            }
+            recv(reopen) -> msg => {
+                if msg.is_ok() && failure.is_none() {
+                    outputs.reopen();
+                    tracing::info!("Output files reopened");
                 }
             }
             recv(ticker) -> _ => {

@@ -2,8 +2,9 @@
 //! allowlists and expect files, loaded and validated as a whole before a
 //! thread starts, shared by every worker, and swapped whole on reload.
 //!
-//! A bad line stops the load with its file and line, and nothing is
+//! A bad line fails the load with its file and line, and nothing is
 //! half-loaded: a run does not start, a reload keeps the previous rules.
+//! `check` reads on and reports every bad line of every file.
 
 mod access;
 mod reload;
@@ -18,7 +19,7 @@ pub use access::unreadable_by;
 pub use reload::{ReloadError, ReloadWatch, Reloader};
 
 use crate::error::FileError;
-use crate::expect::{ExpectedZones, load_expect_file};
+use crate::expect::{ExpectedZones, load_expect_file_all};
 use crate::ioc::{FeedLoad, IndicatorType, IocSet, load_feed_file, parse_feed};
 use crate::model::text::{escape_path, escape_text};
 
@@ -134,7 +135,7 @@ pub struct RulesReport {
 }
 
 /// Loads and validates every feed, allowlist and expect file; the first
-/// problem stops the load. Warnings go to the log.
+/// problem fails the load. Warnings go to the log.
 pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
     let (rules, mut report) = load_all(src);
     if let Some(e) = report.errors.drain(..).next() {
@@ -146,8 +147,9 @@ pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
     Ok(rules)
 }
 
-/// Reads every file even after a bad one, so `check` can report them
-/// all; the rules are only usable when `errors` is empty.
+/// Reads every file even after a bad one, and every line of a bad one
+/// (up to [`crate::error::MAX_ERRORS_PER_FILE`] errors each), so `check`
+/// can report them all; the rules are only usable when `errors` is empty.
 pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
     let mut report = RulesReport::default();
     let mut indicators = Vec::new();
@@ -164,42 +166,36 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         }
     }
     for path in &src.ioc_files {
-        match load_feed_file(path) {
-            Ok(feed) => {
-                if feed.skipped > 0 {
-                    tracing::warn!(
-                        feed = %escape_path(path),
-                        skipped = feed.skipped,
-                        "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
-                    );
-                }
-                tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
-                report
-                    .files
-                    .push(summarise(path.display().to_string(), false, &feed));
-                report.warnings.extend(feed.warnings);
-                indicators.extend(feed.indicators);
+        if let Some(feed) = read_feed(path, &mut report) {
+            if feed.skipped > 0 {
+                tracing::warn!(
+                    feed = %escape_path(path),
+                    skipped = feed.skipped,
+                    "Feed rows of types not seen in DNS answers (URLs, hashes, ...) were skipped"
+                );
             }
-            Err(e) => report.errors.push(e),
+            tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+            report
+                .files
+                .push(summarise(path.display().to_string(), false, &feed));
+            report.warnings.extend(feed.warnings);
+            indicators.extend(feed.indicators);
         }
     }
     let mut allowed = Vec::new();
     for path in &src.allow_files {
-        match load_feed_file(path) {
-            Ok(feed) => {
-                report
-                    .files
-                    .push(summarise(path.display().to_string(), true, &feed));
-                report.warnings.extend(feed.warnings);
-                allowed.extend(feed.indicators);
-            }
-            Err(e) => report.errors.push(e),
+        if let Some(feed) = read_feed(path, &mut report) {
+            report
+                .files
+                .push(summarise(path.display().to_string(), true, &feed));
+            report.warnings.extend(feed.warnings);
+            allowed.extend(feed.indicators);
         }
     }
     let mut expected = ExpectedZones::default();
     for path in &src.expect_files {
         let name = path.display().to_string();
-        match load_expect_file(path) {
+        match load_expect_file_all(path) {
             Ok(zones) => {
                 let mut lines: Vec<(String, String)> = zones
                     .zones()
@@ -214,7 +210,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                     report.errors.push(e);
                 }
             }
-            Err(e) => report.errors.push(e),
+            Err(errors) => report.errors.extend(errors.into_vec()),
         }
     }
     let rules = Rules {
@@ -223,6 +219,22 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         expected,
     };
     (rules, report)
+}
+
+/// A feed file whose every line parsed; else `None`, with every bad line
+/// (or what is wrong with the file as a whole) in the report.
+fn read_feed(path: &std::path::Path, report: &mut RulesReport) -> Option<FeedLoad> {
+    match load_feed_file(path) {
+        Ok(feed) if feed.errors.is_empty() => Some(feed),
+        Ok(feed) => {
+            report.errors.extend(feed.errors.into_vec());
+            None
+        }
+        Err(e) => {
+            report.errors.push(e);
+            None
+        }
+    }
 }
 
 fn summarise(name: String, allowlist: bool, feed: &FeedLoad) -> FileSummary {

@@ -1,6 +1,8 @@
 //! Hot reload: SIGHUP, or a change on disk to any rule file, rebuilds the
 //! rules from their files and swaps them in whole. A file that fails keeps
-//! the previous rules and logs one error with file and line.
+//! the previous rules and logs one error with file and line. SIGHUP is
+//! also what logrotate sends after rotating the output files: the caller
+//! says what else it does.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +42,7 @@ impl Reloader {
     pub fn reload(&self, why: &str) -> Result<Arc<Rules>, FileError> {
         match load_rules(&self.sources) {
             Ok(new) => {
-                tracing::warn!(
+                tracing::info!(
                     why,
                     indicators = new.ioc.len(),
                     allowed = new.allow.len(),
@@ -59,9 +61,12 @@ impl Reloader {
     }
 
     /// Reloads on SIGHUP and on changes to the rule files until the
-    /// returned watch is dropped.
-    pub fn watch(self) -> Result<ReloadWatch, ReloadError> {
-        let hup = self.clone().on_sighup()?;
+    /// returned watch is dropped; on SIGHUP, `also_on_sighup` runs first.
+    pub fn watch(
+        self,
+        also_on_sighup: impl Fn() + Send + 'static,
+    ) -> Result<ReloadWatch, ReloadError> {
+        let hup = self.clone().on_sighup(also_on_sighup)?;
         let watcher = self.on_change()?;
         Ok(ReloadWatch {
             hup,
@@ -69,7 +74,10 @@ impl Reloader {
         })
     }
 
-    fn on_sighup(self) -> Result<signal_hook::iterator::Handle, ReloadError> {
+    fn on_sighup(
+        self,
+        also: impl Fn() + Send + 'static,
+    ) -> Result<signal_hook::iterator::Handle, ReloadError> {
         let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
             .map_err(ReloadError::Signal)?;
         let handle = signals.handle();
@@ -77,6 +85,9 @@ impl Reloader {
             .name("reload".into())
             .spawn(move || {
                 for _ in signals.forever() {
+                    // Routine (logrotate sends it daily): not a warning.
+                    tracing::info!("SIGHUP: reopening output files and reloading rules");
+                    also();
                     let _ = self.reload("SIGHUP");
                 }
             })
@@ -190,7 +201,7 @@ mod tests {
         std::fs::write(&feed, "192.0.2.1\n").unwrap();
         let src = sources(&feed);
         let rules = shared(load_rules(&src).unwrap());
-        let watch = Reloader::new(src, Arc::clone(&rules)).watch().unwrap();
+        let watch = Reloader::new(src, Arc::clone(&rules)).watch(|| {}).unwrap();
         // Written elsewhere and renamed over the feed, as feed updaters do.
         let tmp = dir.path().join("feed.txt.new");
         std::fs::write(&tmp, "192.0.2.1\n192.0.2.2\n192.0.2.3\n").unwrap();

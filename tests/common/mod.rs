@@ -137,6 +137,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         stop: Arc::new(AtomicBool::new(false)),
         after_open: None,
         suppress: spec.suppress,
+        reopen: None,
     })
     .unwrap();
     Run {

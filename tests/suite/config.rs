@@ -336,3 +336,94 @@ fn rule_files_the_user_cannot_read_are_refused_before_the_run() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// The keys serde accepts in one table of the config file, as its own
+/// "unknown field" error lists them (the structs of src/config/file.rs
+/// deny unknown fields).
+fn accepted_keys(table: &str) -> Vec<String> {
+    let probe = format!("{table}\nno_such_key_at_all = 1\n");
+    let e = toml::from_str::<dnsentry::config::file::FileConfig>(&probe)
+        .unwrap_err()
+        .to_string();
+    let expected = e
+        .split("expected")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no field list in: {e}"));
+    let keys: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert!(!keys.is_empty(), "{e}");
+    keys
+}
+
+/// Every key of every table of the config file is in dnsentry.example.toml,
+/// set or commented, in its own table: a field added to src/config/file.rs
+/// and not documented there fails here.
+#[test]
+fn the_example_config_documents_every_key() {
+    let example = std::fs::read_to_string(project_file("dnsentry.example.toml")).unwrap();
+    // Keys by table, from `[table]` / `# [[table]]` headers and
+    // `key =` / `# key =` lines.
+    let mut documented: Vec<(String, String)> = Vec::new();
+    let mut table = String::new();
+    for line in example.lines() {
+        let bare = line.trim_start_matches('#').trim();
+        if bare.starts_with('[') && bare.ends_with(']') {
+            table = bare.trim_matches(['[', ']']).to_string();
+            // A table documents its key in the table above it
+            // (`[[outputs.syslog]]` is `syslog` of `[outputs]`).
+            if let Some((parent, key)) = table.rsplit_once('.') {
+                documented.push((parent.to_string(), key.to_string()));
+            }
+            continue;
+        }
+        if let Some((key, _)) = bare.split_once('=') {
+            let key = key.trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                documented.push((table.clone(), key.to_string()));
+            }
+        }
+    }
+    let sections = accepted_keys("");
+    assert_eq!(sections, ["rules", "outputs", "capture", "health", "run"]);
+    let mut tables: Vec<(String, String)> = sections
+        .iter()
+        .map(|s| (s.clone(), format!("[{s}]")))
+        .collect();
+    tables.push((
+        "outputs.syslog".into(),
+        "[[outputs.syslog]]\nurl = \"udp://x\"".into(),
+    ));
+    for (name, header) in tables {
+        for key in accepted_keys(&header) {
+            assert!(
+                documented.contains(&(name.clone(), key.clone())),
+                "dnsentry.example.toml does not document `{key}` in [{name}]"
+            );
+        }
+    }
+}
+
+/// The install recipe: the example copied elsewhere passes `check` from
+/// yet another directory (no path in it is relative to the source tree).
+#[test]
+fn the_example_config_checks_clean_once_installed() {
+    let etc = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let installed = etc.path().join("dnsentry.toml");
+    std::fs::copy(project_file("dnsentry.example.toml"), &installed).unwrap();
+    let o = bin()
+        .current_dir(cwd.path())
+        .args(["check", "--config"])
+        .arg(&installed)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(out.contains("config ok (interfaces: eth1)"), "{out}");
+}

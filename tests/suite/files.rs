@@ -282,6 +282,60 @@ fn output_files_are_created_0640() {
     }
 }
 
+/// A restart (Restart=on-failure, a reboot, a second run by hand) never
+/// erases what an earlier run wrote: every output file is appended to.
+#[test]
+fn a_second_run_appends_to_the_output_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = ["alerts.json", "dns.json", "weird.json"]
+        .iter()
+        .map(|n| dir.path().join(n))
+        .collect();
+    // One message too short for a DNS header: one weird-log line.
+    let weird = dir.path().join("weird.pcap");
+    let mut s = dnsentry::synth::Scenario::new(1_700_000_000);
+    s.raw_frame(dnsentry::synth::encap::ethernet_ip(
+        &dnsentry::synth::encap::ip_udp(
+            "10.0.0.53".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            53,
+            4000,
+            &[0, 4, 0x81],
+        ),
+    ));
+    s.write_pcap_file(&weird).unwrap();
+    let (demo, zones) = (demo(), zones());
+    let args = [
+        "analyze",
+        demo.to_str().unwrap(),
+        weird.to_str().unwrap(),
+        "--expect",
+        zones.to_str().unwrap(),
+        "--alerts",
+        paths[0].to_str().unwrap(),
+        "--dns-log",
+        paths[1].to_str().unwrap(),
+        "--weird-log",
+        paths[2].to_str().unwrap(),
+        "--suppress",
+        "0",
+    ];
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first: Vec<Vec<Value>> = paths.iter().map(|p| read_json_lines(p)).collect();
+    assert_eq!(first[0].len(), 16, "the demo's alerts");
+    assert_eq!(first[1].len(), 18, "the demo's responses");
+    assert_eq!(first[2].len(), 1, "the short message");
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (p, before) in paths.iter().zip(&first) {
+        let after = read_json_lines(p);
+        assert_eq!(after.len(), 2 * before.len(), "{}", p.display());
+        assert_eq!(&after[..before.len()], &before[..], "{}", p.display());
+        assert_eq!(&after[before.len()..], &before[..], "{}", p.display());
+    }
+}
+
 #[test]
 fn output_file_mode_is_configurable_and_validated() {
     let dir = tempfile::tempdir().unwrap();

@@ -639,3 +639,65 @@ fn tls_refuses_a_server_with_the_wrong_name_or_an_unknown_ca() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(r.received().is_empty());
 }
+
+/// A listener on 127.0.0.1 that accepts and then either says nothing (a
+/// plain syslog TCP receiver waits for the client to speak) or answers
+/// `answer` (something else listening on the TLS port). Connections are
+/// held open until the test ends.
+fn plain_tcp_listener(answer: Option<&'static [u8]>) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut conn in listener.incoming().flatten() {
+            if let Some(bytes) = answer {
+                let _ = conn.write_all(bytes);
+            }
+            held.push(conn);
+        }
+    });
+    port
+}
+
+/// tls:// at something that is not a TLS server: the handshake fails
+/// within the flush timeout and says so, and the run ends within the
+/// documented bound (about twice the flush timeout), its alerts counted
+/// as lost.
+#[test]
+fn tls_to_a_plain_tcp_listener_fails_as_a_handshake_within_the_flush_timeout() {
+    let demo = project_file("pcaps/demo-hijack.pcap");
+    for (answer, why) in [
+        (
+            None,
+            "no TLS answer within 2.0 s (is it a plain TCP listener?)",
+        ),
+        (
+            Some(&b"HTTP/1.0 400 Bad Request\r\n\r\n"[..]),
+            "received corrupt message",
+        ),
+    ] {
+        let port = plain_tcp_listener(answer);
+        let started = std::time::Instant::now();
+        let o = bin()
+            .args(["analyze", demo.to_str().unwrap(), "--alerts", "/dev/null"])
+            .args(["--syslog", &format!("tls://127.0.0.1:{port}")])
+            .args(["--syslog-flush-timeout", "2"])
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "TLS handshake with 127.0.0.1:{port} failed: {why}"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("temporarily unavailable"), "{err}");
+        assert!(err.contains("8 message(s) lost"), "{err}");
+        // Generous: the bound is twice the flush timeout, and it used to
+        // take more than 10 s.
+        assert!(took < Duration::from_secs(8), "took {took:?}\n{err}");
+    }
+}

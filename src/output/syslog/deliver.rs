@@ -52,6 +52,9 @@ const RECENT: Duration = Duration::from_millis(100);
 const MIN_STALL: Duration = Duration::from_secs(1);
 /// Wait when idle: how soon a receiver's close is noticed.
 const IDLE: Duration = Duration::from_millis(250);
+/// The shortest connection attempt: a zero (or spent) flush timeout still
+/// gets one real try.
+const MIN_CONNECT: Duration = Duration::from_millis(100);
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
@@ -98,6 +101,8 @@ pub(super) struct Delivery {
     /// the analysis down (back-pressure is off), so a receiver that accepts
     /// and stops reading cannot hold a run forever.
     stalled: bool,
+    /// Set at exit: when what is left must be spooled or dropped.
+    exit_deadline: Option<Instant>,
 }
 
 impl Delivery {
@@ -127,6 +132,7 @@ impl Delivery {
             last_progress: Instant::now(),
             stall_limit,
             stalled: false,
+            exit_deadline: None,
         }
     }
 
@@ -332,8 +338,18 @@ impl Delivery {
         self.publish();
     }
 
+    /// One connection attempt, bounded by the flush timeout (and by what
+    /// is left of it at exit), so that a receiver that accepts and never
+    /// answers cannot stretch the exit.
     fn connect(&mut self) {
-        match transport::connect(&self.spec, self.tls.as_ref()) {
+        let limit = self.exit_deadline.map_or(self.options.flush_timeout, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let timeout = limit
+            .min(self.options.flush_timeout)
+            .min(transport::CONNECT_TIMEOUT)
+            .max(MIN_CONNECT);
+        match transport::connect(&self.spec, self.tls.as_ref(), timeout) {
             Ok(conn) => {
                 if let Some(since) = self.outage.take() {
                     tracing::warn!(
@@ -549,6 +565,7 @@ impl Delivery {
     /// allows, then keep the rest in the spool (or count it as dropped).
     fn shutdown(mut self) {
         let deadline = Instant::now() + self.options.flush_timeout;
+        self.exit_deadline = Some(deadline);
         // One more attempt now, whatever the backoff said.
         self.next_attempt = Instant::now();
         while (self.has_backlog() || !self.batches.is_empty()) && Instant::now() < deadline {

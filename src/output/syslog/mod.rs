@@ -150,6 +150,13 @@ impl SyslogSpec {
             url: raw.clone(),
             problem,
         };
+        // `HOST:PORT` alone would parse as a scheme named HOST, or not at
+        // all: say what is missing instead.
+        if !raw.contains("://") {
+            return Err(bad(format!(
+                "the URL needs a scheme: udp://, tcp:// or tls:// (did you mean udp://{raw}?)"
+            )));
+        }
         let url = url::Url::parse(&raw).map_err(|e| bad(format!("not a URL: {e}")))?;
         let proto = match url.scheme() {
             "udp" => Proto::Udp,
@@ -688,7 +695,17 @@ mod tests {
             ("udp://x?udp_max=100", "480"),
             ("tcp://x?colour=red", "unknown setting"),
             ("tcp://x/path", "path"),
-            ("not a url", "not a URL"),
+            ("not a url", "needs a scheme"),
+            ("tcp://", "no host"),
+            ("tcp://[::1", "not a URL"),
+            (
+                "127.0.0.1:514",
+                "needs a scheme: udp://, tcp:// or tls:// (did you mean udp://127.0.0.1:514?)",
+            ),
+            (
+                "siem.example.org:514",
+                "did you mean udp://siem.example.org:514?",
+            ),
         ] {
             let e = spec(url).unwrap_err().to_string();
             assert!(e.contains(needle), "{url}: {e}");

@@ -11,15 +11,16 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
 use super::{Framing, Proto, SyslogSpec};
 
-/// How long a connection attempt (and a TLS handshake) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection attempt (with its TLS handshake) may take at
+/// most; less when the flush timeout is shorter.
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// RFC 5426 §3.2: without a known path MTU, IPv4 messages stay within 480
 /// octets and IPv6 within 1180.
 const UDP_FALLBACK_V4: usize = 480;
@@ -50,15 +51,19 @@ pub(super) struct StreamConn {
     written: u64,
 }
 
-/// Opens the transport `spec` names. Blocking, bounded by
-/// `CONNECT_TIMEOUT`.
-pub(super) fn connect(spec: &SyslogSpec, tls: Option<&Arc<ClientConfig>>) -> io::Result<Conn> {
+/// Opens the transport `spec` names. Blocking: connecting and the TLS
+/// handshake together take at most `timeout`.
+pub(super) fn connect(
+    spec: &SyslogSpec,
+    tls: Option<&Arc<ClientConfig>>,
+    timeout: Duration,
+) -> io::Result<Conn> {
     let addrs: Vec<SocketAddr> = (spec.host.as_str(), spec.port).to_socket_addrs()?.collect();
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host has no address");
     for addr in addrs {
         let attempt = match spec.proto {
             Proto::Udp => connect_udp(addr, spec.udp_max).map(Conn::Udp),
-            Proto::Tcp | Proto::Tls => connect_stream(addr, spec, tls).map(Conn::Stream),
+            Proto::Tcp | Proto::Tls => connect_stream(addr, spec, tls, timeout).map(Conn::Stream),
         };
         match attempt {
             Ok(c) => return Ok(c),
@@ -119,8 +124,10 @@ fn connect_stream(
     addr: SocketAddr,
     spec: &SyslogSpec,
     tls: Option<&Arc<ClientConfig>>,
+    timeout: Duration,
 ) -> io::Result<StreamConn> {
-    let mut tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    let deadline = Instant::now() + timeout;
+    let mut tcp = TcpStream::connect_timeout(&addr, timeout)?;
     tcp.set_nodelay(true)?;
     let tls = match (spec.proto, tls) {
         (Proto::Tls, Some(config)) => {
@@ -128,11 +135,8 @@ fn connect_stream(
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
             let mut conn = ClientConnection::new(Arc::clone(config), name)
                 .map_err(|e| io::Error::other(e.to_string()))?;
-            tcp.set_read_timeout(Some(CONNECT_TIMEOUT))?;
-            tcp.set_write_timeout(Some(CONNECT_TIMEOUT))?;
-            while conn.is_handshaking() {
-                conn.complete_io(&mut tcp)?;
-            }
+            handshake(&mut conn, &mut tcp, deadline, timeout)
+                .map_err(|e| handshake_failed(addr, timeout, &e))?;
             // Batches are bounded by the delivery thread; rustls must take
             // a whole one.
             conn.set_buffer_limit(None);
@@ -154,6 +158,46 @@ fn connect_stream(
         out_at: 0,
         written: 0,
     })
+}
+
+/// Runs the TLS handshake until `deadline`: a receiver that accepts and
+/// never answers (a plain TCP listener waits for the client to speak
+/// syslog) must not hold the sensor for longer.
+fn handshake(
+    conn: &mut ClientConnection,
+    tcp: &mut TcpStream,
+    deadline: Instant,
+    timeout: Duration,
+) -> io::Result<()> {
+    while conn.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, no_answer(timeout)));
+        }
+        tcp.set_read_timeout(Some(left))?;
+        tcp.set_write_timeout(Some(left))?;
+        conn.complete_io(&mut *tcp)?;
+    }
+    Ok(())
+}
+
+fn no_answer(timeout: Duration) -> String {
+    format!(
+        "no TLS answer within {:.1} s (is it a plain TCP listener?)",
+        timeout.as_secs_f64()
+    )
+}
+
+/// What went wrong in a handshake, said as such: a read timeout alone
+/// reads "Resource temporarily unavailable".
+fn handshake_failed(addr: SocketAddr, timeout: Duration, e: &io::Error) -> io::Error {
+    let why = match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => no_answer(timeout),
+        io::ErrorKind::UnexpectedEof => "the receiver closed the connection".to_string(),
+        io::ErrorKind::InvalidData => format!("{e} (is it a TLS listener?)"),
+        _ => e.to_string(),
+    };
+    io::Error::new(e.kind(), format!("TLS handshake with {addr} failed: {why}"))
 }
 
 impl UdpConn {
