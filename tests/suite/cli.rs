@@ -858,6 +858,9 @@ fn help_groups_every_option_under_its_task() {
         "--alerts",
         "--dns-log",
         "--weird-log",
+        "--alerts-format",
+        "--dns-log-format",
+        "--sensor-name",
         "--output-mode",
         "--stats-json",
     ];
