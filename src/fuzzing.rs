@@ -9,6 +9,7 @@
 use std::io;
 use std::sync::{Arc, OnceLock};
 
+use crate::decode::defrag::DefragLimits;
 use crate::decode::link::LinkType;
 use crate::decode::tcp::{Segment, StreamKey, StreamSink, TcpLimits, TcpReassembler};
 use crate::decode::transport::PortSet;
@@ -191,6 +192,80 @@ pub fn packet(data: &[u8]) {
         demux.frame(link, source, Timestamp(0), frame, &mut batch);
     }
     work(batch);
+}
+
+/// Reassembly bounds small enough that a fuzz input of a few KiB reaches
+/// them: eviction, timeouts and the global byte budgets run, not only the
+/// happy path.
+fn tight_limits() -> DemuxLimits {
+    DemuxLimits {
+        defrag: DefragLimits {
+            max_datagrams: 4,
+            max_bytes: 8192,
+            timeout_us: 1_000_000,
+        },
+        tcp: TcpLimits {
+            max_streams: 4,
+            max_pending_bytes: 4096,
+            idle_timeout_us: 1_000_000,
+            max_total_bytes: 16_384,
+        },
+    }
+}
+
+/// A sequence of captured frames through one capture thread's demux, so
+/// IP fragments and TCP segments of different packets meet: overlap,
+/// reorder, time out and evict each other. Byte 0 picks the link type;
+/// then each frame is a time step (one byte, in units of 50 ms: 20 make
+/// the reassemblers' timeout), a two-byte length and that many bytes.
+pub fn packet_sequence(data: &[u8]) {
+    let Some((&pick, mut rest)) = data.split_first() else {
+        return;
+    };
+    let link = LINK_TYPES
+        .get(usize::from(pick) % LINK_TYPES.len())
+        .copied()
+        .unwrap_or(LinkType::ETHERNET);
+    let mut demux = Demux::with_limits(PortSet::new(&[53, 5353, 8053]), tight_limits(), true);
+    let mut batch = PayloadBatch::default();
+    let mut ts = 0i64;
+    let mut packet = 0u64;
+    while let [step, l0, l1, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*l0, *l1])).min(tail.len());
+        let (frame, next) = tail.split_at(len);
+        ts += i64::from(*step) * 50_000;
+        packet += 1;
+        demux.frame(
+            link,
+            SourceRef { file: 0, packet },
+            Timestamp(ts),
+            frame,
+            &mut batch,
+        );
+        rest = next;
+    }
+    work(batch);
+}
+
+/// Encodes frames as a [`packet_sequence`] input, for seeding its corpus.
+pub fn encode_packet_sequence<'f>(
+    link_pick: u8,
+    frames: impl IntoIterator<Item = (u8, &'f [u8])>,
+    max_len: usize,
+) -> Vec<u8> {
+    let mut out = vec![link_pick];
+    for (step, frame) in frames {
+        let Ok(len) = u16::try_from(frame.len()) else {
+            continue;
+        };
+        if out.len() + 3 + frame.len() > max_len {
+            break;
+        }
+        out.push(step);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(frame);
+    }
+    out
 }
 
 /// A DNS message as a worker receives it.

@@ -31,6 +31,11 @@ fn packet_corpus() {
 }
 
 #[test]
+fn packet_sequence_corpus() {
+    replay("packet_sequence", dnsentry::fuzzing::packet_sequence, 20);
+}
+
+#[test]
 fn dns_message_corpus() {
     replay("dns_message", dnsentry::fuzzing::dns_message, 200);
 }
