@@ -68,8 +68,16 @@ pub struct DigestAnswer {
     pub rtype: u16,
     pub class: u16,
     pub ttl: u32,
-    /// The data in presentation format.
-    pub data: Range<u32>,
+    pub data: DigestData,
+}
+
+/// An answer's data: an address as it is (formatting one costs more than
+/// the rest of the fingerprint, and nearly every answer is one), anything
+/// else in presentation format in [`Digests::names`].
+#[derive(Clone, Debug)]
+pub enum DigestData {
+    Addr(IpAddr),
+    Text(Range<u32>),
 }
 
 /// The fingerprints of one batch, with the few bytes an alert would need
@@ -150,14 +158,25 @@ impl Digests {
             // rare response that conflicts ever needs them.
             let name_start = arena_end(&self.names);
             self.names.push_str(&r.name);
-            let data_start = arena_end(&self.names);
-            let _ = write!(self.names, "{}", r.data);
+            let name_end = arena_end(&self.names);
+            let data = match &r.data {
+                Rdata::A(a) => DigestData::Addr(IpAddr::V4(*a)),
+                Rdata::Aaaa(a) => DigestData::Addr(IpAddr::V6(*a)),
+                Rdata::Name(n) | Rdata::Text(n) => {
+                    self.names.push_str(n);
+                    DigestData::Text(name_end..arena_end(&self.names))
+                }
+                other => {
+                    let _ = write!(self.names, "{other}");
+                    DigestData::Text(name_end..arena_end(&self.names))
+                }
+            };
             self.answers.push(DigestAnswer {
-                name: name_start..data_start,
+                name: name_start..name_end,
                 rtype: r.rtype,
                 class: r.class,
                 ttl: r.ttl,
-                data: data_start..arena_end(&self.names),
+                data,
             });
         }
         let answers_end = u32::try_from(self.answers.len()).unwrap_or(u32::MAX);
@@ -197,7 +216,11 @@ impl Digests {
                 rtype: a.rtype,
                 class: a.class,
                 ttl: a.ttl,
-                data: Rdata::Text(text(&a.data)),
+                data: match &a.data {
+                    DigestData::Addr(IpAddr::V4(v4)) => Rdata::A(*v4),
+                    DigestData::Addr(IpAddr::V6(v6)) => Rdata::Aaaa(*v6),
+                    DigestData::Text(range) => Rdata::Text(text(range)),
+                },
             })
             .collect();
         ResponseInfo {
