@@ -19,6 +19,7 @@ impl LinkType {
     pub const NULL: LinkType = LinkType(0);
     pub const ETHERNET: LinkType = LinkType(1);
     pub const PPP: LinkType = LinkType(9);
+    pub const FDDI: LinkType = LinkType(10);
     pub const PPP_HDLC: LinkType = LinkType(50);
     pub const PPP_ETHER: LinkType = LinkType(51);
     pub const RAW: LinkType = LinkType(101);
@@ -28,6 +29,7 @@ impl LinkType {
     pub const LINUX_SLL: LinkType = LinkType(113);
     pub const IEEE802_11_PRISM: LinkType = LinkType(119);
     pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    pub const ARCNET_LINUX: LinkType = LinkType(129);
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const NFLOG: LinkType = LinkType(239);
@@ -73,7 +75,7 @@ impl LinkType {
     }
 
     /// Every link type this build decodes.
-    pub const SUPPORTED: [LinkType; 17] = [
+    pub const SUPPORTED: [LinkType; 19] = [
         LinkType::ETHERNET,
         LinkType::RAW,
         LinkType::IPV4,
@@ -91,6 +93,8 @@ impl LinkType {
         LinkType::IEEE802_11_PRISM,
         LinkType::NFLOG,
         LinkType::PKTAP,
+        LinkType::FDDI,
+        LinkType::ARCNET_LINUX,
     ];
 
     /// Whether this build decodes the link type at all.
@@ -177,6 +181,8 @@ fn strip_nested<'a>(
         LinkType::IEEE802_11_PRISM => prism(frame, vlan),
         LinkType::NFLOG => nflog(frame),
         LinkType::PKTAP if depth < MAX_LINK_NESTING => pktap(frame, vlan, depth),
+        LinkType::FDDI => fddi(frame, vlan),
+        LinkType::ARCNET_LINUX => arcnet_linux(frame),
         _ => Err(LinkSkip::NotDns(NotDns::UnsupportedLinkType)),
     }
 }
@@ -458,6 +464,63 @@ fn ieee802_11<'a>(frame: &'a [u8], vlan: &mut VlanStack) -> Result<NetPacket<'a>
     }
 }
 
+/// FDDI (libpcap's DLT_FDDI): frame control, destination and source
+/// addresses (13 bytes), then IEEE 802.2 LLC; IP rides in SNAP.
+fn fddi<'a>(frame: &'a [u8], vlan: &mut VlanStack) -> Result<NetPacket<'a>, LinkSkip> {
+    const HEADER: usize = 13;
+    let fc = *frame.first().ok_or_else(truncated)?;
+    // Frame control 0b01LL_0xxx: an asynchronous LLC frame; anything else
+    // is MAC or station management.
+    if fc & 0xf8 != 0x50 && fc & 0xf8 != 0x58 {
+        return Err(LinkSkip::NotDns(NotDns::NotIp));
+    }
+    match frame.get(HEADER..).ok_or_else(truncated)? {
+        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
+            by_ethertype(u16::from_be_bytes([*t0, *t1]), rest, vlan)
+        }
+        [_, _, _, _, _, _, _, _, ..] => Err(LinkSkip::NotDns(NotDns::NotIp)),
+        _ => Err(truncated()),
+    }
+}
+
+/// ARCnet as Linux captures it (DLT_ARCNET_LINUX): source and destination
+/// station (one byte each), a two-byte offset, then the protocol id. RFC
+/// 1201 protocols carry a split flag and a sequence number before the
+/// packet; RFC 1051 ones do not. A packet split over several ARCnet
+/// frames (split flag not 0) is not reassembled: DNS over ARCnet is a
+/// museum piece, and tshark shows such fragments undecoded too.
+fn arcnet_linux(frame: &[u8]) -> Result<NetPacket<'_>, LinkSkip> {
+    const RFC1201_IP: u8 = 0xd4;
+    const RFC1201_IPV6: u8 = 0xc4;
+    const RFC1051_IP: u8 = 0xf0;
+    let protocol = *frame.get(4).ok_or_else(truncated)?;
+    let (proto, at) = match protocol {
+        RFC1201_IP | RFC1201_IPV6 => {
+            let split = *frame.get(5).ok_or_else(truncated)?;
+            // 0xff marks an exception packet: four more bytes, then the
+            // flag again.
+            let (split, at) = if split == 0xff {
+                (*frame.get(9).ok_or_else(truncated)?, 12)
+            } else {
+                (split, 8)
+            };
+            if split != 0 {
+                return Err(LinkSkip::NotDns(NotDns::NotIp));
+            }
+            let proto = if protocol == RFC1201_IP {
+                NetProto::Ipv4
+            } else {
+                NetProto::Ipv6
+            };
+            (proto, at)
+        }
+        RFC1051_IP => (NetProto::Ipv4, 5),
+        _ => return Err(LinkSkip::NotDns(NotDns::NotIp)),
+    };
+    let bytes = frame.get(at..).ok_or_else(truncated)?;
+    Ok(NetPacket { proto, bytes })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +545,81 @@ mod tests {
         let p = strip_v(LinkType::ETHERNET, &f).0.unwrap();
         assert_eq!(p.proto, NetProto::Ipv4);
         assert_eq!(p.bytes, &IPV4_MIN);
+    }
+
+    /// An FDDI frame: frame control, two station addresses, then `llc`.
+    fn fddi_frame(frame_control: u8, llc: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![frame_control];
+        f.extend_from_slice(&[0xaa, 0, 4, 0, 0x83, 0xa7, 0xaa, 0, 4, 0, 0x82, 0xa7]);
+        f.extend_from_slice(llc);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    const SNAP_IPV4: [u8; 8] = [0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+
+    #[test]
+    fn fddi_carries_ip_in_snap() {
+        let f = fddi_frame(0x50, &SNAP_IPV4, &IPV4_MIN);
+        let p = strip_v(LinkType::FDDI, &f).0.unwrap();
+        assert_eq!((p.proto, p.bytes), (NetProto::Ipv4, &IPV4_MIN[..]));
+        // Station management, and LLC that is not SNAP, carry no IP.
+        let smt = fddi_frame(0x41, &SNAP_IPV4, &IPV4_MIN);
+        assert_eq!(
+            strip_v(LinkType::FDDI, &smt).0,
+            Err(LinkSkip::NotDns(NotDns::NotIp))
+        );
+        let netbios = fddi_frame(0x50, &[0xf0, 0xf0, 0x03, 0, 0, 0, 0, 0], &IPV4_MIN);
+        assert_eq!(
+            strip_v(LinkType::FDDI, &netbios).0,
+            Err(LinkSkip::NotDns(NotDns::NotIp))
+        );
+        assert_eq!(strip_v(LinkType::FDDI, &f[..16]).0, Err(truncated()));
+    }
+
+    /// A Linux ARCnet frame: source, destination, offset, protocol, then
+    /// `rest` (split flag and sequence for RFC 1201 protocols).
+    fn arcnet_frame(protocol: u8, rest: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0xbe, 0x50, 0xa8, 0xe7, protocol];
+        f.extend_from_slice(rest);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn arcnet_rfc1201_and_rfc1051_carry_ip() {
+        let whole = arcnet_frame(0xd4, &[0, 0x01, 0x66], &IPV4_MIN);
+        let p = strip_v(LinkType::ARCNET_LINUX, &whole).0.unwrap();
+        assert_eq!((p.proto, p.bytes), (NetProto::Ipv4, &IPV4_MIN[..]));
+        let v6 = arcnet_frame(0xc4, &[0, 0, 1], &[0x60]);
+        assert_eq!(
+            strip_v(LinkType::ARCNET_LINUX, &v6).0.unwrap().proto,
+            NetProto::Ipv6
+        );
+        let exception = arcnet_frame(0xd4, &[0xff, 0, 0, 0xd4, 0, 0, 1], &IPV4_MIN);
+        assert_eq!(
+            strip_v(LinkType::ARCNET_LINUX, &exception).0.unwrap().bytes,
+            &IPV4_MIN[..]
+        );
+        let rfc1051 = arcnet_frame(0xf0, &[], &IPV4_MIN);
+        assert_eq!(
+            strip_v(LinkType::ARCNET_LINUX, &rfc1051).0.unwrap().bytes,
+            &IPV4_MIN[..]
+        );
+        // A fragment of a split packet, and ARP, are not decoded.
+        for f in [
+            arcnet_frame(0xd4, &[0x03, 0, 1], &IPV4_MIN),
+            arcnet_frame(0xd5, &[0, 0, 1], &[0, 1]),
+        ] {
+            assert_eq!(
+                strip_v(LinkType::ARCNET_LINUX, &f).0,
+                Err(LinkSkip::NotDns(NotDns::NotIp))
+            );
+        }
+        assert_eq!(
+            strip_v(LinkType::ARCNET_LINUX, &whole[..6]).0,
+            Err(truncated())
+        );
     }
 
     #[test]
@@ -632,11 +770,12 @@ mod tests {
     #[test]
     fn unsupported_link_type() {
         assert_eq!(
-            strip_v(LinkType(10), &[0; 40]).0,
+            strip_v(LinkType(6), &[0; 40]).0,
             Err(LinkSkip::NotDns(NotDns::UnsupportedLinkType))
         );
-        assert!(!LinkType(10).is_supported());
-        assert_eq!(LinkType(10).name(), "FDDI");
+        assert!(!LinkType(6).is_supported());
+        assert_eq!(LinkType(6).name(), "IEEE802_5");
+        assert_eq!(LinkType::FDDI.name(), "FDDI");
         assert_eq!(LinkType(4242).name(), "LINKTYPE_4242");
     }
 }
