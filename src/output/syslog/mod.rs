@@ -1,5 +1,5 @@
 //! Alerts straight to a SIEM over syslog: UDP, TCP or TLS, RFC 5424 or
-//! RFC 3164 headers, JSON, CEF or LEEF bodies.
+//! RFC 3164 headers, JSON, EVE, ECS, CEF or LEEF bodies.
 //!
 //! Each destination is its own output: the output thread renders a message
 //! and hands it to the destination's bounded queue; a delivery thread per
@@ -79,7 +79,7 @@ pub struct SyslogSettings {
     pub url: Option<String>,
     /// `5424` (default) or `3164`.
     pub format: Option<String>,
-    /// `json` (default), `eve`, `cef` or `leef`.
+    /// `json` (default), `eve`, `ecs`, `cef` or `leef`.
     pub body: Option<String>,
     /// `octet-counting` (default) or `non-transparent`; TCP and TLS only.
     pub framing: Option<String>,
@@ -99,6 +99,9 @@ pub struct SyslogSettings {
     /// Largest UDP message in bytes; longer ones are cut (RFC 5426).
     /// Default: what the path MTU allows.
     pub udp_max: Option<usize>,
+    /// Private enterprise number of the structured data's SD-ID
+    /// (`dnsentry@N`); RFC 5612's example number 32473 when absent.
+    pub enterprise_number: Option<u32>,
 }
 
 impl SyslogSettings {
@@ -118,6 +121,7 @@ impl SyslogSettings {
                 .clone()
                 .or_else(|| fallback.server_name.clone()),
             udp_max: self.udp_max.or(fallback.udp_max),
+            enterprise_number: self.enterprise_number.or(fallback.enterprise_number),
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct SyslogSpec {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub udp_max: Option<usize>,
+    /// The SD-ID's private enterprise number.
+    pub enterprise_number: u32,
 }
 
 impl SyslogSpec {
@@ -199,6 +205,11 @@ impl SyslogSpec {
                             .map_err(|_| bad(format!("udp_max {v:?} is not a number")))?,
                     );
                 }
+                "enterprise_number" => {
+                    from_query.enterprise_number = Some(v.parse().map_err(|_| {
+                        bad(format!("enterprise_number {v:?} is not a number"))
+                    })?);
+                }
                 other => return Err(bad(format!("unknown setting {other:?}"))),
             }
         }
@@ -211,14 +222,23 @@ impl SyslogSpec {
         let body = match s.body.as_deref().unwrap_or("json") {
             "json" => Body::Json,
             "eve" => Body::Eve,
+            "ecs" => Body::Ecs,
             "cef" => Body::Cef,
             "leef" => Body::Leef,
             other => {
                 return Err(bad(format!(
-                    "body {other:?}: expected json, eve, cef or leef"
+                    "body {other:?}: expected json, eve, ecs, cef or leef"
                 )));
             }
         };
+        let enterprise_number = s
+            .enterprise_number
+            .unwrap_or(format::EXAMPLE_ENTERPRISE_NUMBER);
+        if enterprise_number == 0 {
+            return Err(bad(
+                "enterprise_number 0 is reserved; give your organisation's IANA private enterprise number".into(),
+            ));
+        }
         let framing = match s.framing.as_deref().unwrap_or("octet-counting") {
             "octet-counting" => Framing::OctetCounting,
             "non-transparent" => Framing::NonTransparent,
@@ -272,6 +292,7 @@ impl SyslogSpec {
             cert: s.cert.clone().filter(|_| proto == Proto::Tls),
             key: s.key.clone().filter(|_| proto == Proto::Tls),
             udp_max: s.udp_max,
+            enterprise_number,
         })
     }
 
@@ -289,12 +310,13 @@ impl SyslogSpec {
         let body = match self.body {
             Body::Json => "JSON",
             Body::Eve => "EVE JSON",
+            Body::Ecs => "ECS JSON",
             Body::Cef => "CEF",
             Body::Leef => "LEEF 2.0",
         };
         let mut s = format!(
-            "{}: {header}, {body} body, facility {}",
-            self.name, self.facility
+            "{}: {header}, {body} body, facility {}, SD-ID dnsentry@{}",
+            self.name, self.facility, self.enterprise_number
         );
         match self.proto {
             Proto::Udp => s.push_str(&format!(
@@ -490,7 +512,7 @@ impl SyslogOutput {
                 problem: format!("cannot start delivery thread: {e}"),
             })?;
         Ok(SyslogOutput {
-            origin: Origin::this_host(spec.facility),
+            origin: Origin::this_host(spec.facility, spec.enterprise_number),
             spec,
             tx: Some(tx),
             stats,
@@ -603,6 +625,24 @@ impl Drop for SyslogOutput {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// An offline run replays old captures, and an RFC 3164 header has no
+/// year: says so once for the run, naming every such destination, so
+/// that no one reads the header's date as this year's.
+pub fn warn_rfc3164_offline(specs: &[SyslogSpec]) {
+    let names: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.header == Header::Rfc3164)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !names.is_empty() {
+        tracing::warn!(
+            "RFC 3164 syslog header has no year ({}): the date in the header is the packet's \
+             month and day only; the body carries the full timestamp",
+            names.join(", ")
+        );
     }
 }
 
