@@ -4,6 +4,8 @@ mod cli;
 mod config;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
+/// Elastic Common Schema output against ECS's own field list.
+mod ecs;
 /// Suricata EVE output against Suricata's own schema.
 mod eve;
 /// Paths others may control: spool and outputs, streams, rule-file bounds.

@@ -645,6 +645,7 @@ mod tests {
             hostname: "sensor1".into(),
             procid: 42,
             facility: 16,
+            enterprise_number: EXAMPLE_ENTERPRISE_NUMBER,
         }
     }
 
@@ -724,7 +725,7 @@ mod tests {
             .copied()
             .chain(std::iter::once(long.as_str()))
         {
-            for body in [Body::Json, Body::Eve, Body::Cef, Body::Leef] {
+            for body in [Body::Json, Body::Eve, Body::Ecs, Body::Cef, Body::Leef] {
                 for header in [Header::Rfc5424, Header::Rfc3164] {
                     let m = alert_message(&alert(q, q), 7, 0, header, body, &origin(), &sources());
                     // LEEF's attribute delimiter is a tab by design; nothing
@@ -739,9 +740,11 @@ mod tests {
                                 .char_indices()
                                 .filter(|(i, c)| *c == '=' && !ext[..*i].ends_with('\\'))
                                 .count();
-                            // rt src spt dst dpt proto externalId cnt, and 2 per
-                            // csN: kind, qname, value, indicator, feed.
-                            assert_eq!(unescaped_eq, 8 + 2 * 5, "{m}");
+                            // rt dvchost app cat src spt dst dpt proto externalId
+                            // cnt msg, and 2 per labelled field: cs1..cs4, cs6
+                            // (kind, qname, value, indicator, feed), flexString1
+                            // and 2 (alert and response ids).
+                            assert_eq!(unescaped_eq, 12 + 2 * 7, "{m}");
                             let header: Vec<&str> = cef.splitn(8, '|').take(7).collect();
                             assert_eq!(
                                 header,
@@ -750,8 +753,8 @@ mod tests {
                                     "dnsentry",
                                     "dnsentry",
                                     env!("CARGO_PKG_VERSION"),
-                                    "ioc_address",
-                                    "DNS ioc_address 185.20.187.8",
+                                    "9000001",
+                                    AlertKind::IocAddress.rule().name,
                                     "8"
                                 ],
                                 "{m}"
@@ -759,13 +762,20 @@ mod tests {
                         }
                         Body::Leef => {
                             let attrs = m.rsplit("|x09|").next().unwrap();
-                            assert_eq!(attrs.split('\t').count(), 15, "{m:?}");
+                            assert_eq!(attrs.split('\t').count(), 24, "{m:?}");
                         }
                         Body::Json => {
                             let json = &m[m.find("{\"ts\"").unwrap()..];
                             let v: serde_json::Value = serde_json::from_str(json).unwrap();
                             assert_eq!(v["qname"], q);
                             assert!(v["message"].as_str().unwrap().contains("185.20.187.8"));
+                        }
+                        Body::Ecs => {
+                            let json = &m[m.find("{\"@timestamp\"").unwrap()..];
+                            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                            assert_eq!(v["dns"]["question"]["name"], q);
+                            assert_eq!(v["dnsentry"]["qname"], q);
+                            assert_eq!(v["observer"]["name"], "sensor1");
                         }
                         Body::Eve => {
                             let json = &m[m.find("{\"timestamp\"").unwrap()..];
@@ -789,6 +799,116 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// devTime matches devTimeFormat field by field: English month, day
+    /// padded to two digits, milliseconds, the zone.
+    #[test]
+    fn leef_time_is_what_its_java_pattern_reads() {
+        assert_eq!(LEEF_TIME_FORMAT, "MMM dd yyyy HH:mm:ss.SSS z");
+        assert_eq!(
+            leef_time(Timestamp(1_547_110_802_762_345)),
+            "Jan 10 2019 09:00:02.762 UTC"
+        );
+        assert_eq!(
+            leef_time(Timestamp(1_546_650_000_005_999)),
+            "Jan 05 2019 01:00:00.005 UTC"
+        );
+    }
+
+    fn sensor_events() -> Vec<SensorEvent> {
+        let ts = "2026-11-27T17:20:19.284176Z".to_string();
+        vec![
+            SensorEvent::SensorHealth {
+                ts: ts.clone(),
+                severity: "info",
+                uptime_seconds: 60,
+                interfaces: Vec::new(),
+                dns_responses: 50,
+                alerts: Default::default(),
+                malformed: Default::default(),
+                outputs: Vec::new(),
+                is_final: false,
+            },
+            SensorEvent::CaptureLoss {
+                ts: ts.clone(),
+                severity: "high",
+                interface: "eth|1=x".into(),
+                interval_seconds: 60,
+                received: 100,
+                dropped: 4,
+                drop_rate: 0.04,
+                threshold: 0.01,
+            },
+            SensorEvent::CaptureStalled {
+                ts,
+                severity: "high",
+                interface: "eth1".into(),
+                reason: "no DNS response for 300 s".into(),
+            },
+        ]
+    }
+
+    /// Sensor events are written in the destination's body format, with
+    /// their own rules, never as JSON on a CEF or LEEF destination.
+    #[test]
+    fn sensor_events_take_the_destinations_body_format() {
+        let sources = SourceNames::new("sensor-7", vec!["eth1".into()], true);
+        for e in sensor_events() {
+            let rule = crate::output::json::sensor_rule(&e);
+            let cef = sensor_message(&e, Header::Rfc5424, Body::Cef, &origin(), &sources);
+            let body = &cef[cef.find("CEF:0|").unwrap()..];
+            let fields: Vec<&str> = body.splitn(8, '|').collect();
+            assert_eq!(fields[4], rule.id.to_string(), "{cef}");
+            assert_eq!(fields[5], rule.name, "{cef}");
+            assert_eq!(fields[6], rule.severity.to_string(), "{cef}");
+            assert!(fields[7].contains(&format!("cs1Label=kind cs1={}", e.kind())));
+            assert!(fields[7].contains(" externalId="), "{cef}");
+            assert!(fields[7].contains("rt=1795800019284 "), "{cef}");
+            assert!(!cef.contains('{'), "{cef}");
+            let leef = sensor_message(&e, Header::Rfc5424, Body::Leef, &origin(), &sources);
+            let body = &leef[leef.find("LEEF:2.0|").unwrap()..];
+            let fields: Vec<&str> = body.splitn(7, '|').collect();
+            assert_eq!(fields[4], e.kind(), "{leef}");
+            assert!(
+                fields[6].starts_with(
+                    "devTime=Nov 27 2026 17:20:19.284 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\t"
+                ),
+                "{leef}"
+            );
+            assert!(fields[6].contains(&format!("\truleId={}\t", rule.id)));
+            let ecs = sensor_message(&e, Header::Rfc5424, Body::Ecs, &origin(), &sources);
+            let json = &ecs[ecs.find("{\"@timestamp\"").unwrap()..];
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(v["rule"]["id"], rule.id.to_string());
+            assert_eq!(v["dnsentry"]["kind"], e.kind());
+        }
+        let loss = &sensor_events()[1];
+        let cef = sensor_message(loss, Header::Rfc5424, Body::Cef, &origin(), &sources);
+        assert!(
+            cef.contains(" deviceInboundInterface=eth|1\\=x "),
+            "{cef}"
+        );
+        assert!(cef.contains(" cfp1Label=dropRate cfp1=0.04"), "{cef}");
+    }
+
+    #[test]
+    fn the_enterprise_number_is_the_configured_one() {
+        let mut o = origin();
+        o.enterprise_number = 61234;
+        let m = alert_message(
+            &alert("a.test", "x"),
+            1,
+            0,
+            Header::Rfc5424,
+            Body::Cef,
+            &o,
+            &sources(),
+        );
+        assert!(m.contains(" [dnsentry@61234 kind=\"ioc_address\""), "{m}");
+        let e = &sensor_events()[0];
+        let m = sensor_message(e, Header::Rfc5424, Body::Json, &o, &sources());
+        assert!(m.contains(" [dnsentry@61234 kind=\"sensor_health\"] "), "{m}");
     }
 
     #[test]
