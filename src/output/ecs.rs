@@ -35,8 +35,8 @@ use crate::model::flow::FlowHash;
 use crate::model::names::{class_name, opcode_name, rcode_name};
 use crate::model::rule::Rule;
 use crate::model::{
-    Alert, AlertDetail, DnsFlags, DnsRecord, DnsResponse, IndicatorValue,
-    PacketMeta, Rdata, SourceNames, Timestamp, Transport,
+    Alert, AlertDetail, DnsFlags, DnsRecord, DnsResponse, IndicatorValue, PacketMeta, Rdata,
+    SourceNames, Timestamp, Transport,
 };
 use crate::stats::SensorEvent;
 
@@ -431,7 +431,13 @@ fn indicator_view(a: &Alert) -> Option<IndicatorView<'_>> {
     let AlertDetail::Ioc(ind) = &a.detail else {
         return None;
     };
-    let family = |ip: IpAddr| if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+    let family = |ip: IpAddr| {
+        if ip.is_ipv4() {
+            "ipv4-addr"
+        } else {
+            "ipv6-addr"
+        }
+    };
     let (kind, ip, url) = match &ind.value {
         IndicatorValue::Addr(ip) => (family(*ip), Some(*ip), None),
         // A network is no address: its text is the indicator's name.

@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 use crate::common::ecs::{ecs_errors, schema};
 use crate::common::{RunSpec, project_file, run};
 
+/// Documents, each with a label saying where it is from.
+type Labelled = Vec<(String, Value)>;
+
 /// Alerts and DNS-log documents of `inputs` in `format`, each labelled.
 fn run_in(
     format: Format,
@@ -23,7 +26,7 @@ fn run_in(
     inputs: Vec<PathBuf>,
     expect: Vec<PathBuf>,
     ports: &[u16],
-) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
+) -> (Labelled, Labelled) {
     let r = run(RunSpec {
         inputs,
         expect_files: expect,
@@ -85,12 +88,16 @@ fn the_check_refuses_what_ecs_does_not_define() {
         change(&mut doc);
         bad.push((format!("{label}+{what}"), doc));
     };
-    with("unknown top-level field", &|d| d["kind"] = json!("ioc_address"));
+    with("unknown top-level field", &|d| {
+        d["kind"] = json!("ioc_address")
+    });
     with("unknown field in an ECS object", &|d| {
         d["dns"]["question"]["qname"] = json!("x")
     });
     with("number for a keyword", &|d| d["dns"]["id"] = json!(6409));
-    with("string for a long", &|d| d["event"]["severity"] = json!("8"));
+    with("string for a long", &|d| {
+        d["event"]["severity"] = json!("8")
+    });
     with("not an address", &|d| d["source"]["ip"] = json!("10.1.2"));
     with("string for a long in a list of objects", &|d| {
         d["dns"]["answers"][0]["ttl"] = json!("300")
@@ -124,7 +131,13 @@ fn every_document_of_the_demo_passes_and_says_what_the_native_alert_says() {
     let docs = demo();
     assert_valid(&docs);
     let (inputs, expect) = demo_inputs();
-    let (native, _) = run_in(Format::Native, "native", inputs.clone(), expect.clone(), &[53]);
+    let (native, _) = run_in(
+        Format::Native,
+        "native",
+        inputs.clone(),
+        expect.clone(),
+        &[53],
+    );
     let (eve, _) = run_in(Format::Eve, "eve", inputs, expect, &[53]);
     let alerts: Vec<&Value> = docs
         .iter()

@@ -2,10 +2,10 @@
 mod cli;
 /// One validated configuration: check and analyze reject the same FILE:LINE.
 mod config;
-/// One generated capture per link layer, tunnel, fragment and TCP case.
-mod encapsulations;
 /// Elastic Common Schema output against ECS's own field list.
 mod ecs;
+/// One generated capture per link layer, tunnel, fragment and TCP case.
+mod encapsulations;
 /// Suricata EVE output against Suricata's own schema.
 mod eve;
 /// Paths others may control: spool and outputs, streams, rule-file bounds.

@@ -229,10 +229,7 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         // Standard keys first, then the labelled custom ones.
         let custom = |k: &str| k.starts_with("cs") || k.starts_with("flexString");
         let first_custom = pairs.iter().position(|(k, _)| custom(k)).unwrap();
-        assert!(
-            pairs[first_custom..].iter().all(|(k, _)| custom(k)),
-            "{m}"
-        );
+        assert!(pairs[first_custom..].iter().all(|(k, _)| custom(k)), "{m}");
         let ext: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
         let get = |k: &str| ext.get(k).cloned().unwrap_or_default();
         assert_eq!(get("dvchost"), host, "{m}");
@@ -314,7 +311,10 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         // millisecond of the packet time.
         let dev_time = parse_java_time(&get("devTimeFormat"), &get("devTime"))
             .unwrap_or_else(|| panic!("devTime does not match devTimeFormat: {m:?}"));
-        assert_eq!(dev_time.as_millisecond().to_string(), epoch_ms(&s(&a["ts"])));
+        assert_eq!(
+            dev_time.as_millisecond().to_string(),
+            epoch_ms(&s(&a["ts"]))
+        );
         assert_eq!(get("sev"), s(&a["rule"]["severity"]));
         assert_eq!(get("cat"), s(&a["rule"]["category"]));
         assert_eq!(get("ruleId"), s(&a["rule"]["id"]));
@@ -390,7 +390,10 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         assert_eq!(own["owner"], a["owner"]);
         if a["ioc"].is_object() {
             assert_eq!(doc["threat"]["indicator"]["name"], a["ioc"]["indicator"]);
-            assert_eq!(doc["threat"]["indicator"]["description"], a["ioc"]["source"]);
+            assert_eq!(
+                doc["threat"]["indicator"]["description"],
+                a["ioc"]["source"]
+            );
             assert_eq!(doc["threat"]["indicator"]["provider"], a["ioc"]["feed"]);
         }
         event_ids[i].push(s(&doc["event"]["id"]));
@@ -404,7 +407,10 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
     let mut unique = std::collections::BTreeSet::new();
     for ids in &event_ids {
         assert_eq!(ids.len(), 3, "{ids:?}");
-        assert!(ids.iter().all(|id| id == &ids[0] && id.len() == 16), "{ids:?}");
+        assert!(
+            ids.iter().all(|id| id == &ids[0] && id.len() == 16),
+            "{ids:?}"
+        );
         assert!(unique.insert(ids[0].clone()), "{ids:?} twice");
     }
 

@@ -258,7 +258,7 @@ fn bsd_time(ts: Timestamp) -> String {
 }
 
 /// LEEF's `devTimeFormat`: a Java `SimpleDateFormat` pattern, which QRadar
-/// parses `devTime` with (IBM's LEEF 2.0 specification). [`leef_time`]
+/// parses `devTime` with (IBM's LEEF 2.0 specification). `leef_time`
 /// writes exactly this.
 pub const LEEF_TIME_FORMAT: &str = "MMM dd yyyy HH:mm:ss.SSS z";
 
@@ -478,7 +478,11 @@ fn sensor_counters(e: &SensorEvent) -> Vec<(&'static str, &'static str, String)>
             (
                 "cn1",
                 "received",
-                interfaces.iter().map(|i| i.received).sum::<u64>().to_string(),
+                interfaces
+                    .iter()
+                    .map(|i| i.received)
+                    .sum::<u64>()
+                    .to_string(),
             ),
             (
                 "cn2",
@@ -596,7 +600,12 @@ fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNa
 /// `dnsResponses`, `dropRate`).
 fn leef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
     let mut x = LeefAttributes::new(e.kind());
-    x.common(sensor_time(e), sensor_rule(e), &sources.sensor, e.interface());
+    x.common(
+        sensor_time(e),
+        sensor_rule(e),
+        &sources.sensor,
+        e.interface(),
+    );
     x.put("msg", &e.message());
     x.put("eventId", &format!("{:016x}", e.event_id()));
     if let SensorEvent::CaptureStalled { reason, .. } = e {
@@ -885,10 +894,7 @@ mod tests {
         }
         let loss = &sensor_events()[1];
         let cef = sensor_message(loss, Header::Rfc5424, Body::Cef, &origin(), &sources);
-        assert!(
-            cef.contains(" deviceInboundInterface=eth|1\\=x "),
-            "{cef}"
-        );
+        assert!(cef.contains(" deviceInboundInterface=eth|1\\=x "), "{cef}");
         assert!(cef.contains(" cfp1Label=dropRate cfp1=0.04"), "{cef}");
     }
 
@@ -908,7 +914,10 @@ mod tests {
         assert!(m.contains(" [dnsentry@61234 kind=\"ioc_address\""), "{m}");
         let e = &sensor_events()[0];
         let m = sensor_message(e, Header::Rfc5424, Body::Json, &o, &sources());
-        assert!(m.contains(" [dnsentry@61234 kind=\"sensor_health\"] "), "{m}");
+        assert!(
+            m.contains(" [dnsentry@61234 kind=\"sensor_health\"] "),
+            "{m}"
+        );
     }
 
     #[test]

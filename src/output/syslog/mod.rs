@@ -206,9 +206,10 @@ impl SyslogSpec {
                     );
                 }
                 "enterprise_number" => {
-                    from_query.enterprise_number = Some(v.parse().map_err(|_| {
-                        bad(format!("enterprise_number {v:?} is not a number"))
-                    })?);
+                    from_query.enterprise_number =
+                        Some(v.parse().map_err(|_| {
+                            bad(format!("enterprise_number {v:?} is not a number"))
+                        })?);
                 }
                 other => return Err(bad(format!("unknown setting {other:?}"))),
             }
