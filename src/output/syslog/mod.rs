@@ -316,9 +316,12 @@ impl SyslogSpec {
             Body::Leef => "LEEF 2.0",
         };
         let mut s = format!(
-            "{}: {header}, {body} body, facility {}, SD-ID dnsentry@{}",
-            self.name, self.facility, self.enterprise_number
+            "{}: {header}, {body} body, facility {}",
+            self.name, self.facility
         );
+        if self.enterprise_number != format::EXAMPLE_ENTERPRISE_NUMBER {
+            s.push_str(&format!(", SD-ID dnsentry@{}", self.enterprise_number));
+        }
         match self.proto {
             Proto::Udp => s.push_str(&format!(
                 ", max {} bytes",
@@ -723,6 +726,14 @@ mod tests {
             (Header::Rfc3164, Body::Cef, Framing::NonTransparent, 19, 601)
         );
         assert_eq!(s.name, "tcp://127.0.0.1");
+        assert_eq!(s.enterprise_number, 32473);
+        let s = spec("udp://h?enterprise_number=61234").unwrap();
+        assert_eq!(s.enterprise_number, 61234);
+        assert!(
+            s.describe().contains(", SD-ID dnsentry@61234"),
+            "{}",
+            s.describe()
+        );
     }
 
     #[test]
@@ -735,6 +746,8 @@ mod tests {
             ("tls://x?cert=/c.pem", "needs its key"),
             ("udp://x?udp_max=100", "480"),
             ("tcp://x?colour=red", "unknown setting"),
+            ("tcp://x?enterprise_number=0", "reserved"),
+            ("tcp://x?enterprise_number=acme", "not a number"),
             ("tcp://x/path", "path"),
             ("not a url", "needs a scheme"),
             ("tcp://", "no host"),
