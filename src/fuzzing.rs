@@ -99,11 +99,12 @@ fn outputs() -> OutputSet {
     let mut all: Vec<Box<dyn Output>> = vec![
         Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts"))),
         Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts-eve")).with_format(Format::Eve)),
+        Box::new(JsonLines::new(OutputKind::Alerts, sink("alerts-ecs")).with_format(Format::Ecs)),
         Box::new(JsonLines::new(OutputKind::DnsLog, sink("dns-log"))),
         Box::new(JsonLines::new(OutputKind::WeirdLog, sink("weird-log"))),
     ];
     for header in [Header::Rfc5424, Header::Rfc3164] {
-        for body in [Body::Json, Body::Eve, Body::Cef, Body::Leef] {
+        for body in [Body::Json, Body::Eve, Body::Ecs, Body::Cef, Body::Leef] {
             all.push(Box::new(SyslogRender {
                 header,
                 body,
@@ -111,6 +112,7 @@ fn outputs() -> OutputSet {
                     hostname: "fuzz".into(),
                     procid: 1,
                     facility: 16,
+                    enterprise_number: 32473,
                 },
             }));
         }
@@ -119,9 +121,9 @@ fn outputs() -> OutputSet {
 }
 
 /// A batch through the one batch path, as a run takes it: decode, match,
-/// fingerprint, DNS log; then, twice (the second time every response
-/// repeats, so suppression and the spoofing check have history), spoofing
-/// check, suppression and every encoder of every output.
+/// fingerprint, DNS log; then, three times (each later time every
+/// response repeats, so suppression and the spoofing check have history),
+/// spoofing check, suppression and every encoder of every output.
 fn work(batch: PayloadBatch) {
     // The outputs keep nothing from one input to the next (they write into
     // nothing and their buffers are flushed at the end of each), so they
@@ -133,7 +135,7 @@ fn work(batch: PayloadBatch) {
     }
     let sources = SourceNames::files("fuzz", &["fuzz"]);
     // The DNS log in each format: native on the first pass, EVE on the
-    // second.
+    // second, ECS on the third.
     let processor = |dns_log_format| {
         Processor::new(
             rules(),
@@ -148,12 +150,13 @@ fn work(batch: PayloadBatch) {
     // A one-second window: the second pass repeats every alert within it,
     // so suppression both admits and holds back.
     let mut emitter = Emitter::new(Suppressor::new(1_000_000), false);
-    let second = PayloadBatch {
-        seq: 1,
+    let again = |seq| PayloadBatch {
+        seq,
         arena: batch.arena.clone(),
         messages: batch.messages.clone(),
         weirds: batch.weirds.clone(),
     };
+    let (second, third) = (again(1), again(2));
     let event = SensorEvent::CaptureStalled {
         ts: "1970-01-01T00:00:00.000000Z".into(),
         severity: "high",
@@ -161,7 +164,11 @@ fn work(batch: PayloadBatch) {
         reason: "fuzz".into(),
     };
     OUTPUTS.with_borrow_mut(|outputs| {
-        for (b, format) in [(batch, Format::Native), (second, Format::Eve)] {
+        for (b, format) in [
+            (batch, Format::Native),
+            (second, Format::Eve),
+            (third, Format::Ecs),
+        ] {
             let processed = processor(format).process(b, |_| {});
             let _ = emitter.emit(processed, outputs, &sources);
         }

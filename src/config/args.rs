@@ -164,11 +164,11 @@ pub struct CommonArgs {
     #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub weird_log: Option<String>,
 
-    /// Format of the alerts: native (dnsentry's JSON lines, the default) or eve (Suricata's EVE JSON).
+    /// Format of the alerts: native (dnsentry's JSON lines, the default), eve (Suricata's EVE JSON) or ecs (Elastic Common Schema).
     #[arg(help_heading = OUTPUTS, long, value_name = "FORMAT")]
     pub alerts_format: Option<String>,
 
-    /// Format of the DNS log: native (the default) or eve (Suricata's EVE `dns` events).
+    /// Format of the DNS log: native (the default), eve (Suricata's EVE `dns` events) or ecs (Elastic Common Schema).
     #[arg(help_heading = OUTPUTS, long, value_name = "FORMAT")]
     pub dns_log_format: Option<String>,
 
@@ -216,7 +216,7 @@ pub struct SyslogArgs {
     #[arg(help_heading = SIEM, long = "syslog-format", value_name = "FORMAT")]
     pub format: Option<String>,
 
-    /// Message body: json (the alert line, default), eve (Suricata's EVE JSON), cef (ArcSight) or leef (QRadar).
+    /// Message body: json (the alert line, default), eve (Suricata's EVE JSON), ecs (Elastic Common Schema), cef (ArcSight) or leef (QRadar).
     #[arg(help_heading = SIEM, long = "syslog-body", value_name = "BODY")]
     pub body: Option<String>,
 
@@ -247,6 +247,10 @@ pub struct SyslogArgs {
     /// Largest UDP message in bytes; longer ones are cut (RFC 5426). Default: what the path MTU allows.
     #[arg(help_heading = SIEM, long = "syslog-udp-max", value_name = "BYTES")]
     pub udp_max: Option<usize>,
+
+    /// Private enterprise number in the structured data's SD-ID (dnsentry@N). Default 32473, RFC 5612's number for documentation: give your organisation's.
+    #[arg(help_heading = SIEM, long = "syslog-enterprise-number", value_name = "NUMBER")]
+    pub enterprise_number: Option<u32>,
 
     /// Keep what a SIEM cannot take yet in this directory (one subdirectory per destination); delivered in order when it returns, and by the next run after an exit.
     #[arg(help_heading = SIEM, long = "spool-dir", value_name = "DIR")]

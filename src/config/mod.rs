@@ -305,6 +305,7 @@ fn syslog_specs(
         key: a.key.clone(),
         server_name: a.server_name.clone(),
         udp_max: a.udp_max,
+        enterprise_number: a.enterprise_number,
     };
     if !a.urls.is_empty() {
         return Ok(a

@@ -700,6 +700,21 @@ pub struct Alert {
     pub response: Arc<ResponseInfo>,
 }
 
+impl Alert {
+    /// The id of this one alert event, unique where `group` (the alert's
+    /// suppression id, shared by its repeats) is not: FNV-1a of the
+    /// response's id and `group`. A response raises one alert per kind and
+    /// value, so no two events of a run share it; the same in every run
+    /// over the same capture.
+    pub fn event_id(&self, group: u64) -> u64 {
+        use std::hash::Hasher;
+        let mut h = fnv::FnvHasher::default();
+        h.write(&self.response.id.to_be_bytes());
+        h.write(&group.to_be_bytes());
+        h.finish()
+    }
+}
+
 #[cfg(test)]
 impl Alert {
     /// An A-record alert from 10.1.0.53 to 10.1.2.3 at 2019-01-10 09:00 UTC,

@@ -130,6 +130,33 @@ pub fn rcode_name(rcode: u8) -> &'static str {
     }
 }
 
+/// The mnemonic of a header OPCODE (IANA's DNS OPCODEs registry),
+/// `OPCODEn` for an unassigned one.
+pub fn opcode_name(opcode: u8) -> Cow<'static, str> {
+    match opcode {
+        0 => "QUERY".into(),
+        1 => "IQUERY".into(),
+        2 => "STATUS".into(),
+        4 => "NOTIFY".into(),
+        5 => "UPDATE".into(),
+        6 => "DSO".into(),
+        n => format!("OPCODE{n}").into(),
+    }
+}
+
+/// The mnemonic of a record CLASS, `CLASSn` (RFC 3597) for any other,
+/// such as an mDNS class with its cache-flush bit set.
+pub fn class_name(class: u16) -> Cow<'static, str> {
+    match class {
+        1 => "IN".into(),
+        3 => "CH".into(),
+        4 => "HS".into(),
+        254 => "NONE".into(),
+        255 => "ANY".into(),
+        n => format!("CLASS{n}").into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

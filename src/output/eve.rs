@@ -548,23 +548,13 @@ pub fn write_sensor_event(
         SensorEvent::CaptureLoss {
             ts,
             interface,
-            interval_seconds,
             received,
             dropped,
             drop_rate,
-            threshold,
             ..
         } => {
             let mut md = BTreeMap::new();
-            md.insert(
-                "message",
-                vec![format!(
-                    "{interface} lost {dropped} of {} packets in {interval_seconds} s ({:.2}%), above the {:.2}% threshold",
-                    received + dropped,
-                    drop_rate * 100.0,
-                    threshold * 100.0
-                )],
-            );
+            md.insert("message", vec![e.message()]);
             md.insert("received", vec![received.to_string()]);
             md.insert("dropped", vec![dropped.to_string()]);
             md.insert("drop_rate", vec![drop_rate.to_string()]);
@@ -577,14 +567,9 @@ pub fn write_sensor_event(
             };
             write_json(&mut *out, &event)?;
         }
-        SensorEvent::CaptureStalled {
-            ts,
-            interface,
-            reason,
-            ..
-        } => {
+        SensorEvent::CaptureStalled { ts, interface, .. } => {
             let mut md = BTreeMap::new();
-            md.insert("message", vec![format!("{interface}: {reason}")]);
+            md.insert("message", vec![e.message()]);
             let event = SensorAlertEvent {
                 timestamp: eve_time(ts),
                 event_type: "alert",

@@ -82,7 +82,7 @@ pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<
 }
 
 /// Serialises through `Display` without an intermediate `String`.
-struct Disp<'a, T: Display>(&'a T);
+pub(crate) struct Disp<'a, T: Display>(pub(crate) &'a T);
 
 impl<T: Display> Serialize for Disp<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -90,7 +90,7 @@ impl<T: Display> Serialize for Disp<'_, T> {
     }
 }
 
-struct TypeName(u16);
+pub(crate) struct TypeName(pub(crate) u16);
 
 impl Serialize for TypeName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -99,7 +99,7 @@ impl Serialize for TypeName {
 }
 
 #[derive(Serialize)]
-struct TunnelView {
+pub(crate) struct TunnelView {
     #[serde(rename = "type")]
     kind: &'static str,
     src: IpAddr,
@@ -108,7 +108,7 @@ struct TunnelView {
     id: Option<u32>,
 }
 
-fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView> {
+pub(crate) fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView> {
     t.map(|t| TunnelView {
         kind: t.kind.as_str(),
         src: t.src,
@@ -120,13 +120,13 @@ fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView> {
 /// Where a packet was read: `{file, packet}` offline; live the interface
 /// has a field of its own and `source` holds the packet number alone.
 #[derive(Serialize)]
-struct SourceView<'a> {
+pub(crate) struct SourceView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
     packet: u64,
 }
 
-fn source_view(sources: &SourceNames, at: SourceRef) -> SourceView<'_> {
+pub(crate) fn source_view(sources: &SourceNames, at: SourceRef) -> SourceView<'_> {
     SourceView {
         file: sources.file(at.file),
         packet: at.packet,
@@ -247,17 +247,17 @@ struct AlertView<'a> {
 
 /// The earlier response a `conflicting_response` contradicts.
 #[derive(Serialize)]
-struct FirstView<'a> {
-    server: IpAddr,
-    ts: Disp<'a, crate::model::Timestamp>,
-    source: SourceView<'a>,
-    value: &'a str,
+pub(crate) struct FirstView<'a> {
+    pub(crate) server: IpAddr,
+    pub(crate) ts: Disp<'a, crate::model::Timestamp>,
+    pub(crate) source: SourceView<'a>,
+    pub(crate) value: &'a str,
 }
 
 #[derive(Serialize)]
-struct IpTtlView {
-    now: u8,
-    before: u8,
+pub(crate) struct IpTtlView {
+    pub(crate) now: u8,
+    pub(crate) before: u8,
 }
 
 /// Writes one alert as a JSON line; `id` is its stable id and `count` how
@@ -339,7 +339,7 @@ pub fn write_alert(
     out.write_all(b"\n")
 }
 
-struct Records<'a>(&'a [DnsRecord]);
+pub(crate) struct Records<'a>(pub(crate) &'a [DnsRecord]);
 
 impl Serialize for Records<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -366,7 +366,7 @@ struct RecordView<'a> {
 }
 
 #[derive(Serialize)]
-struct EdnsView<'a> {
+pub(crate) struct EdnsView<'a> {
     udp_payload_size: u16,
     extended_rcode: u8,
     version: u8,
@@ -381,7 +381,7 @@ struct EdnsOptionView<'a> {
     data: &'a str,
 }
 
-fn edns_view(e: &Edns) -> EdnsView<'_> {
+pub(crate) fn edns_view(e: &Edns) -> EdnsView<'_> {
     EdnsView {
         udp_payload_size: e.udp_payload_size,
         extended_rcode: e.extended_rcode,

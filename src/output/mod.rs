@@ -12,6 +12,7 @@
 //! record of last resort); each syslog destination has its own queue and
 //! delivery thread, so a slow or absent SIEM holds up nothing else.
 
+pub mod ecs;
 pub mod eve;
 pub mod json;
 pub mod metrics;
@@ -60,6 +61,8 @@ pub enum Format {
     Native,
     /// Suricata's EVE JSON (`eve.rs`).
     Eve,
+    /// Elastic Common Schema documents (`ecs.rs`).
+    Ecs,
 }
 
 impl Format {
@@ -67,7 +70,8 @@ impl Format {
         match s {
             "native" => Ok(Format::Native),
             "eve" => Ok(Format::Eve),
-            other => Err(format!("{other:?}: expected native or eve")),
+            "ecs" => Ok(Format::Ecs),
+            other => Err(format!("{other:?}: expected native, eve or ecs")),
         }
     }
 }
@@ -217,6 +221,10 @@ impl OutputSet {
                 mode,
             )?));
         }
+        // Offline runs wait for their outputs (live ones never do).
+        if t.delivery.backpressure {
+            syslog::warn_rfc3164_offline(&t.syslog);
+        }
         for spec in &t.syslog {
             outputs.push(Box::new(SyslogOutput::start(spec.clone(), &t.delivery)?));
         }
@@ -344,6 +352,7 @@ impl Output for JsonLines {
                 self.writer.write_with(|w| match self.format {
                     Format::Native => json::write_alert(w, alert, id, count, sources),
                     Format::Eve => eve::write_alert(w, alert, id, count, sources),
+                    Format::Ecs => ecs::write_alert(w, alert, id, count, sources),
                 })?;
                 self.count();
             }
@@ -351,6 +360,7 @@ impl Output for JsonLines {
                 self.writer.write_with(|w| match self.format {
                     Format::Native => json::write_sensor_event(w, e, sources),
                     Format::Eve => eve::write_sensor_event(w, e, sources),
+                    Format::Ecs => ecs::write_sensor_event(w, e, sources),
                 })?;
                 self.count();
             }

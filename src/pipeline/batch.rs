@@ -9,7 +9,7 @@ use crate::matcher::Matcher;
 use crate::matcher::spoof::{Digests, SpoofDetector};
 use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::{Alert, DnsResponse, PayloadBatch, SourceNames, Weird};
-use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, eve, json};
+use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, ecs, eve, json};
 use crate::rules::SharedRules;
 use crate::stats::{AlertCounts, WorkerCounters};
 
@@ -91,6 +91,9 @@ impl Processor {
                             }
                             Format::Eve => {
                                 eve::write_dns_log(&mut out.dns_log, &resp, &self.sources)
+                            }
+                            Format::Ecs => {
+                                ecs::write_dns_log(&mut out.dns_log, &resp, &self.sources)
                             }
                         }
                     }

@@ -62,3 +62,88 @@ pub enum SensorEvent {
         reason: String,
     },
 }
+
+impl SensorEvent {
+    /// Its `kind`, as the native line names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SensorEvent::SensorHealth { .. } => "sensor_health",
+            SensorEvent::CaptureLoss { .. } => "capture_loss",
+            SensorEvent::CaptureStalled { .. } => "capture_stalled",
+        }
+    }
+
+    /// When it was raised, RFC 3339 UTC.
+    pub fn ts(&self) -> &str {
+        match self {
+            SensorEvent::SensorHealth { ts, .. }
+            | SensorEvent::CaptureLoss { ts, .. }
+            | SensorEvent::CaptureStalled { ts, .. } => ts,
+        }
+    }
+
+    /// The interface a blindness event is about.
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            SensorEvent::SensorHealth { .. } => None,
+            SensorEvent::CaptureLoss { interface, .. }
+            | SensorEvent::CaptureStalled { interface, .. } => Some(interface),
+        }
+    }
+
+    /// One sentence saying what happened, for formats with a message
+    /// field. Interface names are the administrator's, escaped all the
+    /// same.
+    pub fn message(&self) -> String {
+        let m = match self {
+            SensorEvent::SensorHealth {
+                uptime_seconds,
+                interfaces,
+                dns_responses,
+                alerts,
+                ..
+            } => {
+                let received: u64 = interfaces.iter().map(|i| i.received).sum();
+                let dropped: u64 = interfaces
+                    .iter()
+                    .map(|i| i.kernel_dropped + i.interface_dropped)
+                    .sum();
+                let alerts: u64 = alerts.values().sum();
+                format!(
+                    "up {uptime_seconds} s: {received} packets received, {dropped} dropped, \
+                     {dns_responses} DNS responses, {alerts} alerts"
+                )
+            }
+            SensorEvent::CaptureLoss {
+                interface,
+                interval_seconds,
+                received,
+                dropped,
+                drop_rate,
+                threshold,
+                ..
+            } => format!(
+                "{interface} lost {dropped} of {} packets in {interval_seconds} s ({:.2}%), above the {:.2}% threshold",
+                received + dropped,
+                drop_rate * 100.0,
+                threshold * 100.0
+            ),
+            SensorEvent::CaptureStalled {
+                interface, reason, ..
+            } => format!("{interface}: {reason}"),
+        };
+        crate::model::text::escape_text(&m).into_owned()
+    }
+
+    /// An id unique to this event: FNV-1a of its kind, time and
+    /// interface (a sensor raises one event of a kind per interface at a
+    /// time).
+    pub fn event_id(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut h = fnv::FnvHasher::default();
+        h.write(self.kind().as_bytes());
+        h.write(self.ts().as_bytes());
+        h.write(self.interface().unwrap_or_default().as_bytes());
+        h.finish()
+    }
+}

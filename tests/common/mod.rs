@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod ecs;
 pub mod live;
 pub mod rsyslog;
 

@@ -14,6 +14,79 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
+/// The time `value` holds, read with the Java `SimpleDateFormat` pattern
+/// `pattern` as QRadar reads LEEF's `devTime` with `devTimeFormat`:
+/// strictly, field by field (the letters LEEF times use: `MMM` English
+/// month abbreviation, `dd` `HH` `mm` `ss` two digits, `yyyy` four, `SSS`
+/// three, `z` a zone name of UTC or GMT; anything else literal). `None`
+/// when the value does not match the pattern exactly.
+pub fn parse_java_time(pattern: &str, value: &str) -> Option<jiff::Timestamp> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut rest = value;
+    let (mut year, mut month, mut day) = (None, None, None);
+    let (mut hour, mut minute, mut second, mut milli, mut zone) = (None, None, None, None, false);
+    let p: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < p.len() {
+        let c = p[i];
+        let run = p[i..].iter().take_while(|x| **x == c).count();
+        i += run;
+        let mut digits = |n: usize| -> Option<i64> {
+            let d = rest.get(..n)?;
+            if !d.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            rest = &rest[n..];
+            d.parse().ok()
+        };
+        match (c, run) {
+            ('M', 3) => {
+                let m = MONTHS.iter().position(|m| rest.starts_with(m))?;
+                rest = &rest[3..];
+                month = Some(m as i64 + 1);
+            }
+            ('d', 2) => day = Some(digits(2)?),
+            ('y', 4) => year = Some(digits(4)?),
+            ('H', 2) => hour = Some(digits(2)?),
+            ('m', 2) => minute = Some(digits(2)?),
+            ('s', 2) => second = Some(digits(2)?),
+            ('S', 3) => milli = Some(digits(3)?),
+            ('z', 1) => {
+                let z = ["UTC", "GMT"].iter().find(|z| rest.starts_with(**z))?;
+                rest = &rest[z.len()..];
+                zone = true;
+            }
+            (c, _) if !c.is_ascii_alphabetic() => {
+                for _ in 0..run {
+                    rest = rest.strip_prefix(c)?;
+                }
+            }
+            _ => return None,
+        }
+    }
+    if !rest.is_empty() || !zone {
+        return None;
+    }
+    let date = jiff::civil::Date::new(
+        i16::try_from(year?).ok()?,
+        i8::try_from(month?).ok()?,
+        i8::try_from(day?).ok()?,
+    )
+    .ok()?;
+    let time = jiff::civil::Time::new(
+        i8::try_from(hour?).ok()?,
+        i8::try_from(minute?).ok()?,
+        i8::try_from(second?).ok()?,
+        i32::try_from(milli? * 1_000_000).ok()?,
+    )
+    .ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(time))
+        .ok()
+}
+
 /// One message as rsyslog received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
@@ -27,6 +100,8 @@ pub struct Rsyslog {
     pub dir: PathBuf,
     pub udp: u16,
     pub tcp: u16,
+    /// A second plain TCP input, for one more body format.
+    pub tcp2: u16,
     pub tls: u16,
     /// TLS that requires a client certificate signed by the CA.
     pub mtls: u16,
@@ -108,6 +183,7 @@ impl Rsyslog {
         let mut r = Rsyslog {
             udp: free_port(),
             tcp: free_port(),
+            tcp2: free_port(),
             tls: free_port(),
             mtls: free_port(),
             ca: dir.join("ca.pem"),
@@ -132,6 +208,7 @@ module(load="imudp")
 module(load="imtcp" maxSessions="200")
 input(type="imudp" address="127.0.0.1" port="{udp}" name="udp")
 input(type="imtcp" address="127.0.0.1" port="{tcp}" name="tcp")
+input(type="imtcp" address="127.0.0.1" port="{tcp2}" name="tcp2")
 input(type="imtcp" address="127.0.0.1" port="{tls}" name="tls"
       streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
 input(type="imtcp" address="127.0.0.1" port="{mtls}" name="mtls"
@@ -141,6 +218,7 @@ template(name="raw" type="string" string="%inputname% %rawmsg%\n")
 "#,
             udp = r.udp,
             tcp = r.tcp,
+            tcp2 = r.tcp2,
             tls = r.tls,
             mtls = r.mtls,
         );
@@ -205,7 +283,7 @@ template(name="raw" type="string" string="%inputname% %rawmsg%\n")
     /// test cannot connect from here, so it asks `ss` there.
     fn listening(&self) -> bool {
         match &self.netns {
-            None => [self.tcp, self.tls, self.mtls].iter().all(|p| {
+            None => [self.tcp, self.tcp2, self.tls, self.mtls].iter().all(|p| {
                 TcpStream::connect_timeout(
                     &SocketAddr::from(([127, 0, 0, 1], *p)),
                     Duration::from_millis(200),
@@ -218,7 +296,7 @@ template(name="raw" type="string" string="%inputname% %rawmsg%\n")
                     .output()
                     .unwrap();
                 let text = String::from_utf8_lossy(&out.stdout);
-                [self.tcp, self.tls, self.mtls]
+                [self.tcp, self.tcp2, self.tls, self.mtls]
                     .iter()
                     .all(|p| text.contains(&format!("127.0.0.1:{p} ")))
             }

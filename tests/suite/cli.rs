@@ -875,6 +875,7 @@ fn help_groups_every_option_under_its_task() {
         "--syslog-key",
         "--syslog-server-name",
         "--syslog-udp-max",
+        "--syslog-enterprise-number",
         "--spool-dir",
         "--spool-max-mb",
         "--syslog-flush-timeout",

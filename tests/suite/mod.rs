@@ -2,6 +2,8 @@
 mod cli;
 /// One validated configuration: check and analyze reject the same FILE:LINE.
 mod config;
+/// Elastic Common Schema output against ECS's own field list.
+mod ecs;
 /// One generated capture per link layer, tunnel, fragment and TCP case.
 mod encapsulations;
 /// Suricata EVE output against Suricata's own schema.

@@ -12,7 +12,9 @@ use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
 use crate::common::live::{Netns, Sensor};
-use crate::common::rsyslog::{Received, Rsyslog, parse_3164, parse_5424, parse_cef, parse_leef};
+use crate::common::rsyslog::{
+    Received, Rsyslog, parse_3164, parse_5424, parse_cef, parse_java_time, parse_leef,
+};
 use crate::common::{bin, project_file, read_json_lines};
 
 /// Names an attacker controls, as they come off the wire: a line break,
@@ -126,6 +128,10 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
     );
     let tls = format!("tls://localhost:{}?body=leef&facility=daemon", r.tls);
     let mtls = format!("tls://127.0.0.1:{}?format=3164&body=eve", r.mtls);
+    let tcp2 = format!(
+        "tcp://127.0.0.1:{}?body=ecs&enterprise_number=61234",
+        r.tcp2
+    );
     let demo = project_file("pcaps/demo-hijack.pcap");
     let zones = project_file("pcaps/demo-hijack.zones.toml");
     let out = bin()
@@ -138,7 +144,8 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         .arg("--alerts")
         .arg(&alerts_path)
         .args([
-            "--syslog", &udp, "--syslog", &tcp, "--syslog", &tls, "--syslog", &mtls,
+            "--syslog", &udp, "--syslog", &tcp, "--syslog", &tls, "--syslog", &mtls, "--syslog",
+            &tcp2,
         ])
         .arg("--syslog-ca")
         .arg(&r.ca)
@@ -155,13 +162,21 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
     // 16 from the demo, one per hostile name.
     assert_eq!(n, 16 + hostile_names().len(), "{alerts:#?}");
     let got = r.wait_for(Duration::from_secs(20), |got| {
-        ["udp", "tcp", "tls", "mtls"]
+        ["udp", "tcp", "tls", "mtls", "tcp2"]
             .iter()
             .all(|i| by_input(got, i).len() >= n)
     });
     // Nothing more either: no record split in two.
-    assert_eq!(got.len(), 4 * n, "{got:#?}");
+    assert_eq!(got.len(), 5 * n, "{got:#?}");
     let host = hostname();
+    // Two RFC 3164 destinations, one warning for the run.
+    assert_eq!(
+        stderr.matches("RFC 3164 syslog header has no year").count(),
+        1,
+        "{stderr}"
+    );
+    // Each event's unique id, as each format gives it: the same.
+    let mut event_ids: Vec<Vec<String>> = vec![Vec::new(); n];
 
     // UDP: RFC 5424, JSON, local0.
     for (m, a) in by_input(&got, "udp").iter().zip(&alerts) {
@@ -193,30 +208,45 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
     }
 
     // TCP, newline-framed: RFC 3164, CEF, local3.
-    for (m, a) in by_input(&got, "tcp").iter().zip(&alerts) {
+    for (i, (m, a)) in by_input(&got, "tcp").iter().zip(&alerts).enumerate() {
         let p = parse_3164(m);
         assert_eq!(p.pri, 19 * 8 + severity_code(a), "{m}");
         assert_eq!(p.hostname, host);
         assert!(p.tag.starts_with("dnsentry["), "{m}");
-        let (header, ext) = parse_cef(&p.msg);
+        let (header, pairs) = parse_cef(&p.msg);
         assert_eq!(
-            header[..5],
+            header,
             [
                 "CEF:0",
                 "dnsentry",
                 "dnsentry",
                 env!("CARGO_PKG_VERSION"),
-                a["kind"].as_str().unwrap()
+                &s(&a["rule"]["id"]),
+                a["rule"]["name"].as_str().unwrap(),
+                &s(&a["rule"]["severity"]),
             ]
         );
-        let ext: std::collections::BTreeMap<String, String> = ext.into_iter().collect();
+        // Standard keys first, then the labelled custom ones.
+        let custom = |k: &str| k.starts_with("cs") || k.starts_with("flexString");
+        let first_custom = pairs.iter().position(|(k, _)| custom(k)).unwrap();
+        assert!(pairs[first_custom..].iter().all(|(k, _)| custom(k)), "{m}");
+        let ext: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
         let get = |k: &str| ext.get(k).cloned().unwrap_or_default();
+        assert_eq!(get("dvchost"), host, "{m}");
+        assert_eq!(get("app"), "DNS", "{m}");
+        assert_eq!(get("cat"), s(&a["rule"]["category"]), "{m}");
+        assert_eq!(get("msg"), s(&a["message"]), "{m}");
+        assert_eq!(get("cnt"), s(&a["count"]), "{m}");
+        assert_eq!(get("flexString1Label"), "alertId", "{m}");
+        assert_eq!(get("flexString1"), s(&a["id"]), "{m}");
+        assert_eq!(get("flexString2Label"), "responseId", "{m}");
+        assert_eq!(get("flexString2"), s(&a["response_id"]), "{m}");
         assert_eq!(get("src"), s(&a["src_ip"]), "{m}");
         assert_eq!(get("spt"), s(&a["src_port"]));
         assert_eq!(get("dst"), s(&a["dst_ip"]));
         assert_eq!(get("dpt"), s(&a["dst_port"]));
         assert_eq!(get("proto"), s(&a["transport"]).to_uppercase());
-        assert_eq!(get("externalId"), s(&a["id"]));
+        event_ids[i].push(get("externalId"));
         assert_eq!(get("rt"), epoch_ms(&s(&a["ts"])));
         for (n, label, field) in [
             (1, "kind", s(&a["kind"])),
@@ -236,6 +266,9 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         // Nothing but the mapped keys: no field was injected.
         let mapped: Vec<String> = [
             "rt",
+            "dvchost",
+            "app",
+            "cat",
             "src",
             "spt",
             "dst",
@@ -243,10 +276,12 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
             "proto",
             "externalId",
             "cnt",
+            "msg",
         ]
         .iter()
         .map(|k| k.to_string())
         .chain((1..=6).flat_map(|n| [format!("cs{n}"), format!("cs{n}Label")]))
+        .chain((1..=2).flat_map(|n| [format!("flexString{n}"), format!("flexString{n}Label")]))
         .collect();
         for k in ext.keys() {
             assert!(mapped.contains(k), "injected CEF key {k:?} in {m}");
@@ -255,7 +290,7 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
 
     // TLS (server certificate checked against the test's CA): RFC 5424,
     // LEEF 2.0 with a tab delimiter, daemon.
-    for (m, a) in by_input(&got, "tls").iter().zip(&alerts) {
+    for (i, (m, a)) in by_input(&got, "tls").iter().zip(&alerts).enumerate() {
         let p = parse_5424(m);
         assert_eq!(p.pri, 3 * 8 + severity_code(a), "{m}");
         let (header, attrs) = parse_leef(&p.msg);
@@ -272,9 +307,26 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         );
         let attrs: std::collections::BTreeMap<String, String> = attrs.into_iter().collect();
         let get = |k: &str| attrs.get(k).cloned().unwrap_or_default();
+        // devTime as QRadar reads it: with devTimeFormat, to the
+        // millisecond of the packet time.
+        let dev_time = parse_java_time(&get("devTimeFormat"), &get("devTime"))
+            .unwrap_or_else(|| panic!("devTime does not match devTimeFormat: {m:?}"));
+        assert_eq!(
+            dev_time.as_millisecond().to_string(),
+            epoch_ms(&s(&a["ts"]))
+        );
+        assert_eq!(get("sev"), s(&a["rule"]["severity"]));
+        assert_eq!(get("cat"), s(&a["rule"]["category"]));
+        assert_eq!(get("ruleId"), s(&a["rule"]["id"]));
+        assert_eq!(get("ruleName"), s(&a["rule"]["name"]));
+        assert_eq!(get("sensor"), host);
+        assert_eq!(get("msg"), s(&a["message"]), "{m:?}");
+        assert_eq!(get("owner"), s(&a["owner"]), "{m:?}");
+        assert_eq!(get("responseId"), s(&a["response_id"]));
+        assert_eq!(get("count"), s(&a["count"]));
+        event_ids[i].push(get("eventId"));
         assert_eq!(get("src"), s(&a["src_ip"]));
         assert_eq!(get("dst"), s(&a["dst_ip"]));
-        assert_eq!(get("cat"), s(&a["kind"]));
         assert_eq!(get("qname"), s(&a["qname"]), "{m:?}");
         assert_eq!(get("value"), s(&a["value"]));
         assert_eq!(get("indicator"), s(&a["ioc"]["indicator"]));
@@ -317,6 +369,49 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
     if cfg!(eve_schema) {
         let errors = crate::common::eve_schema_errors(&eve);
         assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+
+    // TCP with its own enterprise number: RFC 5424, ECS.
+    let mut ecs = Vec::new();
+    for (i, (m, a)) in by_input(&got, "tcp2").iter().zip(&alerts).enumerate() {
+        let p = parse_5424(m);
+        assert_eq!(p.sd_id, "dnsentry@61234", "{m}");
+        let doc: Value = serde_json::from_str(&p.msg).unwrap();
+        assert_eq!(doc["@timestamp"], a["ts"], "{m}");
+        assert_eq!(doc["message"], a["message"], "{m}");
+        assert_eq!(doc["rule"]["id"], s(&a["rule"]["id"]));
+        assert_eq!(doc["observer"]["name"], host);
+        assert_eq!(doc["dns"]["question"]["name"], a["qname"]);
+        assert_eq!(doc["destination"]["ip"], a["src_ip"]);
+        assert_eq!(doc["source"]["ip"], a["dst_ip"]);
+        let own = &doc["dnsentry"];
+        assert_eq!(own["alert_id"], a["id"]);
+        assert_eq!(own["value"], a["value"]);
+        assert_eq!(own["owner"], a["owner"]);
+        if a["ioc"].is_object() {
+            assert_eq!(doc["threat"]["indicator"]["name"], a["ioc"]["indicator"]);
+            assert_eq!(
+                doc["threat"]["indicator"]["description"],
+                a["ioc"]["source"]
+            );
+            assert_eq!(doc["threat"]["indicator"]["provider"], a["ioc"]["feed"]);
+        }
+        event_ids[i].push(s(&doc["event"]["id"]));
+        ecs.push((format!("tcp2:{}", i + 1), doc));
+    }
+    assert_eq!(ecs.len(), n);
+    let errors = crate::common::ecs::ecs_errors(&ecs);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // CEF's externalId, LEEF's eventId and ECS's event.id name one event;
+    // no two events share one.
+    let mut unique = std::collections::BTreeSet::new();
+    for ids in &event_ids {
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(
+            ids.iter().all(|id| id == &ids[0] && id.len() == 16),
+            "{ids:?}"
+        );
+        assert!(unique.insert(ids[0].clone()), "{ids:?} twice");
     }
 
     // The hostile names made it through as their escaped selves.

@@ -1,6 +1,7 @@
 //! Syslog messages: the header (RFC 5424, or RFC 3164 on request) around a
-//! body (the JSON alert, Suricata's EVE alert, ArcSight CEF, or QRadar
-//! LEEF 2.0).
+//! body (the JSON alert, Suricata's EVE alert, an ECS document, ArcSight
+//! CEF, or QRadar LEEF 2.0). Sensor events take the destination's body
+//! format too.
 //!
 //! DNS names and feed metadata are attacker-controlled, so every field is
 //! escaped the way its format demands, and anything that could end a record
@@ -10,10 +11,12 @@
 
 use std::fmt::Write as _;
 
+use crate::model::names::type_name;
+use crate::model::rule::Rule;
 use crate::model::text::is_unsafe_char;
 use crate::model::{Alert, AlertDetail, Severity, SourceNames, Timestamp};
-use crate::output::eve;
-use crate::output::json::{write_alert, write_sensor_event};
+use crate::output::json::{sensor_rule, write_alert, write_sensor_event};
+use crate::output::{ecs, eve};
 use crate::stats::SensorEvent;
 
 /// The syslog header format.
@@ -29,14 +32,18 @@ pub enum Body {
     Json,
     /// Suricata's EVE JSON, as `--alerts-format eve` writes it.
     Eve,
+    /// An Elastic Common Schema document, as `--alerts-format ecs` writes
+    /// it.
+    Ecs,
     Cef,
     Leef,
 }
 
-/// SD-ID of the structured-data element. 32473 is the private enterprise
-/// number RFC 5612 reserves for documentation: a SIEM that keys on it gets
-/// a stable id, and no real organisation's number is claimed.
-pub const SD_ID: &str = "dnsentry@32473";
+/// The default private enterprise number of the structured data's SD-ID
+/// (`dnsentry@32473`): the number RFC 5612 reserves for documentation, so
+/// no real organisation's number is claimed. An organisation that keys on
+/// its own number configures it.
+pub const EXAMPLE_ENTERPRISE_NUMBER: u32 = 32473;
 
 /// Who sends: fixed for a run.
 #[derive(Clone, Debug)]
@@ -45,15 +52,23 @@ pub struct Origin {
     pub procid: u32,
     /// Syslog facility (0..=23); `local0` is 16.
     pub facility: u8,
+    /// The private enterprise number in the SD-ID `dnsentry@N`.
+    pub enterprise_number: u32,
 }
 
 impl Origin {
-    pub fn this_host(facility: u8) -> Origin {
+    pub fn this_host(facility: u8, enterprise_number: u32) -> Origin {
         Origin {
             hostname: printusascii(&crate::model::host_name(), 255),
             procid: std::process::id(),
             facility,
+            enterprise_number,
         }
+    }
+
+    /// `[dnsentry@N ` : the opening of the one SD-ELEMENT.
+    fn sd_open(&self) -> String {
+        format!("[dnsentry@{} ", self.enterprise_number)
     }
 }
 
@@ -208,7 +223,6 @@ fn json_body(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String 
 /// The fields every body and the structured data draw on.
 struct Fields<'a> {
     kind: &'static str,
-    severity: &'static str,
     qname: &'a str,
     value: &'a str,
     indicator: Option<String>,
@@ -224,7 +238,6 @@ fn fields(a: &Alert) -> Fields<'_> {
     };
     Fields {
         kind: a.kind.as_str(),
-        severity: a.kind.severity().as_str(),
         qname: &a.qname,
         value: &a.value,
         indicator,
@@ -242,6 +255,29 @@ fn bsd_time(ts: Timestamp) -> String {
     jiff::Timestamp::from_microsecond(ts.0)
         .map(|t| t.strftime("%b %e %H:%M:%S").to_string())
         .unwrap_or_else(|_| "Jan  1 00:00:00".into())
+}
+
+/// LEEF's `devTimeFormat`: a Java `SimpleDateFormat` pattern, which QRadar
+/// parses `devTime` with (IBM's LEEF 2.0 specification). `leef_time`
+/// writes exactly this.
+pub const LEEF_TIME_FORMAT: &str = "MMM dd yyyy HH:mm:ss.SSS z";
+
+/// A time as [`LEEF_TIME_FORMAT`] reads it: English month abbreviation,
+/// zero-padded day, milliseconds, and the zone `UTC`.
+fn leef_time(ts: Timestamp) -> String {
+    jiff::Timestamp::from_microsecond(ts.0)
+        .map(|t| t.strftime("%b %d %Y %H:%M:%S%.3f UTC").to_string())
+        .unwrap_or_else(|_| "Jan 01 1970 00:00:00.000 UTC".into())
+}
+
+/// A sensor event's RFC 3339 time as a [`Timestamp`]; the epoch if it is
+/// none (it is always written by the sensor itself).
+fn sensor_time(e: &SensorEvent) -> Timestamp {
+    Timestamp(
+        e.ts()
+            .parse::<jiff::Timestamp>()
+            .map_or(0, |t| t.as_microsecond()),
+    )
 }
 
 /// The header, the structured data, then the body: one message, without
@@ -285,7 +321,8 @@ pub fn alert_message(
     sources: &SourceNames,
 ) -> String {
     let f = fields(a);
-    let mut sd = format!("[{SD_ID} kind=\"");
+    let mut sd = origin.sd_open();
+    sd.push_str("kind=\"");
     sd_value(f.kind, &mut sd);
     sd.push_str("\" qname=\"");
     sd_value(f.qname, &mut sd);
@@ -303,8 +340,9 @@ pub fn alert_message(
     let body = match body {
         Body::Json => json_body(|v| write_alert(v, a, id, count, sources)),
         Body::Eve => json_body(|v| eve::write_alert(v, a, id, count, sources)),
-        Body::Cef => cef(a, &f, id, count),
-        Body::Leef => leef(a, &f, id, count),
+        Body::Ecs => json_body(|v| ecs::write_alert(v, a, id, count, sources)),
+        Body::Cef => cef_alert(a, &f, id, count, sources),
+        Body::Leef => leef_alert(a, &f, id, count, sources),
     };
     message(
         header,
@@ -317,101 +355,270 @@ pub fn alert_message(
     )
 }
 
-/// CEF severity 0..10.
-fn cef_severity(s: &str) -> u8 {
-    match s {
-        "high" => 8,
-        "medium" => 5,
-        _ => 3,
-    }
-}
-
-/// ArcSight CEF:0. Mapping: `rt` packet time (ms since the epoch), `src`/
-/// `spt` the answering server, `dst`/`dpt` the client, `proto`, then
-/// cs1 kind, cs2 qname, cs3 value, cs4 indicator, cs5 zone, cs6 feed (each
-/// with its `csNLabel`), `externalId` the alert id, `cnt` the suppressed
-/// count.
-fn cef(a: &Alert, f: &Fields<'_>, id: u64, count: u64) -> String {
-    let m = &a.meta;
+/// CEF:0's header up to its extension: vendor, product and version, then
+/// the rule's number as the signature id, its constant name, and its
+/// severity on CEF's 0..10 scale (the catalogue's own scale).
+fn cef_header_of(rule: &Rule) -> String {
     let mut s = String::from("CEF:0|dnsentry|dnsentry|");
     cef_header(env!("CARGO_PKG_VERSION"), &mut s);
-    s.push('|');
-    cef_header(f.kind, &mut s);
-    s.push('|');
-    cef_header(&format!("DNS {} {}", f.kind, f.value), &mut s);
-    let _ = write!(
-        s,
-        "|{}|rt={} src={} spt={} dst={} dpt={} proto={} externalId={id:016x} cnt={count}",
-        cef_severity(f.severity),
-        m.ts.0 / 1000,
-        m.src_ip,
-        m.src_port,
-        m.dst_ip,
-        m.dst_port,
-        m.transport.as_str().to_ascii_uppercase(),
-    );
-    let mut ext = |n: u8, label: &str, v: Option<&str>| {
-        if let Some(v) = v {
-            let _ = write!(s, " cs{n}Label={label} cs{n}=");
-            cef_value(v, &mut s);
-        }
-    };
-    ext(1, "kind", Some(f.kind));
-    ext(2, "qname", Some(f.qname));
-    ext(3, "value", Some(f.value));
-    ext(4, "indicator", f.indicator.as_deref());
-    ext(5, "zone", f.zone);
-    ext(6, "feed", f.feed);
+    let _ = write!(s, "|{}|", rule.id);
+    cef_header(rule.name, &mut s);
+    let _ = write!(s, "|{}|", rule.severity);
     s
 }
 
-/// QRadar LEEF 2.0 with a tab delimiter. Attributes: `devTime` (ms since
-/// the epoch, `devTimeFormat` says so), `src`, `srcPort`, `dst`, `dstPort`,
-/// `proto`, `sev`, `cat` kind, `qname`, `value`, `indicator`, `zone`,
-/// `feed`, `alertId`, `count`.
-fn leef(a: &Alert, f: &Fields<'_>, id: u64, count: u64) -> String {
-    let m = &a.meta;
-    let mut s = String::from("LEEF:2.0|dnsentry|dnsentry|");
-    leef_header(env!("CARGO_PKG_VERSION"), &mut s);
-    s.push('|');
-    leef_header(f.kind, &mut s);
-    s.push_str("|x09|");
-    let mut attr = |k: &str, v: &str| {
-        if !s.ends_with('|') {
-            s.push('\t');
+/// CEF extension pairs, written in the order given, each value escaped.
+struct CefExtension(String);
+
+impl CefExtension {
+    fn new(header: String) -> CefExtension {
+        CefExtension(header)
+    }
+
+    fn put(&mut self, key: &str, value: &str) {
+        if !self.0.ends_with('|') {
+            self.0.push(' ');
         }
-        s.push_str(k);
-        s.push('=');
-        leef_value(v, &mut s);
-    };
-    attr("devTime", &(m.ts.0 / 1000).to_string());
-    attr("devTimeFormat", "epoch_ms");
-    attr("src", &m.src_ip.to_string());
-    attr("srcPort", &m.src_port.to_string());
-    attr("dst", &m.dst_ip.to_string());
-    attr("dstPort", &m.dst_port.to_string());
-    attr("proto", &m.transport.as_str().to_ascii_uppercase());
-    attr("sev", &cef_severity(f.severity).to_string());
-    attr("cat", f.kind);
-    attr("qname", f.qname);
-    attr("value", f.value);
+        self.0.push_str(key);
+        self.0.push('=');
+        cef_value(value, &mut self.0);
+    }
+
+    /// A custom field with its label (`cs1Label=kind cs1=...`).
+    fn labelled(&mut self, key: &str, label: &str, value: &str) {
+        self.put(&format!("{key}Label"), label);
+        self.put(key, value);
+    }
+}
+
+/// ArcSight CEF:0. Standard keys first: `rt` packet time (ms since the
+/// epoch), `dvchost` the sensor, `deviceInboundInterface` live, `app`
+/// DNS, `cat` the rule's category, `src`/`spt` the answering server,
+/// `dst`/`dpt` the client, `proto`, `externalId` unique per event, `cnt`
+/// the suppressed count, `msg` the sentence; then the labelled custom
+/// ones: cs1 kind, cs2 qname, cs3 value, cs4 indicator, cs5 zone, cs6
+/// feed, flexString1 the alert id (the suppression group), flexString2
+/// the response id.
+fn cef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNames) -> String {
+    let m = &a.meta;
+    let rule = a.kind.rule();
+    let mut x = CefExtension::new(cef_header_of(rule));
+    x.put("rt", &(m.ts.0 / 1000).to_string());
+    x.put("dvchost", &sources.sensor);
+    if let Some(i) = sources.interface(m.source.file) {
+        x.put("deviceInboundInterface", i);
+    }
+    x.put("app", "DNS");
+    x.put("cat", rule.category);
+    x.put("src", &m.src_ip.to_string());
+    x.put("spt", &m.src_port.to_string());
+    x.put("dst", &m.dst_ip.to_string());
+    x.put("dpt", &m.dst_port.to_string());
+    x.put("proto", &m.transport.as_str().to_ascii_uppercase());
+    x.put("externalId", &format!("{:016x}", a.event_id(id)));
+    x.put("cnt", &count.to_string());
+    x.put("msg", &a.message());
+    x.labelled("cs1", "kind", f.kind);
+    x.labelled("cs2", "qname", f.qname);
+    x.labelled("cs3", "value", f.value);
     if let Some(i) = &f.indicator {
-        attr("indicator", i);
+        x.labelled("cs4", "indicator", i);
     }
     if let Some(z) = f.zone {
-        attr("zone", z);
+        x.labelled("cs5", "zone", z);
     }
     if let Some(feed) = f.feed {
-        attr("feed", feed);
+        x.labelled("cs6", "feed", feed);
     }
-    attr("alertId", &format!("{id:016x}"));
-    attr("count", &count.to_string());
-    s
+    x.labelled("flexString1", "alertId", &format!("{id:016x}"));
+    x.labelled(
+        "flexString2",
+        "responseId",
+        &format!("{:016x}", a.response.id),
+    );
+    x.0
 }
 
-/// A health or blindness event: the EVE event for an EVE destination,
-/// else the JSON body (CEF and LEEF are for detections); MSGID its kind,
-/// informational or critical.
+/// A sensor event in CEF: its own rule's id, name and severity, the same
+/// standard keys as an alert where they apply (`rt`, `dvchost`,
+/// `deviceInboundInterface`, `app`, `cat`, `externalId`, `msg`, and
+/// `reason` for a stall), then its counters: `cn1` packets received, `cn2`
+/// dropped, `cn3` DNS responses (health), `cfp1` the drop rate (loss).
+fn cef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
+    let rule = sensor_rule(e);
+    let mut x = CefExtension::new(cef_header_of(rule));
+    x.put("rt", &(sensor_time(e).0 / 1000).to_string());
+    x.put("dvchost", &sources.sensor);
+    if let Some(i) = e.interface() {
+        x.put("deviceInboundInterface", i);
+    }
+    x.put("app", "DNS");
+    x.put("cat", rule.category);
+    x.put("externalId", &format!("{:016x}", e.event_id()));
+    x.put("msg", &e.message());
+    if let SensorEvent::CaptureStalled { reason, .. } = e {
+        x.put("reason", reason);
+    }
+    x.labelled("cs1", "kind", e.kind());
+    for (key, label, value) in sensor_counters(e) {
+        x.labelled(key, label, &value);
+    }
+    x.0
+}
+
+/// A sensor event's counters as CEF's labelled numbers (`key`), with the
+/// names LEEF gives them (`label`).
+fn sensor_counters(e: &SensorEvent) -> Vec<(&'static str, &'static str, String)> {
+    match e {
+        SensorEvent::SensorHealth {
+            interfaces,
+            dns_responses,
+            ..
+        } => vec![
+            (
+                "cn1",
+                "received",
+                interfaces
+                    .iter()
+                    .map(|i| i.received)
+                    .sum::<u64>()
+                    .to_string(),
+            ),
+            (
+                "cn2",
+                "dropped",
+                interfaces
+                    .iter()
+                    .map(|i| i.kernel_dropped + i.interface_dropped)
+                    .sum::<u64>()
+                    .to_string(),
+            ),
+            ("cn3", "dnsResponses", dns_responses.to_string()),
+        ],
+        SensorEvent::CaptureLoss {
+            received,
+            dropped,
+            drop_rate,
+            ..
+        } => vec![
+            ("cn1", "received", received.to_string()),
+            ("cn2", "dropped", dropped.to_string()),
+            ("cfp1", "dropRate", drop_rate.to_string()),
+        ],
+        SensorEvent::CaptureStalled { .. } => Vec::new(),
+    }
+}
+
+/// LEEF 2.0 attributes with the tab delimiter, each value escaped.
+struct LeefAttributes(String);
+
+impl LeefAttributes {
+    /// The header: vendor, product, version, the readable event id (the
+    /// kind), and the delimiter.
+    fn new(event_id: &str) -> LeefAttributes {
+        let mut s = String::from("LEEF:2.0|dnsentry|dnsentry|");
+        leef_header(env!("CARGO_PKG_VERSION"), &mut s);
+        s.push('|');
+        leef_header(event_id, &mut s);
+        s.push_str("|x09|");
+        LeefAttributes(s)
+    }
+
+    fn put(&mut self, k: &str, v: &str) {
+        if !self.0.ends_with('|') {
+            self.0.push('\t');
+        }
+        self.0.push_str(k);
+        self.0.push('=');
+        leef_value(v, &mut self.0);
+    }
+
+    /// `devTime` as [`LEEF_TIME_FORMAT`] says, then the common keys: the
+    /// severity (1..10) and category, the rule's id and name, the sensor
+    /// and, live, the interface.
+    fn common(&mut self, ts: Timestamp, rule: &Rule, sensor: &str, interface: Option<&str>) {
+        self.put("devTime", &leef_time(ts));
+        self.put("devTimeFormat", LEEF_TIME_FORMAT);
+        self.put("sev", &rule.severity.max(1).to_string());
+        self.put("cat", rule.category);
+        self.put("ruleId", &rule.id.to_string());
+        self.put("ruleName", rule.name);
+        self.put("sensor", sensor);
+        if let Some(i) = interface {
+            self.put("interface", i);
+        }
+    }
+}
+
+/// QRadar LEEF 2.0 with a tab delimiter. The event id is the kind;
+/// predefined keys `devTime`, `devTimeFormat`, `sev`, `cat` (the rule's
+/// category), `src`/`srcPort` the answering server, `dst`/`dstPort` the
+/// client, `proto`; custom keys (README: a QRadar property list)
+/// `ruleId`, `ruleName`, `sensor`, `interface`, `msg`, `qname`, `qtype`,
+/// `owner`, `rrtype`, `value`, `indicator`, `zone`, `feed`, `eventId`,
+/// `alertId`, `responseId`, `count`.
+fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNames) -> String {
+    let m = &a.meta;
+    let mut x = LeefAttributes::new(f.kind);
+    x.common(
+        m.ts,
+        a.kind.rule(),
+        &sources.sensor,
+        sources.interface(m.source.file),
+    );
+    x.put("src", &m.src_ip.to_string());
+    x.put("srcPort", &m.src_port.to_string());
+    x.put("dst", &m.dst_ip.to_string());
+    x.put("dstPort", &m.dst_port.to_string());
+    x.put("proto", &m.transport.as_str().to_ascii_uppercase());
+    x.put("msg", &a.message());
+    x.put("qname", f.qname);
+    if let Some(t) = a.qtype {
+        x.put("qtype", &type_name(t));
+    }
+    x.put("owner", &a.owner);
+    x.put("rrtype", &type_name(a.rrtype));
+    x.put("value", f.value);
+    if let Some(i) = &f.indicator {
+        x.put("indicator", i);
+    }
+    if let Some(z) = f.zone {
+        x.put("zone", z);
+    }
+    if let Some(feed) = f.feed {
+        x.put("feed", feed);
+    }
+    x.put("eventId", &format!("{:016x}", a.event_id(id)));
+    x.put("alertId", &format!("{id:016x}"));
+    x.put("responseId", &format!("{:016x}", a.response.id));
+    x.put("count", &count.to_string());
+    x.0
+}
+
+/// A sensor event in LEEF 2.0: the common keys, `msg`, `eventId`,
+/// `reason` for a stall and the counters (`received`, `dropped`,
+/// `dnsResponses`, `dropRate`).
+fn leef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
+    let mut x = LeefAttributes::new(e.kind());
+    x.common(
+        sensor_time(e),
+        sensor_rule(e),
+        &sources.sensor,
+        e.interface(),
+    );
+    x.put("msg", &e.message());
+    x.put("eventId", &format!("{:016x}", e.event_id()));
+    if let SensorEvent::CaptureStalled { reason, .. } = e {
+        x.put("reason", reason);
+    }
+    for (_, label, value) in sensor_counters(e) {
+        x.put(label, &value);
+    }
+    x.0
+}
+
+/// A health or blindness event in the destination's body format; MSGID
+/// its kind, informational or critical.
 pub fn sensor_message(
     e: &SensorEvent,
     header: Header,
@@ -419,17 +626,20 @@ pub fn sensor_message(
     origin: &Origin,
     sources: &SourceNames,
 ) -> String {
-    let (kind, severity) = match e {
-        SensorEvent::SensorHealth { .. } => ("sensor_health", 6),
-        SensorEvent::CaptureLoss { .. } => ("capture_loss", 2),
-        SensorEvent::CaptureStalled { .. } => ("capture_stalled", 2),
+    let kind = e.kind();
+    let severity = match e {
+        SensorEvent::SensorHealth { .. } => 6,
+        SensorEvent::CaptureLoss { .. } | SensorEvent::CaptureStalled { .. } => 2,
     };
     let body = match body {
+        Body::Json => json_body(|v| write_sensor_event(v, e, sources)),
         Body::Eve => json_body(|v| eve::write_sensor_event(v, e, sources)),
-        Body::Json | Body::Cef | Body::Leef => json_body(|v| write_sensor_event(v, e, sources)),
+        Body::Ecs => json_body(|v| ecs::write_sensor_event(v, e, sources)),
+        Body::Cef => cef_sensor(e, sources),
+        Body::Leef => leef_sensor(e, sources),
     };
     let ts = Timestamp(jiff::Timestamp::now().as_microsecond());
-    let sd = format!("[{SD_ID} kind=\"{kind}\"]");
+    let sd = format!("{}kind=\"{kind}\"]", origin.sd_open());
     message(header, origin, severity, ts, kind, &sd, &body)
 }
 
@@ -444,6 +654,7 @@ mod tests {
             hostname: "sensor1".into(),
             procid: 42,
             facility: 16,
+            enterprise_number: EXAMPLE_ENTERPRISE_NUMBER,
         }
     }
 
@@ -523,7 +734,7 @@ mod tests {
             .copied()
             .chain(std::iter::once(long.as_str()))
         {
-            for body in [Body::Json, Body::Eve, Body::Cef, Body::Leef] {
+            for body in [Body::Json, Body::Eve, Body::Ecs, Body::Cef, Body::Leef] {
                 for header in [Header::Rfc5424, Header::Rfc3164] {
                     let m = alert_message(&alert(q, q), 7, 0, header, body, &origin(), &sources());
                     // LEEF's attribute delimiter is a tab by design; nothing
@@ -538,9 +749,11 @@ mod tests {
                                 .char_indices()
                                 .filter(|(i, c)| *c == '=' && !ext[..*i].ends_with('\\'))
                                 .count();
-                            // rt src spt dst dpt proto externalId cnt, and 2 per
-                            // csN: kind, qname, value, indicator, feed.
-                            assert_eq!(unescaped_eq, 8 + 2 * 5, "{m}");
+                            // rt dvchost app cat src spt dst dpt proto externalId
+                            // cnt msg, and 2 per labelled field: cs1..cs4, cs6
+                            // (kind, qname, value, indicator, feed), flexString1
+                            // and 2 (alert and response ids).
+                            assert_eq!(unescaped_eq, 12 + 2 * 7, "{m}");
                             let header: Vec<&str> = cef.splitn(8, '|').take(7).collect();
                             assert_eq!(
                                 header,
@@ -549,8 +762,8 @@ mod tests {
                                     "dnsentry",
                                     "dnsentry",
                                     env!("CARGO_PKG_VERSION"),
-                                    "ioc_address",
-                                    "DNS ioc_address 185.20.187.8",
+                                    "9000001",
+                                    AlertKind::IocAddress.rule().name,
                                     "8"
                                 ],
                                 "{m}"
@@ -558,13 +771,20 @@ mod tests {
                         }
                         Body::Leef => {
                             let attrs = m.rsplit("|x09|").next().unwrap();
-                            assert_eq!(attrs.split('\t').count(), 15, "{m:?}");
+                            assert_eq!(attrs.split('\t').count(), 24, "{m:?}");
                         }
                         Body::Json => {
                             let json = &m[m.find("{\"ts\"").unwrap()..];
                             let v: serde_json::Value = serde_json::from_str(json).unwrap();
                             assert_eq!(v["qname"], q);
                             assert!(v["message"].as_str().unwrap().contains("185.20.187.8"));
+                        }
+                        Body::Ecs => {
+                            let json = &m[m.find("{\"@timestamp\"").unwrap()..];
+                            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                            assert_eq!(v["dns"]["question"]["name"], q);
+                            assert_eq!(v["dnsentry"]["qname"], q);
+                            assert_eq!(v["observer"]["name"], "sensor1");
                         }
                         Body::Eve => {
                             let json = &m[m.find("{\"timestamp\"").unwrap()..];
@@ -588,6 +808,116 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// devTime matches devTimeFormat field by field: English month, day
+    /// padded to two digits, milliseconds, the zone.
+    #[test]
+    fn leef_time_is_what_its_java_pattern_reads() {
+        assert_eq!(LEEF_TIME_FORMAT, "MMM dd yyyy HH:mm:ss.SSS z");
+        assert_eq!(
+            leef_time(Timestamp(1_547_110_802_762_345)),
+            "Jan 10 2019 09:00:02.762 UTC"
+        );
+        assert_eq!(
+            leef_time(Timestamp(1_546_650_000_005_999)),
+            "Jan 05 2019 01:00:00.005 UTC"
+        );
+    }
+
+    fn sensor_events() -> Vec<SensorEvent> {
+        let ts = "2026-11-27T17:20:19.284176Z".to_string();
+        vec![
+            SensorEvent::SensorHealth {
+                ts: ts.clone(),
+                severity: "info",
+                uptime_seconds: 60,
+                interfaces: Vec::new(),
+                dns_responses: 50,
+                alerts: Default::default(),
+                malformed: Default::default(),
+                outputs: Vec::new(),
+                is_final: false,
+            },
+            SensorEvent::CaptureLoss {
+                ts: ts.clone(),
+                severity: "high",
+                interface: "eth|1=x".into(),
+                interval_seconds: 60,
+                received: 100,
+                dropped: 4,
+                drop_rate: 0.04,
+                threshold: 0.01,
+            },
+            SensorEvent::CaptureStalled {
+                ts,
+                severity: "high",
+                interface: "eth1".into(),
+                reason: "no DNS response for 300 s".into(),
+            },
+        ]
+    }
+
+    /// Sensor events are written in the destination's body format, with
+    /// their own rules, never as JSON on a CEF or LEEF destination.
+    #[test]
+    fn sensor_events_take_the_destinations_body_format() {
+        let sources = SourceNames::new("sensor-7", vec!["eth1".into()], true);
+        for e in sensor_events() {
+            let rule = crate::output::json::sensor_rule(&e);
+            let cef = sensor_message(&e, Header::Rfc5424, Body::Cef, &origin(), &sources);
+            let body = &cef[cef.find("CEF:0|").unwrap()..];
+            let fields: Vec<&str> = body.splitn(8, '|').collect();
+            assert_eq!(fields[4], rule.id.to_string(), "{cef}");
+            assert_eq!(fields[5], rule.name, "{cef}");
+            assert_eq!(fields[6], rule.severity.to_string(), "{cef}");
+            assert!(fields[7].contains(&format!("cs1Label=kind cs1={}", e.kind())));
+            assert!(fields[7].contains(" externalId="), "{cef}");
+            assert!(fields[7].contains("rt=1795800019284 "), "{cef}");
+            assert!(!cef.contains('{'), "{cef}");
+            let leef = sensor_message(&e, Header::Rfc5424, Body::Leef, &origin(), &sources);
+            let body = &leef[leef.find("LEEF:2.0|").unwrap()..];
+            let fields: Vec<&str> = body.splitn(7, '|').collect();
+            assert_eq!(fields[4], e.kind(), "{leef}");
+            assert!(
+                fields[6].starts_with(
+                    "devTime=Nov 27 2026 17:20:19.284 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\t"
+                ),
+                "{leef}"
+            );
+            assert!(fields[6].contains(&format!("\truleId={}\t", rule.id)));
+            let ecs = sensor_message(&e, Header::Rfc5424, Body::Ecs, &origin(), &sources);
+            let json = &ecs[ecs.find("{\"@timestamp\"").unwrap()..];
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(v["rule"]["id"], rule.id.to_string());
+            assert_eq!(v["dnsentry"]["kind"], e.kind());
+        }
+        let loss = &sensor_events()[1];
+        let cef = sensor_message(loss, Header::Rfc5424, Body::Cef, &origin(), &sources);
+        assert!(cef.contains(" deviceInboundInterface=eth|1\\=x "), "{cef}");
+        assert!(cef.contains(" cfp1Label=dropRate cfp1=0.04"), "{cef}");
+    }
+
+    #[test]
+    fn the_enterprise_number_is_the_configured_one() {
+        let mut o = origin();
+        o.enterprise_number = 61234;
+        let m = alert_message(
+            &alert("a.test", "x"),
+            1,
+            0,
+            Header::Rfc5424,
+            Body::Cef,
+            &o,
+            &sources(),
+        );
+        assert!(m.contains(" [dnsentry@61234 kind=\"ioc_address\""), "{m}");
+        let e = &sensor_events()[0];
+        let m = sensor_message(e, Header::Rfc5424, Body::Json, &o, &sources());
+        assert!(
+            m.contains(" [dnsentry@61234 kind=\"sensor_health\"] "),
+            "{m}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Alerts straight to a SIEM over syslog: UDP, TCP or TLS, RFC 5424 or
-//! RFC 3164 headers, JSON, CEF or LEEF bodies.
+//! RFC 3164 headers, JSON, EVE, ECS, CEF or LEEF bodies.
 //!
 //! Each destination is its own output: the output thread renders a message
 //! and hands it to the destination's bounded queue; a delivery thread per
@@ -79,7 +79,7 @@ pub struct SyslogSettings {
     pub url: Option<String>,
     /// `5424` (default) or `3164`.
     pub format: Option<String>,
-    /// `json` (default), `eve`, `cef` or `leef`.
+    /// `json` (default), `eve`, `ecs`, `cef` or `leef`.
     pub body: Option<String>,
     /// `octet-counting` (default) or `non-transparent`; TCP and TLS only.
     pub framing: Option<String>,
@@ -99,6 +99,9 @@ pub struct SyslogSettings {
     /// Largest UDP message in bytes; longer ones are cut (RFC 5426).
     /// Default: what the path MTU allows.
     pub udp_max: Option<usize>,
+    /// Private enterprise number of the structured data's SD-ID
+    /// (`dnsentry@N`); RFC 5612's example number 32473 when absent.
+    pub enterprise_number: Option<u32>,
 }
 
 impl SyslogSettings {
@@ -118,6 +121,7 @@ impl SyslogSettings {
                 .clone()
                 .or_else(|| fallback.server_name.clone()),
             udp_max: self.udp_max.or(fallback.udp_max),
+            enterprise_number: self.enterprise_number.or(fallback.enterprise_number),
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct SyslogSpec {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub udp_max: Option<usize>,
+    /// The SD-ID's private enterprise number.
+    pub enterprise_number: u32,
 }
 
 impl SyslogSpec {
@@ -199,6 +205,12 @@ impl SyslogSpec {
                             .map_err(|_| bad(format!("udp_max {v:?} is not a number")))?,
                     );
                 }
+                "enterprise_number" => {
+                    from_query.enterprise_number =
+                        Some(v.parse().map_err(|_| {
+                            bad(format!("enterprise_number {v:?} is not a number"))
+                        })?);
+                }
                 other => return Err(bad(format!("unknown setting {other:?}"))),
             }
         }
@@ -211,14 +223,23 @@ impl SyslogSpec {
         let body = match s.body.as_deref().unwrap_or("json") {
             "json" => Body::Json,
             "eve" => Body::Eve,
+            "ecs" => Body::Ecs,
             "cef" => Body::Cef,
             "leef" => Body::Leef,
             other => {
                 return Err(bad(format!(
-                    "body {other:?}: expected json, eve, cef or leef"
+                    "body {other:?}: expected json, eve, ecs, cef or leef"
                 )));
             }
         };
+        let enterprise_number = s
+            .enterprise_number
+            .unwrap_or(format::EXAMPLE_ENTERPRISE_NUMBER);
+        if enterprise_number == 0 {
+            return Err(bad(
+                "enterprise_number 0 is reserved; give your organisation's IANA private enterprise number".into(),
+            ));
+        }
         let framing = match s.framing.as_deref().unwrap_or("octet-counting") {
             "octet-counting" => Framing::OctetCounting,
             "non-transparent" => Framing::NonTransparent,
@@ -272,6 +293,7 @@ impl SyslogSpec {
             cert: s.cert.clone().filter(|_| proto == Proto::Tls),
             key: s.key.clone().filter(|_| proto == Proto::Tls),
             udp_max: s.udp_max,
+            enterprise_number,
         })
     }
 
@@ -289,6 +311,7 @@ impl SyslogSpec {
         let body = match self.body {
             Body::Json => "JSON",
             Body::Eve => "EVE JSON",
+            Body::Ecs => "ECS JSON",
             Body::Cef => "CEF",
             Body::Leef => "LEEF 2.0",
         };
@@ -296,6 +319,9 @@ impl SyslogSpec {
             "{}: {header}, {body} body, facility {}",
             self.name, self.facility
         );
+        if self.enterprise_number != format::EXAMPLE_ENTERPRISE_NUMBER {
+            s.push_str(&format!(", SD-ID dnsentry@{}", self.enterprise_number));
+        }
         match self.proto {
             Proto::Udp => s.push_str(&format!(
                 ", max {} bytes",
@@ -490,7 +516,7 @@ impl SyslogOutput {
                 problem: format!("cannot start delivery thread: {e}"),
             })?;
         Ok(SyslogOutput {
-            origin: Origin::this_host(spec.facility),
+            origin: Origin::this_host(spec.facility, spec.enterprise_number),
             spec,
             tx: Some(tx),
             stats,
@@ -606,6 +632,24 @@ impl Drop for SyslogOutput {
     }
 }
 
+/// An offline run replays old captures, and an RFC 3164 header has no
+/// year: says so once for the run, naming every such destination, so
+/// that no one reads the header's date as this year's.
+pub fn warn_rfc3164_offline(specs: &[SyslogSpec]) {
+    let names: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.header == Header::Rfc3164)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !names.is_empty() {
+        tracing::warn!(
+            "RFC 3164 syslog header has no year ({}): the date in the header is the packet's \
+             month and day only; the body carries the full timestamp",
+            names.join(", ")
+        );
+    }
+}
+
 /// Refuses two destinations that would share a spool (the same protocol,
 /// host and port): their backlogs would interleave.
 pub fn check_distinct(specs: &[SyslogSpec]) -> Result<(), SyslogError> {
@@ -682,6 +726,14 @@ mod tests {
             (Header::Rfc3164, Body::Cef, Framing::NonTransparent, 19, 601)
         );
         assert_eq!(s.name, "tcp://127.0.0.1");
+        assert_eq!(s.enterprise_number, 32473);
+        let s = spec("udp://h?enterprise_number=61234").unwrap();
+        assert_eq!(s.enterprise_number, 61234);
+        assert!(
+            s.describe().contains(", SD-ID dnsentry@61234"),
+            "{}",
+            s.describe()
+        );
     }
 
     #[test]
@@ -694,6 +746,8 @@ mod tests {
             ("tls://x?cert=/c.pem", "needs its key"),
             ("udp://x?udp_max=100", "480"),
             ("tcp://x?colour=red", "unknown setting"),
+            ("tcp://x?enterprise_number=0", "reserved"),
+            ("tcp://x?enterprise_number=acme", "not a number"),
             ("tcp://x/path", "path"),
             ("not a url", "needs a scheme"),
             ("tcp://", "no host"),
