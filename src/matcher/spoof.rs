@@ -156,23 +156,29 @@ impl Digests {
             }
             // Kept as text in the batch's arena, not as records: only the
             // rare response that conflicts ever needs them.
-            let name_start = arena_end(&self.names);
-            self.names.push_str(&r.name);
-            let name_end = arena_end(&self.names);
+            // Most owners are the query name, already in the arena.
+            let name = if r.name == resp.qname() {
+                name_start..name_end
+            } else {
+                let start = arena_end(&self.names);
+                self.names.push_str(&r.name);
+                start..arena_end(&self.names)
+            };
+            let data_start = arena_end(&self.names);
             let data = match &r.data {
                 Rdata::A(a) => DigestData::Addr(IpAddr::V4(*a)),
                 Rdata::Aaaa(a) => DigestData::Addr(IpAddr::V6(*a)),
                 Rdata::Name(n) | Rdata::Text(n) => {
                     self.names.push_str(n);
-                    DigestData::Text(name_end..arena_end(&self.names))
+                    DigestData::Text(data_start..arena_end(&self.names))
                 }
                 other => {
                     let _ = write!(self.names, "{other}");
-                    DigestData::Text(name_end..arena_end(&self.names))
+                    DigestData::Text(data_start..arena_end(&self.names))
                 }
             };
             self.answers.push(DigestAnswer {
-                name: name_start..name_end,
+                name,
                 rtype: r.rtype,
                 class: r.class,
                 ttl: r.ttl,
@@ -274,8 +280,15 @@ impl First {
 
 #[derive(Debug, Default)]
 pub struct SpoofDetector {
-    recent: HashMap<u64, First, foldhash::fast::RandomState>,
-    order: VecDeque<(i64, u64)>,
+    /// Key → sequence number of its entry in `ring`. Kept to 16 bytes an
+    /// entry: the table is as large as the responses of the last
+    /// [`WINDOW_US`], nearly every lookup misses, and a table of whole
+    /// [`First`]s spent the output thread's time in cache misses.
+    recent: HashMap<u64, u64, foldhash::fast::RandomState>,
+    /// The first responses, oldest first, with their keys; `ring[0]` has
+    /// sequence number `front_seq`.
+    ring: VecDeque<(u64, First)>,
+    front_seq: u64,
     server_ttl: HashMap<IpAddr, u8, foldhash::fast::RandomState>,
     /// The last (server, IP TTL) recorded: runs of responses from one
     /// resolver skip the map.
@@ -309,7 +322,7 @@ impl SpoofDetector {
                     self.last_server_ttl = None;
                 }
             }
-            match self.recent.get(&g.key) {
+            match self.first(g.key) {
                 Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {
                     if first.answers != g.answers {
                         let qname = d
@@ -340,24 +353,21 @@ impl SpoofDetector {
                     }
                 }
                 _ => {
-                    self.recent.insert(
-                        g.key,
-                        First {
-                            answers: g.answers,
-                            ts: g.meta.ts,
-                            server: g.meta.src_ip,
-                            source: g.meta.source,
-                            rcode: g.rcode,
-                            n_answers: g.n_answers,
-                            first_addr: addrs.first().copied(),
-                            n_addrs: addrs.len(),
-                        },
-                    );
-                    self.order.push_back((now, g.key));
-                    if self.order.len() > MAX_TRACKED
-                        && let Some((_, k)) = self.order.pop_front()
-                    {
-                        self.recent.remove(&k);
+                    let first = First {
+                        answers: g.answers,
+                        ts: g.meta.ts,
+                        server: g.meta.src_ip,
+                        source: g.meta.source,
+                        rcode: g.rcode,
+                        n_answers: g.n_answers,
+                        first_addr: addrs.first().copied(),
+                        n_addrs: addrs.len(),
+                    };
+                    let seq = self.front_seq + self.ring.len() as u64;
+                    self.ring.push_back((g.key, first));
+                    self.recent.insert(g.key, seq);
+                    if self.ring.len() > MAX_TRACKED {
+                        self.pop_oldest();
                     }
                 }
             }
@@ -365,15 +375,111 @@ impl SpoofDetector {
         (alerts, jumps)
     }
 
-    fn expire(&mut self, now: i64) {
-        while let Some(&(ts, key)) = self.order.front() {
-            if now.saturating_sub(ts) <= WINDOW_US {
-                break;
-            }
-            self.order.pop_front();
-            if self.recent.get(&key).is_some_and(|f| f.ts.0 == ts) {
+    fn first(&self, key: u64) -> Option<&First> {
+        let seq = *self.recent.get(&key)?;
+        let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
+        match self.ring.get(at) {
+            Some((k, first)) if *k == key => Some(first),
+            _ => None,
+        }
+    }
+
+    /// Forgets the oldest first response; its key too, unless a later
+    /// response took the key over.
+    fn pop_oldest(&mut self) {
+        if let Some((key, _)) = self.ring.pop_front() {
+            if self.recent.get(&key) == Some(&self.front_seq) {
                 self.recent.remove(&key);
             }
+            self.front_seq += 1;
+        }
+    }
+
+    fn expire(&mut self, now: i64) {
+        while let Some((_, first)) = self.ring.front() {
+            if now.saturating_sub(first.ts.0) <= WINDOW_US {
+                break;
+            }
+            self.pop_oldest();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VlanStack;
+
+    fn digest(key: u64, answers: u64, ts: i64, packet: u64) -> Digest {
+        Digest {
+            key,
+            answers,
+            meta: PacketMeta {
+                ts: Timestamp(ts),
+                src_ip: IpAddr::from([192, 0, 2, 53]),
+                src_port: 53,
+                dst_ip: IpAddr::from([10, 1, 2, 3]),
+                dst_port: 40000,
+                transport: Transport::Udp,
+                source: SourceRef { file: 0, packet },
+                vlan: VlanStack::default(),
+                tunnel: None,
+                ip_ttl: 64,
+            },
+            txid: 1,
+            qtype: Some(1),
+            opcode: 0,
+            rcode: 0,
+            flags: DnsFlags::default(),
+            n_answers: 1,
+            qname: 0..0,
+            addrs: 0..0,
+            answers_at: 0..0,
+        }
+    }
+
+    fn conflicts(d: &mut SpoofDetector, items: Vec<Digest>) -> Vec<u64> {
+        let digests = Digests {
+            items,
+            ..Digests::default()
+        };
+        let (alerts, _) = d.check(&digests);
+        alerts.iter().map(|a| a.meta.source.packet).collect()
+    }
+
+    #[test]
+    fn a_second_answer_within_the_window_conflicts_and_one_after_it_does_not() {
+        let mut d = SpoofDetector::default();
+        let items = vec![
+            digest(7, 100, 0, 1),
+            digest(7, 100, 10, 2),            // the same answer again
+            digest(7, 200, WINDOW_US, 3),     // a different one, in time
+            digest(8, 100, WINDOW_US + 1, 4), // another query
+        ];
+        assert_eq!(conflicts(&mut d, items), vec![3]);
+        // Past the window the first response is forgotten: the key is new.
+        let later = vec![
+            digest(7, 300, 2 * WINDOW_US + 1, 5),
+            digest(7, 400, 2 * WINDOW_US + 2, 6),
+        ];
+        assert_eq!(conflicts(&mut d, later), vec![6]);
+    }
+
+    #[test]
+    fn the_ring_and_the_key_table_stay_in_step() {
+        let mut d = SpoofDetector::default();
+        let mut items = Vec::new();
+        for i in 0..1000u64 {
+            // Keys repeat every 100 packets, a window apart: each repeat
+            // finds its key expired and takes it over.
+            let ts = i64::try_from(i / 100).unwrap() * (WINDOW_US + 1);
+            items.push(digest(i % 100, i, ts, i));
+        }
+        assert!(conflicts(&mut d, items).is_empty());
+        assert_eq!(d.ring.len(), 100);
+        assert_eq!(d.recent.len(), 100);
+        for key in 0..100 {
+            assert_eq!(d.first(key).map(|f| f.answers), Some(900 + key));
         }
     }
 }
