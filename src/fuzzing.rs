@@ -44,6 +44,7 @@ fn rules() -> SharedRules {
             ioc: IocSet::new(indicators),
             allow: IocSet::default(),
             expected,
+            feeds: Vec::new(),
         })
     }))
 }
