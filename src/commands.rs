@@ -19,6 +19,7 @@ use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
+use crate::stats::RuleStats;
 
 /// How a command ended, when it ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +94,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
         outputs: config.outputs.clone(),
         progress: !args.no_progress && !config.quiet,
         metrics: None,
+        rule_stats: Arc::default(),
         stop: stop_on_signals()?,
         after_open: None,
         suppress: config.suppress,
@@ -147,11 +149,19 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         let spool: Vec<PathBuf> = config.outputs.delivery.spool_dir.iter().cloned().collect();
         Box::new(move || crate::privilege::drop_to(&u, &spool)) as AfterOpen
     });
-    let rules = shared(load_rules(&config.rules)?);
+    let loaded = load_rules(&config.rules)?;
+    let rule_stats = Arc::new(RuleStats::default());
+    rule_stats.loaded(loaded.feeds.clone());
+    let rules = shared(loaded);
     // Coalesced: the output thread reopens once for any number of SIGHUPs
     // that arrive while it is busy.
     let (reopen_tx, reopen_rx) = crossbeam_channel::bounded(1);
-    let reload = Reloader::new(config.rules.clone(), Arc::clone(&rules)).watch(move || {
+    let reload = Reloader::new(
+        config.rules.clone(),
+        Arc::clone(&rules),
+        Arc::clone(&rule_stats),
+    )
+    .watch(move || {
         let _ = reopen_tx.try_send(());
     })?;
     let run_config = RunConfig {
@@ -166,6 +176,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         outputs: config.outputs.clone(),
         progress: false,
         metrics,
+        rule_stats,
         stop: stop_on_signals()?,
         after_open,
         suppress: config.suppress,

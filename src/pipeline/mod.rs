@@ -47,7 +47,7 @@ use crate::output::metrics::MetricsOutput;
 use crate::output::{OutputError, OutputSet, OutputTargets};
 use crate::progress::{Progress, ProgressHandle};
 use crate::rules::SharedRules;
-use crate::stats::{CaptureCounters, FileReport, Summary};
+use crate::stats::{CaptureCounters, FileReport, RuleStats, Summary};
 use batch::{Emitter, ProcessOptions, Processor};
 
 /// DNS messages per batch. Large enough that channel hand-offs cost nothing
@@ -86,6 +86,8 @@ pub struct RunConfig {
     pub progress: bool,
     /// Already-bound listener for `--metrics`.
     pub metrics: Option<TcpListener>,
+    /// Rule loads and reloads, for the metrics endpoint.
+    pub rule_stats: Arc<RuleStats>,
     /// Set to stop the run (signals); also set by the run itself when an
     /// output fails.
     pub stop: Arc<AtomicBool>,
@@ -232,8 +234,9 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         after_open().map_err(PipelineError::Privileges)?;
     }
     if let Some(listener) = cfg.metrics.take() {
-        let endpoint = MetricsOutput::start(listener, Arc::clone(&board))
-            .map_err(|_| PipelineError::Panicked("metrics"))?;
+        let endpoint =
+            MetricsOutput::start(listener, Arc::clone(&board), Arc::clone(&cfg.rule_stats))
+                .map_err(|_| PipelineError::Panicked("metrics"))?;
         outputs.push(Box::new(endpoint));
     }
     board.set_outputs(outputs.stats());

@@ -22,6 +22,7 @@ use crate::error::FileError;
 use crate::expect::{ExpectedZones, load_expect_file_all};
 use crate::ioc::{FeedLoad, IndicatorType, IocSet, load_feed_file, parse_feed};
 use crate::model::text::{escape_path, escape_text};
+use crate::stats::FeedCount;
 
 /// Name the built-in feed carries in alerts.
 pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
@@ -39,6 +40,8 @@ pub struct Rules {
     /// campaign's addresses; a correction must not need a feed edit).
     pub allow: IocSet,
     pub expected: ExpectedZones,
+    /// Indicators each feed and allowlist file contributed, in load order.
+    pub feeds: Vec<FeedCount>,
 }
 
 /// The rules every worker reads; a reload swaps in a whole new set
@@ -152,10 +155,16 @@ pub fn load_rules(src: &RuleSources) -> Result<Rules, FileError> {
 /// can report them all; the rules are only usable when `errors` is empty.
 pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
     let mut report = RulesReport::default();
+    let mut feeds = Vec::new();
     let mut indicators = Vec::new();
     if src.builtin_feed {
         match parse_feed(BUILTIN_FEED_NAME, BUILTIN_FEED) {
             Ok(feed) => {
+                feeds.push(FeedCount {
+                    name: BUILTIN_FEED_NAME.into(),
+                    allowlist: false,
+                    indicators: feed.indicators.len(),
+                });
                 report
                     .files
                     .push(summarise(BUILTIN_FEED_NAME.into(), false, &feed));
@@ -175,6 +184,11 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
                 );
             }
             tracing::info!(feed = %escape_path(path), indicators = feed.indicators.len(), format = ?feed.format, "Loaded feed");
+            feeds.push(FeedCount {
+                name: escape_path(path),
+                allowlist: false,
+                indicators: feed.indicators.len(),
+            });
             report
                 .files
                 .push(summarise(path.display().to_string(), false, &feed));
@@ -185,6 +199,11 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
     let mut allowed = Vec::new();
     for path in &src.allow_files {
         if let Some(feed) = read_feed(path, &mut report) {
+            feeds.push(FeedCount {
+                name: escape_path(path),
+                allowlist: true,
+                indicators: feed.indicators.len(),
+            });
             report
                 .files
                 .push(summarise(path.display().to_string(), true, &feed));
@@ -217,6 +236,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         ioc: IocSet::new(indicators),
         allow: IocSet::new(allowed),
         expected,
+        feeds,
     };
     (rules, report)
 }

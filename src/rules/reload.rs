@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{RuleSources, Rules, SharedRules, load_rules};
 use crate::error::FileError;
+use crate::stats::RuleStats;
 
 /// How long a burst of file events is gathered, so that one feed update
 /// (write, rename, chmod) reloads once, after the writer is done.
@@ -30,11 +31,17 @@ pub enum ReloadError {
 pub struct Reloader {
     sources: RuleSources,
     rules: SharedRules,
+    stats: Arc<RuleStats>,
 }
 
 impl Reloader {
-    pub fn new(sources: RuleSources, rules: SharedRules) -> Reloader {
-        Reloader { sources, rules }
+    /// `stats` counts every reload (the metrics endpoint reads them).
+    pub fn new(sources: RuleSources, rules: SharedRules, stats: Arc<RuleStats>) -> Reloader {
+        Reloader {
+            sources,
+            rules,
+            stats,
+        }
     }
 
     /// Loads every file again; on success the workers take the new rules
@@ -49,11 +56,13 @@ impl Reloader {
                     zones = new.expected.len(),
                     "Reloaded rules"
                 );
+                self.stats.reloaded(new.feeds.clone());
                 let new = Arc::new(new);
                 self.rules.store(Arc::clone(&new));
                 Ok(new)
             }
             Err(e) => {
+                self.stats.reload_failed();
                 tracing::error!(why, "Reload failed, keeping the previous rules: {e}");
                 Err(e)
             }
@@ -180,18 +189,25 @@ mod tests {
         std::fs::write(&feed, "192.0.2.1\n").unwrap();
         let src = sources(&feed);
         let rules = shared(load_rules(&src).unwrap());
-        let reloader = Reloader::new(src, Arc::clone(&rules));
+        let stats = Arc::new(RuleStats::default());
+        let reloader = Reloader::new(src, Arc::clone(&rules), Arc::clone(&stats));
         let addr = |s: &str| s.parse().unwrap();
 
         std::fs::write(&feed, "192.0.2.1\n198.51.100.7\n").unwrap();
         reloader.reload("test").unwrap();
         assert_eq!(rules.load().ioc.len(), 2);
         assert!(rules.load().ioc.match_addr(addr("198.51.100.7")).is_some());
+        let counted = stats.snapshot();
+        assert_eq!((counted.reloads_ok, counted.reloads_failed), (1, 0));
+        assert_eq!(counted.feeds[0].indicators, 2);
 
         std::fs::write(&feed, "192.0.2.1\nnot an indicator at all!\n").unwrap();
         let e = reloader.reload("test").unwrap_err();
         assert_eq!((e.line, e.path.as_str()), (2, feed.to_str().unwrap()));
         assert_eq!(rules.load().ioc.len(), 2, "a bad file keeps the old rules");
+        let counted = stats.snapshot();
+        assert_eq!((counted.reloads_ok, counted.reloads_failed), (1, 1));
+        assert_eq!(counted.feeds[0].indicators, 2, "the feeds in use stay");
     }
 
     #[test]
@@ -201,7 +217,9 @@ mod tests {
         std::fs::write(&feed, "192.0.2.1\n").unwrap();
         let src = sources(&feed);
         let rules = shared(load_rules(&src).unwrap());
-        let watch = Reloader::new(src, Arc::clone(&rules)).watch(|| {}).unwrap();
+        let watch = Reloader::new(src, Arc::clone(&rules), Arc::default())
+            .watch(|| {})
+            .unwrap();
         // Written elsewhere and renamed over the feed, as feed updaters do.
         let tmp = dir.path().join("feed.txt.new");
         std::fs::write(&tmp, "192.0.2.1\n192.0.2.2\n192.0.2.3\n").unwrap();

@@ -11,9 +11,11 @@ use crate::model::{AlertKind, MalformedCounts, NotDnsCounts};
 
 mod event;
 mod output;
+mod rules;
 
 pub use event::{IfaceReport, SensorEvent};
 pub use output::{OutputKind, OutputReport, OutputStats};
+pub use rules::{FeedCount, RuleStats, RuleStatsSnapshot};
 
 /// Counters of the capture-and-demux stage.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -135,6 +135,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         },
         progress: false,
         metrics: None,
+        rule_stats: Arc::default(),
         stop: Arc::new(AtomicBool::new(false)),
         after_open: None,
         suppress: spec.suppress,
@@ -216,5 +217,82 @@ for line in sys.stdin:
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
+        .collect()
+}
+
+/// One sample of a Prometheus exposition, as a real parser read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// The family's type as the parser understood it (`counter`, `gauge`,
+    /// `info`, ...).
+    pub family_type: String,
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parses an exposition with Python's `prometheus_client`
+/// (python3-prometheus-client, installed by `scripts/install-deps --test`),
+/// the reference client's own parsers: the OpenMetrics one (strict: a
+/// malformed line, a missing `# EOF` or a sample that does not belong to
+/// its family fails it) or the Prometheus text 0.0.4 one. Panics with the
+/// parser's error.
+pub fn parse_metrics(text: &str, openmetrics: bool) -> Vec<MetricSample> {
+    const PARSE: &str = r#"
+import json, sys
+if sys.argv[1] == "openmetrics":
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+else:
+    from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append({"type": family.type, "name": s.name, "labels": s.labels, "value": s.value})
+json.dump(out, sys.stdout)
+"#;
+    use std::io::Write;
+    // The apt package installs for Debian's interpreter, which a pyenv or
+    // virtualenv first on PATH would hide.
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-c",
+            PARSE,
+            if openmetrics { "openmetrics" } else { "text" },
+        ])
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/install-deps --test installs it with python3-prometheus-client)");
+    let mut stdin = child.stdin.take().unwrap();
+    let body = text.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(body.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "the exposition does not parse: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    samples
+        .into_iter()
+        .map(|s| MetricSample {
+            family_type: s["type"].as_str().unwrap().to_string(),
+            name: s["name"].as_str().unwrap().to_string(),
+            labels: s["labels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect(),
+            value: s["value"].as_f64().unwrap(),
+        })
         .collect()
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::live::{Netns, Sensor};
-use crate::common::{RunSpec, project_file, read_json_lines, run};
+use crate::common::{MetricSample, RunSpec, parse_metrics, project_file, read_json_lines, run};
 
 fn detections(lines: &[Value]) -> Vec<Value> {
     lines
@@ -396,12 +396,39 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
             feed.to_str().unwrap(),
             "--suppress",
             "0",
+            "--metrics",
+            "127.0.0.1:9153",
         ],
     );
     let demo = project_file("pcaps/demo-hijack.pcap");
     net.replay(&demo, &["--pps", "2000"]);
     sensor.wait_packets(36);
     assert!(detections(&sensor.lines()).is_empty());
+    let feed_label = [("feed", feed.to_str().unwrap()), ("list", "ioc")];
+    let reload_metrics = || {
+        let samples = parse_metrics(&scrape(&net, 9153, None).1, false);
+        (
+            sample(
+                &samples,
+                "dnsentry_rule_reloads_total",
+                &[("result", "success")],
+            ),
+            sample(
+                &samples,
+                "dnsentry_rule_reloads_total",
+                &[("result", "failure")],
+            ),
+            sample(&samples, "dnsentry_rule_last_reload_successful", &[]),
+            sample(
+                &samples,
+                "dnsentry_rule_last_reload_success_timestamp_seconds",
+                &[],
+            ),
+            sample(&samples, "dnsentry_feed_indicators", &feed_label),
+        )
+    };
+    let (_, _, _, loaded_at_start, _) = reload_metrics();
+    assert_eq!(reload_metrics(), (0.0, 0.0, 1.0, loaded_at_start, 0.0));
 
     std::fs::write(&feed, "185.20.187.8\n").unwrap();
     sensor.signal("HUP");
@@ -409,6 +436,14 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
     net.replay(&demo, &["--pps", "2000"]);
     let lines = sensor.wait_for(Duration::from_secs(10), |l| !detections(l).is_empty());
     assert_eq!(detections(&lines)[0]["value"], "185.20.187.8");
+    // The file watcher may reload for the same write as well: at least one.
+    let (ok, failed, last_ok, reloaded_at, indicators) = reload_metrics();
+    assert!(ok >= 1.0, "{ok}");
+    assert_eq!((failed, last_ok, indicators), (0.0, 1.0, 1.0));
+    assert!(
+        reloaded_at > loaded_at_start,
+        "{reloaded_at} vs {loaded_at_start}"
+    );
 
     std::fs::write(&feed, "not an indicator at all\n").unwrap();
     sensor.signal("HUP");
@@ -416,6 +451,12 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
     net.replay(&demo, &["--pps", "2000"]);
     let lines = sensor.wait_for(Duration::from_secs(10), |l| detections(l).len() >= 2);
     assert_eq!(detections(&lines).len(), 2, "old rules still apply");
+    // The failure is counted; the feed's count stays that of the rules in
+    // use, and so does the time they were loaded.
+    let (_, failed, last_ok, failed_at, indicators) = reload_metrics();
+    assert!(failed >= 1.0, "{failed}");
+    assert_eq!((last_ok, indicators), (0.0, 1.0));
+    assert!(failed_at >= reloaded_at, "{failed_at} vs {reloaded_at}");
     let (code, err) = sensor.stop(Duration::from_secs(5));
     assert_eq!(code, Some(0));
     assert!(
@@ -427,20 +468,56 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
     );
 }
 
+/// `GET /metrics` on `port` inside the sensor's namespace, asking for
+/// `accept` when given: the response head and body.
+fn scrape(net: &Netns, port: u16, accept: Option<&str>) -> (String, String) {
+    let accept = accept
+        .map(|a| format!("Accept: {a}\\r\\n"))
+        .unwrap_or_default();
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'GET /metrics HTTP/1.0\\r\\n{accept}\\r\\n' >&3; cat <&3"
+    );
+    let out = net.exec_b(&["bash", "-c", &script]).output().unwrap();
+    let response = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response: {response:?}"));
+    (head.to_string(), body.to_string())
+}
+
+/// The one sample called `name` with exactly `labels`.
+fn sample(samples: &[MetricSample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let want: std::collections::BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let found: Vec<&MetricSample> = samples
+        .iter()
+        .filter(|s| s.name == name && s.labels == want)
+        .collect();
+    assert_eq!(found.len(), 1, "{name}{labels:?} in {samples:#?}");
+    found[0].value
+}
+
 #[test]
 fn metrics_are_served_in_prometheus_format() {
     let dir = tempfile::tempdir().unwrap();
     let net = Netns::new("me");
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let sensor = Sensor::start(&net, dir.path(), &["--metrics", "127.0.0.1:9153"]);
     net.replay(&project_file("pcaps/demo-hijack.pcap"), &["--pps", "2000"]);
     sensor.wait_for(Duration::from_secs(10), |l| detections(l).len() >= 8);
     sensor.wait_packets(36);
-    let out = net
-        .exec_b(&["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9153; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"])
-        .output()
-        .unwrap();
-    let body = String::from_utf8_lossy(&out.stdout);
-    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    let (head, body) = scrape(&net, 9153, None);
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    // The lines scrapers and dashboards of earlier versions match on.
     assert!(
         body.contains(&format!(
             "dnsentry_packets_read_total{{interface=\"{}\"}} 36",
@@ -460,6 +537,119 @@ fn metrics_are_served_in_prometheus_format() {
         )),
         "{body}"
     );
+
+    let (om_head, om_body) = scrape(
+        &net,
+        9153,
+        Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+    );
+    assert!(
+        om_head
+            .contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        "{om_head}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for (samples, format) in [
+        (parse_metrics(&body, false), "Prometheus text"),
+        (parse_metrics(&om_body, true), "OpenMetrics"),
+    ] {
+        let iface = [("interface", net.veth_b.as_str())];
+        assert_eq!(
+            sample(&samples, "dnsentry_packets_read_total", &iface),
+            36.0,
+            "{format}"
+        );
+        assert_eq!(
+            sample(&samples, "dnsentry_dns_messages_total", &iface),
+            18.0,
+            "{format}"
+        );
+        assert_eq!(
+            sample(&samples, "dnsentry_interface_up", &iface),
+            1.0,
+            "{format}"
+        );
+        assert_eq!(
+            sample(
+                &samples,
+                "dnsentry_alerts_total",
+                &[("kind", "ioc_address")]
+            ),
+            4.0,
+            "{format}"
+        );
+        let build_labels: Vec<(&str, &str)> = build.fields().to_vec();
+        assert_eq!(
+            sample(&samples, "dnsentry_build_info", &build_labels),
+            1.0,
+            "{format}"
+        );
+        let build_type = &samples
+            .iter()
+            .find(|s| s.name == "dnsentry_build_info")
+            .unwrap()
+            .family_type;
+        assert_eq!(
+            build_type,
+            if format == "OpenMetrics" {
+                "info"
+            } else {
+                "gauge"
+            }
+        );
+        // The rules in use: the built-in feed, loaded at start, no reload yet.
+        assert_eq!(
+            sample(
+                &samples,
+                "dnsentry_feed_indicators",
+                &[("feed", "builtin:aa19-024a.csv"), ("list", "ioc")]
+            ),
+            36.0,
+            "{format}"
+        );
+        for result in ["success", "failure"] {
+            assert_eq!(
+                sample(
+                    &samples,
+                    "dnsentry_rule_reloads_total",
+                    &[("result", result)]
+                ),
+                0.0
+            );
+        }
+        assert_eq!(
+            sample(&samples, "dnsentry_rule_last_reload_successful", &[]),
+            1.0
+        );
+        let loaded = sample(
+            &samples,
+            "dnsentry_rule_last_reload_success_timestamp_seconds",
+            &[],
+        );
+        assert!(
+            loaded >= started - 1.0 && loaded <= now,
+            "{loaded} not in [{started}, {now}]"
+        );
+        // The process: this sensor, started after the test and still running.
+        let start = sample(&samples, "process_start_time_seconds", &[]);
+        assert!(
+            start >= started - 1.0 && start <= now,
+            "{start} not in [{started}, {now}]"
+        );
+        assert!(sample(&samples, "process_resident_memory_bytes", &[]) > 1e6);
+        assert!(sample(&samples, "process_virtual_memory_bytes", &[]) > 1e6);
+        assert!(sample(&samples, "process_cpu_seconds_total", &[]) >= 0.0);
+        let fds = sample(&samples, "process_open_fds", &[]);
+        assert!(
+            fds >= 3.0 && fds <= sample(&samples, "process_max_fds", &[]),
+            "{fds}"
+        );
+        assert!(sample(&samples, "process_threads", &[]) >= 3.0);
+        assert!(sample(&samples, "dnsentry_uptime_seconds", &[]) >= 0.0);
+    }
     let (code, err) = sensor.stop(Duration::from_secs(5));
     assert_eq!(code, Some(0), "{err}");
 }
