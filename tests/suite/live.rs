@@ -875,6 +875,12 @@ fn files_rotated_under_traffic_lose_and_repeat_nothing() {
     };
     let (old, new) = both(&alerts_path);
     let (old, new) = (detections(&old), detections(&new));
+    eprintln!(
+        "rotation: {} planted alerts, {} in the renamed file and {} in the new one",
+        planted.len(),
+        old.len(),
+        new.len()
+    );
     assert!(!old.is_empty(), "the renamed file kept what came before");
     assert!(
         new.len() >= 4,
@@ -886,6 +892,12 @@ fn files_rotated_under_traffic_lose_and_repeat_nothing() {
     assert_eq!(seen, planted, "every planted alert, once");
 
     let (old, new) = both(&dns_log);
+    eprintln!(
+        "rotation: {} responses, {} in the renamed DNS log and {} in the new one",
+        responses.len(),
+        old.len(),
+        new.len()
+    );
     assert!(!old.is_empty() && !new.is_empty());
     let mut seen = qnames(&old);
     seen.extend(qnames(&new));
