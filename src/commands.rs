@@ -246,10 +246,10 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         rules: args.rules.clone(),
         ..CommonArgs::default()
     };
-    let config = match Config::build(&flags, &LiveFlags::default()) {
+    let config = match Config::build_all(&flags, &LiveFlags::default()) {
         Ok(c) => Some(c),
-        Err(e) => {
-            errors.push(e.to_string());
+        Err(all) => {
+            errors.extend(all.iter().map(ToString::to_string));
             None
         }
     };

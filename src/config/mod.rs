@@ -80,9 +80,21 @@ pub struct LiveConfig {
 
 impl Config {
     /// Reads `--config` if given, merges the flags over it and validates
-    /// every setting.
+    /// every setting; the first error stops the run.
     pub fn build(flags: &CommonArgs, live: &LiveFlags) -> Result<Config, ConfigError> {
-        let loaded = flags.config.as_deref().map(LoadedFile::load).transpose()?;
+        Config::build_all(flags, live).map_err(|errors| errors.first)
+    }
+
+    /// As [`Config::build`], but every setting is checked and every error
+    /// returned (for `dnsentry check`), not only the first. A config file
+    /// that is not valid TOML stops at its syntax error.
+    pub fn build_all(flags: &CommonArgs, live: &LiveFlags) -> Result<Config, ConfigErrors> {
+        let loaded = flags
+            .config
+            .as_deref()
+            .map(LoadedFile::load)
+            .transpose()
+            .map_err(|e| ConfigErrors::one(e.into()))?;
         let default_file = FileConfig::default();
         let file = loaded.as_ref().map_or(&default_file, |l| &l.config);
         let at = |span: std::ops::Range<usize>, message: String| -> ConfigError {
@@ -91,36 +103,105 @@ impl Config {
                 None => FileError::new("-", 0, message).into(),
             }
         };
+        let mut errors: Vec<ConfigError> = Vec::new();
+        macro_rules! keep {
+            ($checked:expr) => {
+                match $checked {
+                    Ok(value) => Some(value),
+                    Err(e) => {
+                        errors.push(ConfigError::from(e));
+                        None
+                    }
+                }
+            };
+        }
 
         let dns_ports = first_nonempty(&flags.dns_ports, &file.capture.dns_ports)
             .unwrap_or_else(|| DEFAULT_DNS_PORTS.to_vec());
-        let threads = match (flags.threads, &file.run.threads) {
-            (Some(n), _) => usize::from(n),
-            (None, Some(n)) => {
-                if !THREADS.contains(n.get_ref()) {
-                    return Err(at(
-                        n.span(),
-                        format!(
-                            "run.threads {} is not in {}..={}",
-                            n.get_ref(),
-                            THREADS.start(),
-                            THREADS.end()
-                        ),
-                    ));
-                }
-                usize::try_from(*n.get_ref()).unwrap_or(1)
-            }
-            (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let suppress = match (&flags.suppress, &file.run.suppress) {
+        let threads = keep!(match (flags.threads, &file.run.threads) {
+            (Some(n), _) => Ok(usize::from(n)),
+            (None, Some(n)) if !THREADS.contains(n.get_ref()) => Err(at(
+                n.span(),
+                format!(
+                    "run.threads {} is not in {}..={}",
+                    n.get_ref(),
+                    THREADS.start(),
+                    THREADS.end()
+                ),
+            )),
+            (None, Some(n)) => Ok(usize::try_from(*n.get_ref()).unwrap_or(1)),
+            (None, None) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        });
+        let suppress = keep!(match (&flags.suppress, &file.run.suppress) {
             (Some(s), _) => parse_duration(s).map_err(|problem| ConfigError::Flag {
                 flag: "--suppress",
                 value: s.clone(),
                 problem,
-            })?,
+            }),
             (None, Some(s)) => parse_duration(s.get_ref())
-                .map_err(|p| at(s.span(), format!("run.suppress {:?}: {p}", s.get_ref())))?,
-            (None, None) => DEFAULT_SUPPRESS,
+                .map_err(|p| at(s.span(), format!("run.suppress {:?}: {p}", s.get_ref()))),
+            (None, None) => Ok(DEFAULT_SUPPRESS),
+        });
+        let syslog = keep!(syslog_specs(&flags.syslog, loaded.as_ref()));
+        let delivery = keep!(delivery_options(&flags.syslog, file, &at));
+        let file_mode = keep!(match (&flags.output_mode, &file.outputs.file_mode) {
+            (Some(m), _) => parse_output_mode(m).map_err(|problem| ConfigError::Flag {
+                flag: "--output-mode",
+                value: m.clone(),
+                problem,
+            }),
+            (None, Some(m)) => parse_output_mode(m.get_ref()).map_err(|p| {
+                at(
+                    m.span(),
+                    format!("outputs.file_mode {:?}: {p}", m.get_ref()),
+                )
+            }),
+            (None, None) => Ok(DEFAULT_OUTPUT_MODE),
+        });
+        let alerts_format = keep!(format(
+            ("--alerts-format", flags.alerts_format.as_deref()),
+            ("outputs.alerts_format", file.outputs.alerts_format.as_ref()),
+            &at,
+        ));
+        let dns_log_format = keep!(format(
+            ("--dns-log-format", flags.dns_log_format.as_deref()),
+            (
+                "outputs.dns_log_format",
+                file.outputs.dns_log_format.as_ref(),
+            ),
+            &at,
+        ));
+        let sensor_name = keep!(sensor_name(
+            flags
+                .sensor_name
+                .as_deref()
+                .or(file.outputs.sensor_name.as_deref()),
+        ));
+        let live = keep!(live_config(live, file, &dns_ports, &at));
+
+        let (
+            Some(threads),
+            Some(suppress),
+            Some(syslog),
+            Some(delivery),
+            Some(file_mode),
+            Some(alerts_format),
+            Some(dns_log_format),
+            Some(sensor_name),
+            Some(live),
+        ) = (
+            threads,
+            suppress,
+            syslog,
+            delivery,
+            file_mode,
+            alerts_format,
+            dns_log_format,
+            sensor_name,
+            live,
+        )
+        else {
+            return Err(ConfigErrors::of(errors));
         };
         let outputs = OutputTargets {
             alerts: Target::parse(
@@ -140,50 +221,24 @@ impl Config {
                 .as_deref()
                 .or(file.outputs.weird_log.as_deref())
                 .map(Target::parse),
-            syslog: syslog_specs(&flags.syslog, loaded.as_ref())?,
-            delivery: delivery_options(&flags.syslog, file, &at)?,
-            file_mode: match (&flags.output_mode, &file.outputs.file_mode) {
-                (Some(m), _) => parse_output_mode(m).map_err(|problem| ConfigError::Flag {
-                    flag: "--output-mode",
-                    value: m.clone(),
-                    problem,
-                })?,
-                (None, Some(m)) => parse_output_mode(m.get_ref()).map_err(|p| {
-                    at(
-                        m.span(),
-                        format!("outputs.file_mode {:?}: {p}", m.get_ref()),
-                    )
-                })?,
-                (None, None) => DEFAULT_OUTPUT_MODE,
-            },
-            alerts_format: format(
-                ("--alerts-format", flags.alerts_format.as_deref()),
-                ("outputs.alerts_format", file.outputs.alerts_format.as_ref()),
-                &at,
-            )?,
-            dns_log_format: format(
-                ("--dns-log-format", flags.dns_log_format.as_deref()),
-                (
-                    "outputs.dns_log_format",
-                    file.outputs.dns_log_format.as_ref(),
-                ),
-                &at,
-            )?,
-            sensor_name: sensor_name(
-                flags
-                    .sensor_name
-                    .as_deref()
-                    .or(file.outputs.sensor_name.as_deref()),
-            )?,
+            syslog,
+            delivery,
+            file_mode,
+            alerts_format,
+            dns_log_format,
+            sensor_name,
         };
-        outputs.check_stdout()?;
-        crate::output::syslog::check_distinct(&outputs.syslog)?;
+        keep!(outputs.check_stdout());
+        keep!(crate::output::syslog::check_distinct(&outputs.syslog));
+        if !errors.is_empty() {
+            return Err(ConfigErrors::of(errors));
+        }
 
         Ok(Config {
             file: flags.config.clone(),
             rules: rule_sources(&flags.rules, file),
             outputs,
-            live: live_config(live, file, &dns_ports, &at)?,
+            live,
             dns_ports,
             threads,
             suppress,
@@ -193,6 +248,42 @@ impl Config {
                 .or_else(|| file.outputs.stats_json.clone()),
             quiet: flags.quiet,
         })
+    }
+}
+
+/// Every error a configuration has, the first apart (a run reports only
+/// that one).
+#[derive(Debug)]
+pub struct ConfigErrors {
+    pub first: ConfigError,
+    pub more: Vec<ConfigError>,
+}
+
+impl ConfigErrors {
+    fn one(first: ConfigError) -> ConfigErrors {
+        ConfigErrors {
+            first,
+            more: Vec::new(),
+        }
+    }
+
+    /// `errors` is never empty where this is called; an empty list still
+    /// reads as an error rather than a valid configuration.
+    fn of(errors: Vec<ConfigError>) -> ConfigErrors {
+        let mut all = errors.into_iter();
+        let first = all.next().unwrap_or_else(|| ConfigError::Flag {
+            flag: "--config",
+            value: String::new(),
+            problem: "invalid".into(),
+        });
+        ConfigErrors {
+            first,
+            more: all.collect(),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
+        std::iter::once(&self.first).chain(&self.more)
     }
 }
 

@@ -1105,6 +1105,42 @@ fn check_reports_every_error_of_every_file() {
     );
     assert_eq!(lines.len(), 2 + 100 + 1 + 2, "{err}");
 
+    // Every bad setting of a config file too, each at its line.
+    let config = dir.path().join("dnsentry.toml");
+    std::fs::write(
+        &config,
+        "[outputs]\nfile_mode = \"0777\"\nalerts_format = \"splunk\"\n[run]\nthreads = 0\nsuppress = \"soon\"\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for line in [2, 3, 5, 6] {
+        assert_eq!(
+            err.lines()
+                .filter(|l| l.starts_with(&at(&config, line)))
+                .count(),
+            1,
+            "{}:{line} in\n{err}",
+            config.display()
+        );
+    }
+    // A run names the first only.
+    let o = analyze(&[&demo(), "--config", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o)
+            .lines()
+            .filter(|l| l.contains("dnsentry.toml"))
+            .count(),
+        1
+    );
+
     // A run stops at the first.
     let o = analyze(&[&demo(), "--ioc", feed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
