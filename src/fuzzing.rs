@@ -45,6 +45,7 @@ fn rules() -> SharedRules {
             ioc: IocSet::new(indicators),
             allow: IocSet::default(),
             expected,
+            ..Rules::default()
         })
     }))
 }

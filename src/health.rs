@@ -243,6 +243,7 @@ impl HealthReporter {
                 dns_responses: totals.workers.responses,
                 alerts: totals.alerts.to_map(),
                 malformed: malformed.to_map(),
+                ioc_ignored: totals.workers.ioc_ignored.to_map(),
                 outputs: board.outputs(),
                 is_final,
             },

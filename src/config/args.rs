@@ -137,6 +137,10 @@ pub struct RuleArgs {
     #[arg(help_heading = RULES, long)]
     pub no_default_ioc: bool,
 
+    /// Days after an indicator was last seen or reported (at the packet's time) past which its alerts drop one severity level; 0 never lowers. Default 365.
+    #[arg(help_heading = RULES, long = "ioc-max-age", value_name = "DAYS")]
+    pub ioc_max_age: Option<u32>,
+
     /// Expected records of your own zones (TOML). Repeatable.
     #[arg(help_heading = RULES, long = "expect", value_name = "FILE")]
     pub expect: Vec<PathBuf>,

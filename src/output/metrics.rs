@@ -264,6 +264,15 @@ pub fn render_prometheus(board: &HealthBoard) -> String {
     }
     family(
         &mut s,
+        "ioc_ignored_total",
+        "counter",
+        "Indicator matches that raised no alert, by reason.",
+    );
+    for (reason, n) in totals.workers.ioc_ignored.to_map() {
+        let _ = writeln!(s, "dnsentry_ioc_ignored_total{{reason=\"{reason}\"}} {n}");
+    }
+    family(
+        &mut s,
         "dns_responses_total",
         "counter",
         "DNS responses decoded.",

@@ -30,8 +30,12 @@ pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
 /// ioc-feeds/SOURCES.md), compiled in so the sensor needs no setup.
 pub const BUILTIN_FEED: &str = include_str!("../../ioc-feeds/aa19-024a.csv");
 
+/// Days since an indicator was last seen or reported after which its
+/// alerts drop one severity level (`--ioc-max-age`).
+pub const DEFAULT_IOC_MAX_AGE_DAYS: u32 = 365;
+
 /// Everything the matchers check against.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rules {
     pub ioc: IocSet,
     /// Indicators known to be benign: an answer they cover raises no IOC
@@ -39,6 +43,20 @@ pub struct Rules {
     /// campaign's addresses; a correction must not need a feed edit).
     pub allow: IocSet,
     pub expected: ExpectedZones,
+    /// An IOC alert on an indicator older than this (at the packet's
+    /// time) is one severity level lower; 0 never lowers.
+    pub ioc_max_age_days: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            ioc: IocSet::default(),
+            allow: IocSet::default(),
+            expected: ExpectedZones::default(),
+            ioc_max_age_days: DEFAULT_IOC_MAX_AGE_DAYS,
+        }
+    }
 }
 
 /// The rules every worker reads; a reload swaps in a whole new set
@@ -49,13 +67,26 @@ pub fn shared(rules: Rules) -> SharedRules {
     Arc::new(ArcSwap::from_pointee(rules))
 }
 
-/// Which rule files to load.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which rule files to load, and the indicator age rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSources {
     pub builtin_feed: bool,
     pub ioc_files: Vec<PathBuf>,
     pub allow_files: Vec<PathBuf>,
     pub expect_files: Vec<PathBuf>,
+    pub ioc_max_age_days: u32,
+}
+
+impl Default for RuleSources {
+    fn default() -> RuleSources {
+        RuleSources {
+            builtin_feed: false,
+            ioc_files: Vec::new(),
+            allow_files: Vec::new(),
+            expect_files: Vec::new(),
+            ioc_max_age_days: DEFAULT_IOC_MAX_AGE_DAYS,
+        }
+    }
 }
 
 impl RuleSources {
@@ -217,6 +248,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         ioc: IocSet::new(indicators),
         allow: IocSet::new(allowed),
         expected,
+        ioc_max_age_days: src.ioc_max_age_days,
     };
     (rules, report)
 }
@@ -280,6 +312,20 @@ mod tests {
                 .is_some()
         );
         assert!(rules.ioc.match_name("ns1.rootdnservers.com").is_some());
+        // Every indicator carries its report's address and date.
+        assert!(rules.ioc.indicators().iter().all(|i| {
+            i.url.as_deref().is_some_and(|u| u.starts_with("https://"))
+                && i.lifecycle.seen.is_some()
+        }));
+        let both = rules
+            .ioc
+            .match_addr("185.20.187.8".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            both.lifecycle.seen.map(|t| t / 86_400_000_000),
+            Some(17_921),
+            "the later of its two reports, 2019-01-25"
+        );
         // Withdrawn by CISA on 2019-02-13: must not be in the feed.
         assert!(
             rules

@@ -853,7 +853,13 @@ fn help_headings(subcommand: &[&str]) -> Headings {
 #[test]
 fn help_groups_every_option_under_its_task() {
     const INPUTS: &[&str] = &["--dns-port"];
-    const RULES: &[&str] = &["--ioc", "--allow", "--no-default-ioc", "--expect"];
+    const RULES: &[&str] = &[
+        "--ioc",
+        "--allow",
+        "--no-default-ioc",
+        "--ioc-max-age",
+        "--expect",
+    ];
     const OUTPUTS: &[&str] = &[
         "--alerts",
         "--dns-log",
