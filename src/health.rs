@@ -287,6 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn health_counts_indicator_matches_ignored_by_reason() {
+        let b = board_with(10, 0, true);
+        b.publish_totals(|t| t.workers.ioc_ignored.add(crate::model::Ignored::NotForIds));
+        let mut r = HealthReporter::new(HealthOptions::default());
+        let ev = r.report(&b, false);
+        let SensorEvent::SensorHealth { ioc_ignored, .. } = &ev[0] else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(ioc_ignored.get("not_for_ids"), Some(&1));
+        assert_eq!(ioc_ignored.len(), 1);
+    }
+
+    #[test]
     fn stall_is_reported_once_per_episode() {
         let b = board_with(10, 0, false);
         let mut r = HealthReporter::new(HealthOptions::default());

@@ -407,7 +407,15 @@ mod tests {
             i.kernel.received = 5;
             i.kernel.kernel_dropped = 1;
         });
+        b.publish_totals(|t| {
+            t.workers.ioc_ignored.add(crate::model::Ignored::Revoked);
+            t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
+            t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
+        });
         let text = render_prometheus(&b);
+        assert!(text.contains("# TYPE dnsentry_ioc_ignored_total counter"));
+        assert!(text.contains("dnsentry_ioc_ignored_total{reason=\"revoked\"} 1\n"));
+        assert!(text.contains("dnsentry_ioc_ignored_total{reason=\"expired\"} 2\n"));
         assert!(text.contains("dnsentry_packets_received_total{interface=\"eth1\"} 5"));
         assert!(text.contains("dnsentry_packets_kernel_dropped_total{interface=\"eth1\"} 1"));
         assert!(text.contains("# TYPE dnsentry_alerts_total counter"));
