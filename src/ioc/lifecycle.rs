@@ -118,7 +118,7 @@ mod tests {
         assert_eq!(parse_confidence("High"), Ok(85));
         assert_eq!(parse_confidence("low"), Ok(15));
         assert!(parse_confidence("101").is_err());
-        assert!(parse_confidence("high").is_err());
+        assert!(parse_confidence("very high").is_err());
     }
 
     #[test]

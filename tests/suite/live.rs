@@ -582,10 +582,14 @@ fn baseline_learns_from_live_traffic_too() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("\"192.0.2.10\",  # seen 2 times"), "{text}");
+    // The hijacked delegation is seen, and not learned: an indicator hit.
     assert!(
-        text.contains("\"ns1.rootdnservers.com\",  # seen 1 time"),
+        text.contains(
+            "# INDICATOR HIT, not learned: example.org ns ns1.rootdnservers.com is indicator"
+        ),
         "{text}"
     );
+    assert!(!text.contains("\"ns1.rootdnservers.com\","), "{text}");
 }
 
 /// logrotate renames the files and sends SIGHUP (`postrotate`): the
