@@ -110,6 +110,9 @@ pub enum FileSummary {
         by_type: Vec<(IndicatorType, usize)>,
         /// Rows of types the sensor does not match (URLs, hashes, ...).
         skipped: u64,
+        /// Indicators that never alert: revoked, deleted, not for IDS or
+        /// unpublished.
+        retracted: usize,
     },
     Expect {
         name: String,
@@ -128,6 +131,7 @@ impl FileSummary {
                 indicators,
                 by_type,
                 skipped,
+                retracted,
             } => {
                 let types: Vec<String> = by_type
                     .iter()
@@ -141,6 +145,11 @@ impl FileSummary {
                 );
                 if *skipped > 0 {
                     line.push_str(&format!(", {skipped} rows of other types skipped"));
+                }
+                if *retracted > 0 {
+                    line.push_str(&format!(
+                        ", {retracted} retracted (revoked, deleted, not for IDS or unpublished: they never alert)"
+                    ));
                 }
                 line
             }
@@ -289,6 +298,11 @@ fn summarise(name: String, allowlist: bool, feed: &FeedLoad) -> FileSummary {
         indicators: feed.indicators.len(),
         by_type,
         skipped: feed.skipped,
+        retracted: feed
+            .indicators
+            .iter()
+            .filter(|i| i.lifecycle.retracted.is_some())
+            .count(),
     }
 }
 
@@ -358,6 +372,21 @@ mod tests {
             report.files[0]
                 .render()
                 .starts_with("builtin:aa19-024a.csv: 36 indicators")
+        );
+    }
+
+    #[test]
+    fn check_counts_retracted_indicators() {
+        let feed = parse_feed(
+            "m.json",
+            r#"{"Event":{"info":"e","Attribute":[
+                {"type":"ip-dst","value":"192.0.2.1","to_ids":true},
+                {"type":"ip-dst","value":"192.0.2.2","to_ids":false}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            summarise("m.json".into(), false, &feed).render(),
+            "m.json: 2 indicators (2 ipv4), 1 retracted (revoked, deleted, not for IDS or unpublished: they never alert)"
         );
     }
 }
