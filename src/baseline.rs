@@ -5,12 +5,16 @@
 //! Learning is a starting point, not a verdict: a hijack that was on the
 //! wire while learning is learned too. Each entry therefore says how often
 //! and between which times it was seen, so a reviewer can spot the address
-//! that appeared for ten minutes on one morning.
+//! that appeared for ten minutes on one morning. What a loaded feed already
+//! names as attacker infrastructure is never learned: it is written as a
+//! comment marked as an indicator hit, so the file cannot allow the very
+//! value it should alert on.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -19,6 +23,7 @@ use crate::capture::{CaptureError, Flow};
 use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::expect::{ExpectedZones, is_at_or_under};
+use crate::ioc::{Indicator, IocSet};
 use crate::model::names::fold_into;
 use crate::model::{DnsResponse, PayloadBatch, Rdata, Section, SourceNames, Timestamp};
 use crate::pipeline::batch::{ProcessOptions, Processor};
@@ -271,6 +276,103 @@ fn aggregate(addrs: &BTreeMap<IpAddr, Seen>, v4: u8, v6: u8) -> Vec<(IpNet, Seen
     nets.into_iter().collect()
 }
 
+/// The feeds learned values are screened against: a value a feed lists is
+/// an indicator hit and never learned, unless an allowlist covers it or its
+/// publisher withdrew it (revoked, deleted). An expired or aged indicator
+/// still counts: learning is not the place to give an attacker the
+/// benefit of the doubt.
+#[derive(Debug, Default)]
+pub struct Screen {
+    pub ioc: IocSet,
+    pub allow: IocSet,
+}
+
+impl Screen {
+    fn listed(&self, ind: Option<&Arc<Indicator>>) -> Option<Arc<Indicator>> {
+        ind.filter(|i| !i.lifecycle.retracted.is_some_and(|r| r.is_withdrawal()))
+            .cloned()
+    }
+
+    fn addr(&self, a: IpAddr) -> Option<Arc<Indicator>> {
+        if self.allow.match_addr(a).is_some() {
+            return None;
+        }
+        self.listed(self.ioc.match_addr(a))
+    }
+
+    /// `name` is folded (as the learner keeps names).
+    fn name(&self, name: &str) -> Option<Arc<Indicator>> {
+        if self.allow.match_name(name).is_some() {
+            return None;
+        }
+        self.listed(self.ioc.match_name(name))
+    }
+}
+
+/// A value seen for a zone that a loaded feed lists: not learned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorHit {
+    pub zone: String,
+    /// The expect-file key it would have gone under (`a`, `ns`, ...).
+    pub key: &'static str,
+    pub value: String,
+    pub indicator: Arc<Indicator>,
+    pub seen: Seen,
+}
+
+impl IndicatorHit {
+    /// What it matched, for the comment and stderr: feed text is escaped
+    /// where it is loaded, the value comes from the wire and is escaped
+    /// here.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} {} {} is indicator {} of {}",
+            self.zone,
+            self.key,
+            self.value,
+            self.indicator.text(),
+            self.indicator.feed
+        );
+        if let Some(source) = &self.indicator.source {
+            let _ = write!(s, " ({source})");
+        }
+        crate::model::text::escape_text(&s).into_owned()
+    }
+}
+
+/// Every value of every learned zone that a feed of `screen` lists, zone
+/// by zone and key by key.
+pub fn indicator_hits(l: &Learner, screen: &Screen) -> Vec<IndicatorHit> {
+    let mut hits = Vec::new();
+    let mut zones: Vec<&ZoneSeen> = l.zones.iter().collect();
+    zones.sort_by(|a, b| a.name.cmp(&b.name));
+    for z in zones {
+        let mut push =
+            |key: &'static str, value: String, ind: Option<Arc<Indicator>>, seen: &Seen| {
+                if let Some(indicator) = ind {
+                    hits.push(IndicatorHit {
+                        zone: z.name.clone(),
+                        key,
+                        value,
+                        indicator,
+                        seen: *seen,
+                    });
+                }
+            };
+        for (key, map) in [("a", &z.a), ("aaaa", &z.aaaa), ("resolvers", &z.resolvers)] {
+            for (a, seen) in map {
+                push(key, a.to_string(), screen.addr(*a), seen);
+            }
+        }
+        for (key, map) in [("ns", &z.ns), ("mx", &z.mx), ("cname", &z.cname)] {
+            for (n, seen) in map {
+                push(key, n.clone(), screen.name(n), seen);
+            }
+        }
+    }
+    hits
+}
+
 /// Options of `baseline learn`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LearnOptions {
@@ -283,8 +385,11 @@ fn quote(s: &str) -> String {
 }
 
 /// The expect file the observations imply, each entry commented with how
-/// often and when it was seen.
-pub fn to_expect_toml(l: &Learner, opts: LearnOptions, inputs: usize) -> String {
+/// often and when it was seen; a value `screen` finds in a feed is left
+/// out (before addresses are grouped) and written after its key as a
+/// comment marked `INDICATOR HIT`.
+pub fn to_expect_toml(l: &Learner, opts: LearnOptions, inputs: usize, screen: &Screen) -> String {
+    let hits = indicator_hits(l, screen);
     let mut out = String::new();
     let span = match (l.first, l.last) {
         (Some(f), Some(t)) => format!("{} to {}", short_time(f), short_time(t)),
@@ -306,37 +411,72 @@ pub fn to_expect_toml(l: &Learner, opts: LearnOptions, inputs: usize) -> String 
             let _ = writeln!(out, "# nothing seen for this zone");
             continue;
         }
+        let zone_hits: Vec<&IndicatorHit> = hits.iter().filter(|h| h.zone == z.name).collect();
+        let is_hit =
+            |key: &str, value: &str| zone_hits.iter().any(|h| h.key == key && h.value == value);
         let mut list = |key: &str, entries: Vec<(String, Seen)>| {
-            if entries.is_empty() {
-                return;
+            if !entries.is_empty() {
+                let _ = writeln!(out, "{key} = [");
+                for (v, s) in entries {
+                    let _ = writeln!(out, "  {},  # {}", quote(&v), s.describe());
+                }
+                let _ = writeln!(out, "]");
             }
-            let _ = writeln!(out, "{key} = [");
-            for (v, s) in entries {
-                let _ = writeln!(out, "  {},  # {}", quote(&v), s.describe());
+            for h in zone_hits.iter().filter(|h| h.key == key) {
+                let _ = writeln!(
+                    out,
+                    "# INDICATOR HIT, not learned: {}; {}",
+                    h.describe(),
+                    h.seen.describe()
+                );
             }
-            let _ = writeln!(out, "]");
         };
-        let addrs = |m: &BTreeMap<IpAddr, Seen>| -> Vec<(String, Seen)> {
+        let addrs = |key: &str, m: &BTreeMap<IpAddr, Seen>| -> Vec<(String, Seen)> {
+            let clean: BTreeMap<IpAddr, Seen> = m
+                .iter()
+                .filter(|(a, _)| !is_hit(key, &a.to_string()))
+                .map(|(a, s)| (*a, *s))
+                .collect();
             match opts.aggregate {
-                Some((v4, v6)) => aggregate(m, v4, v6)
+                // A network that would hold an indicator hit is listed
+                // as its addresses instead: grouping must not allow it.
+                Some((v4, v6)) => aggregate(&clean, v4, v6)
                     .into_iter()
-                    .map(|(n, s)| (n.to_string(), s))
+                    .flat_map(|(net, seen)| {
+                        let holds_hit = zone_hits.iter().any(|h| {
+                            h.key == key
+                                && h.value.parse::<IpAddr>().is_ok_and(|a| net.contains(&a))
+                        });
+                        if holds_hit {
+                            clean
+                                .iter()
+                                .filter(|(a, _)| net.contains(*a))
+                                .map(|(a, s)| (a.to_string(), *s))
+                                .collect()
+                        } else {
+                            vec![(net.to_string(), seen)]
+                        }
+                    })
                     .collect(),
-                None => m.iter().map(|(a, s)| (a.to_string(), *s)).collect(),
+                None => clean.iter().map(|(a, s)| (a.to_string(), *s)).collect(),
             }
         };
-        let names = |m: &BTreeMap<String, Seen>| -> Vec<(String, Seen)> {
-            m.iter().map(|(n, s)| (n.clone(), *s)).collect()
+        let names = |key: &str, m: &BTreeMap<String, Seen>| -> Vec<(String, Seen)> {
+            m.iter()
+                .filter(|(n, _)| !is_hit(key, n))
+                .map(|(n, s)| (n.clone(), *s))
+                .collect()
         };
-        list("a", addrs(&z.a));
-        list("aaaa", addrs(&z.aaaa));
-        list("ns", names(&z.ns));
-        list("mx", names(&z.mx));
-        list("cname", names(&z.cname));
+        list("a", addrs("a", &z.a));
+        list("aaaa", addrs("aaaa", &z.aaaa));
+        list("ns", names("ns", &z.ns));
+        list("mx", names("mx", &z.mx));
+        list("cname", names("cname", &z.cname));
         list(
             "resolvers",
             z.resolvers
                 .iter()
+                .filter(|(a, _)| !is_hit("resolvers", &a.to_string()))
                 .map(|(a, s)| (a.to_string(), *s))
                 .collect(),
         );
@@ -491,7 +631,7 @@ mod tests {
         );
         assert_eq!(z.ns.len(), 4);
         assert_eq!(z.a[&"192.0.2.10".parse::<IpAddr>().unwrap()].count, 2);
-        let toml = to_expect_toml(&l, LearnOptions::default(), 1);
+        let toml = to_expect_toml(&l, LearnOptions::default(), 1, &Screen::default());
         assert!(
             toml.contains(
                 "  \"192.0.2.10\",  # seen 2 times, 2019-01-10T09:00:00Z .. 2019-01-10T09:00:01Z"
@@ -507,6 +647,7 @@ mod tests {
                 aggregate: Some((24, 48)),
             },
             1,
+            &Screen::default(),
         );
         assert!(agg.contains("\"192.0.2.0/24\""), "{agg}");
         parse_expect("agg.toml", &agg).unwrap();
@@ -534,5 +675,102 @@ mod tests {
             text.starts_with("zone example.org\n  a:\n    + 185.20.187.8"),
             "{text}"
         );
+    }
+
+    fn builtin_screen() -> Screen {
+        let rules = crate::rules::load_rules(&crate::rules::RuleSources {
+            builtin_feed: true,
+            ..Default::default()
+        })
+        .unwrap();
+        Screen {
+            ioc: rules.ioc,
+            allow: rules.allow,
+        }
+    }
+
+    #[test]
+    fn values_a_feed_lists_are_never_learned_and_are_marked_as_hits() {
+        let l = learn_demo();
+        let screen = builtin_screen();
+        let hits = indicator_hits(&l, &screen);
+        let found: Vec<(&str, &str)> = hits.iter().map(|h| (h.key, h.value.as_str())).collect();
+        assert!(found.contains(&("a", "185.20.187.8")), "{found:?}");
+        assert!(
+            found.contains(&("ns", "ns1.rootdnservers.com")),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|(_, v)| *v == "192.0.2.10"), "{found:?}");
+        for opts in [
+            LearnOptions::default(),
+            LearnOptions {
+                aggregate: Some((24, 48)),
+            },
+        ] {
+            let toml = to_expect_toml(&l, opts, 1, &screen);
+            let zones = parse_expect("learned.toml", &toml).unwrap();
+            let z = zones.zone_for("example.org").unwrap();
+            let a = z.policy.a.as_ref().unwrap();
+            assert!(a.allows("192.0.2.10".parse().unwrap()), "{toml}");
+            assert!(!a.allows("185.20.187.8".parse().unwrap()), "{toml}");
+            let ns = z.policy.ns.as_ref().unwrap();
+            assert!(!ns.allows("ns1.rootdnservers.com"), "{toml}");
+            assert!(
+                toml.contains(
+                    "# INDICATOR HIT, not learned: example.org a 185.20.187.8 is indicator 185.20.187.8 of builtin:aa19-024a.csv"
+                ),
+                "{toml}"
+            );
+        }
+        // A clean neighbour of a hit is listed alone, not as the /24
+        // that would allow the hit.
+        let mut l = Learner::new(["example.org"]);
+        let mut scenario = crate::synth::Scenario::new(1_547_110_800);
+        for addr in ["185.20.187.9", "185.20.187.8", "192.0.2.1", "192.0.2.2"] {
+            scenario.exchange(
+                &crate::synth::Exchange::new(
+                    "10.0.0.2",
+                    "10.0.0.53",
+                    "www.example.org",
+                    hickory_proto::rr::RecordType::A,
+                )
+                .answer(crate::synth::rr(
+                    "www.example.org",
+                    60,
+                    crate::synth::a(addr),
+                )),
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("n.pcap");
+        scenario.write_pcap_file(&p).unwrap();
+        read_responses(&[p], &[53], |r| l.observe(r)).unwrap();
+        let opts = LearnOptions {
+            aggregate: Some((24, 48)),
+        };
+        let toml = to_expect_toml(&l, opts, 1, &screen);
+        let zones = parse_expect("n.toml", &toml).unwrap();
+        let a = zones
+            .zone_for("example.org")
+            .unwrap()
+            .policy
+            .a
+            .clone()
+            .unwrap();
+        assert!(a.allows("185.20.187.9".parse().unwrap()), "{toml}");
+        assert!(!a.allows("185.20.187.8".parse().unwrap()), "{toml}");
+        assert!(toml.contains("\"192.0.2.0/24\""), "{toml}");
+        // An allowlist covers a value: it is learned like any other.
+        let mut screen = screen;
+        screen.allow = IocSet::new(
+            crate::ioc::parse_feed("allow.txt", "185.20.187.8\n")
+                .unwrap()
+                .indicators,
+        );
+        let found: Vec<String> = indicator_hits(&l, &screen)
+            .into_iter()
+            .map(|h| h.value)
+            .collect();
+        assert!(!found.contains(&"185.20.187.8".to_string()), "{found:?}");
     }
 }

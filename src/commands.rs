@@ -351,7 +351,18 @@ fn baseline_responses(
 
 /// `dnsentry baseline learn`.
 pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
-    use crate::baseline::{LearnOptions, Learner, to_expect_toml};
+    use crate::baseline::{LearnOptions, Learner, Screen, indicator_hits, to_expect_toml};
+    // The feeds are read first: a bad one stops before any capture is.
+    let rules = load_rules(&crate::rules::RuleSources {
+        builtin_feed: !args.no_default_ioc,
+        ioc_files: args.ioc.clone(),
+        allow_files: args.allow.clone(),
+        ..Default::default()
+    })?;
+    let screen = Screen {
+        ioc: rules.ioc,
+        allow: rules.allow,
+    };
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
     let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
@@ -359,7 +370,13 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
     let opts = LearnOptions {
         aggregate: args.aggregate.then_some((24, 48)),
     };
-    let toml = to_expect_toml(&learner, opts, inputs);
+    for hit in indicator_hits(&learner, &screen) {
+        eprintln!(
+            "dnsentry: warning: indicator hit, not learned (listed as a comment): {}",
+            hit.describe()
+        );
+    }
+    let toml = to_expect_toml(&learner, opts, inputs, &screen);
     if args.output == "-" {
         print!("{toml}");
     } else {

@@ -24,7 +24,7 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::Mode;
 
 /// Largest IOC feed or allowlist. A million indicators in CSV take 25 MB
-/// bare and about 300 MB with provenance columns as long as the built-in
+/// bare and about 400 MB with provenance columns as long as the built-in
 /// feed's; JSON formats take more per indicator.
 pub const FEED_MAX_BYTES: u64 = 1 << 30;
 /// Largest expect file: tens of thousands of zones fit in a few MB.

@@ -45,7 +45,7 @@ fn rules() -> SharedRules {
             ioc: IocSet::new(indicators),
             allow: IocSet::default(),
             expected,
-            feeds: Vec::new(),
+            ..Rules::default()
         })
     }))
 }

@@ -243,6 +243,7 @@ impl HealthReporter {
                 dns_responses: totals.workers.responses,
                 alerts: totals.alerts.to_map(),
                 malformed: malformed.to_map(),
+                ioc_ignored: totals.workers.ioc_ignored.to_map(),
                 outputs: board.outputs(),
                 is_final,
             },
@@ -283,6 +284,19 @@ mod tests {
         // Nothing new dropped in the next interval: no alert.
         let ev = r.report(&b, false);
         assert_eq!(ev.len(), 1);
+    }
+
+    #[test]
+    fn health_counts_indicator_matches_ignored_by_reason() {
+        let b = board_with(10, 0, true);
+        b.publish_totals(|t| t.workers.ioc_ignored.add(crate::model::Ignored::NotForIds));
+        let mut r = HealthReporter::new(HealthOptions::default());
+        let ev = r.report(&b, false);
+        let SensorEvent::SensorHealth { ioc_ignored, .. } = &ev[0] else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(ioc_ignored.get("not_for_ids"), Some(&1));
+        assert_eq!(ioc_ignored.len(), 1);
     }
 
     #[test]

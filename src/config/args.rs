@@ -103,6 +103,18 @@ pub struct LearnArgs {
     #[arg(help_heading = OUTPUTS, long)]
     pub aggregate: bool,
 
+    /// An IOC feed to screen learned values against (any feed format); the built-in AA19-024A feed is always loaded unless --no-default-ioc. A value a feed lists is never learned. Repeatable.
+    #[arg(help_heading = RULES, long = "ioc", value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
+
+    /// An allowlist (any feed format): values it covers are learned even when a feed lists them. Repeatable.
+    #[arg(help_heading = RULES, long = "allow", value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+
+    /// Do not screen against the built-in AA19-024A feed.
+    #[arg(help_heading = RULES, long)]
+    pub no_default_ioc: bool,
+
     /// Ports carrying DNS (repeatable; default 53).
     #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]
     pub dns_ports: Vec<u16>,
@@ -136,6 +148,10 @@ pub struct RuleArgs {
     /// Leave out the built-in AA19-024A feed.
     #[arg(help_heading = RULES, long)]
     pub no_default_ioc: bool,
+
+    /// Days after an indicator was last seen or reported (at the packet's time) past which its alerts drop one severity level; 0 never lowers. Default 365.
+    #[arg(help_heading = RULES, long = "ioc-max-age", value_name = "DAYS")]
+    pub ioc_max_age: Option<u32>,
 
     /// Expected records of your own zones (TOML). Repeatable.
     #[arg(help_heading = RULES, long = "expect", value_name = "FILE")]

@@ -35,6 +35,9 @@ pub struct RulesSection {
     pub ioc: Vec<PathBuf>,
     /// Leave out the built-in AA19-024A feed.
     pub no_default_ioc: Option<bool>,
+    /// Days since an indicator was last seen or reported past which its
+    /// alerts drop one severity level; 0 never lowers.
+    pub ioc_max_age: Option<u32>,
     /// Allowlists (any feed format): indicators known to be benign.
     #[serde(default)]
     pub allow: Vec<PathBuf>,

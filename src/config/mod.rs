@@ -328,6 +328,10 @@ pub fn rule_sources(args: &RuleArgs, file: &FileConfig) -> RuleSources {
         ioc_files: first_nonempty(&args.ioc, &file.rules.ioc).unwrap_or_default(),
         allow_files: first_nonempty(&args.allow, &file.rules.allow).unwrap_or_default(),
         expect_files: first_nonempty(&args.expect, &file.rules.expect).unwrap_or_default(),
+        ioc_max_age_days: args
+            .ioc_max_age
+            .or(file.rules.ioc_max_age)
+            .unwrap_or(crate::rules::DEFAULT_IOC_MAX_AGE_DAYS),
     }
 }
 

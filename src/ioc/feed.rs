@@ -3,8 +3,11 @@
 //! header, or plain text.
 //!
 //! * CSV: a header row with `indicator` and `type` columns (any order, any
-//!   case); `source` and `reference` are kept as provenance and every other
-//!   column as metadata. Lines starting with `#` are comments.
+//!   case); `source` and `reference` are kept as provenance, the optional
+//!   lifecycle columns `first_seen`, `last_seen`, `valid_from`,
+//!   `valid_until`, `published` (the report's date), `confidence` and `url`
+//!   (or `report_url`) are read as such, and every other column is kept as
+//!   metadata. Lines starting with `#` are comments.
 //! * Text: one indicator per line, type detected; `#` starts a comment.
 //!
 //! Indicators may be defanged (`evil[.]com`); they are refanged on load.
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use super::lifecycle::{Times, parse_confidence, parse_time};
 use super::{Indicator, IndicatorType, IndicatorValue};
 use crate::error::{FileError, FileErrors};
 use crate::fsutil::{FEED_MAX_BYTES, read_regular};
@@ -179,6 +183,26 @@ fn parse_csv(
     };
     let source_col = col("source");
     let reference_col = col("reference");
+    let url_col = col("url").or_else(|| col("report_url"));
+    let time_cols = [
+        col("valid_from"),
+        col("valid_until"),
+        col("first_seen"),
+        col("last_seen"),
+        col("published"),
+    ];
+    let confidence_col = col("confidence");
+    let known_cols: Vec<Option<usize>> = [
+        Some(ind_col),
+        Some(type_col),
+        source_col,
+        reference_col,
+        url_col,
+        confidence_col,
+    ]
+    .into_iter()
+    .chain(time_cols)
+    .collect();
 
     let mut out = FeedLoad::new(FeedFormat::Csv);
     for record in reader.records() {
@@ -214,27 +238,55 @@ fn parse_csv(
                 continue;
             }
         };
+        let times = match csv_times(&record, time_cols, confidence_col) {
+            Ok(t) => t,
+            Err(m) => {
+                out.errors.push(err(line, m));
+                continue;
+            }
+        };
         let meta = headers
             .iter()
             .enumerate()
-            .filter(|(i, _)| {
-                ![Some(ind_col), Some(type_col), source_col, reference_col].contains(&Some(*i))
-            })
+            .filter(|(i, _)| !known_cols.contains(&Some(*i)))
             .filter_map(|(i, h)| {
                 let v = record.get(i).filter(|v| !v.is_empty())?;
                 Some((h.to_string(), v.to_string()))
             })
             .collect();
-        out.indicators.push(indicator(
+        let mut ind = indicator(
             value,
             feed,
             line,
             field(source_col),
             field(reference_col),
             meta,
-        ));
+        );
+        ind.url = field(url_col).map(escaped);
+        ind.lifecycle = times.lifecycle();
+        out.indicators.push(ind);
     }
     Ok(out)
+}
+
+/// The lifecycle columns of one CSV row: `[valid_from, valid_until,
+/// first_seen, last_seen, published]` and `confidence`.
+fn csv_times(
+    record: &csv::StringRecord,
+    cols: [Option<usize>; 5],
+    confidence: Option<usize>,
+) -> Result<Times, String> {
+    let text = |c: Option<usize>| c.and_then(|i| record.get(i)).filter(|v| !v.is_empty());
+    let time = |c: Option<usize>| text(c).map(parse_time).transpose();
+    let [valid_from, valid_until, first_seen, last_seen, published] = cols;
+    Ok(Times {
+        valid_from: time(valid_from)?,
+        valid_until: time(valid_until)?,
+        first_seen: time(first_seen)?,
+        last_seen: time(last_seen)?,
+        reported: time(published)?,
+        confidence: text(confidence).map(parse_confidence).transpose()?,
+    })
 }
 
 fn csv_line(e: &csv::Error) -> u64 {
@@ -297,10 +349,7 @@ pub(super) fn indicator(
     reference: Option<String>,
     meta: Vec<(String, String)>,
 ) -> Indicator {
-    let text = |s: String| match escape_text(&s) {
-        Cow::Borrowed(_) => s,
-        Cow::Owned(escaped) => escaped,
-    };
+    let text = escaped;
     let kind = match &value {
         IndicatorValue::Addr(IpAddr::V4(_)) => IndicatorType::Ipv4,
         IndicatorValue::Addr(IpAddr::V6(_)) => IndicatorType::Ipv6,
@@ -315,6 +364,16 @@ pub(super) fn indicator(
         meta: meta.into_iter().map(|(k, v)| (text(k), text(v))).collect(),
         feed: feed.clone(),
         line,
+        url: None,
+        lifecycle: Default::default(),
+    }
+}
+
+/// Feed text as indicators keep it ([`escape_text`]).
+pub(super) fn escaped(s: String) -> String {
+    match escape_text(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(escaped) => escaped,
     }
 }
 
@@ -567,6 +626,33 @@ mod tests {
             vec![("Comment".to_string(), "bad net".to_string())]
         );
         assert_eq!(f.indicators[1].kind, IndicatorType::Ipv6);
+    }
+
+    #[test]
+    fn csv_lifecycle_columns() {
+        let csv = "indicator,type,source,report_url,published,first_seen,last_seen,valid_until,confidence,note\n\
+                   185.20.187.8,ipv4,CrowdStrike,https://r.example/a,2019-01-25 | 2018-11-27,,,,,x\n\
+                   45.32.100.62,ipv4,Talos,,2019-04-17,2019-01-01,2019-03-01,2019-06-30T00:00:00Z,70,\n";
+        let f = parse_feed("f.csv", csv).unwrap();
+        let day = 86_400_000_000;
+        let a = &f.indicators[0];
+        assert_eq!(a.url.as_deref(), Some("https://r.example/a"));
+        assert_eq!(a.lifecycle.seen, Some(17_921 * day), "latest report date");
+        assert_eq!(a.lifecycle.confidence, None);
+        assert_eq!(a.meta, vec![("note".to_string(), "x".to_string())]);
+        let b = &f.indicators[1].lifecycle;
+        assert_eq!(
+            b.seen,
+            Some(parse_time("2019-03-01").unwrap()),
+            "last seen first"
+        );
+        assert_eq!(b.valid_until, Some(parse_time("2019-06-30").unwrap()));
+        assert_eq!(b.confidence, Some(70));
+        let e = parse_feed("f.csv", "indicator,type,valid_until\n1.2.3.4,ipv4,soon\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("`soon` is not a date"), "{e}");
+        let e = parse_feed("f.csv", "indicator,type,confidence\n1.2.3.4,ipv4,200\n").unwrap_err();
+        assert!(e.message.contains("confidence `200`"), "{e}");
     }
 
     #[test]

@@ -4,13 +4,68 @@
 //! variants) become indicators, those inside MISP objects too; the event's
 //! `info` is their source and the attribute's UUID their reference. Other
 //! attribute types are skipped and counted.
+//!
+//! The lifecycle is honoured: a `deleted` attribute, one with `to_ids`
+//! false (context, not for detection) and any attribute of an event whose
+//! `published` is false (a draft) load but never alert; the age counts
+//! from the attribute's `last_seen`, else the latest of its `first_seen`,
+//! its `timestamp` and the event's `date`.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::feed::{FeedFormat, FeedLoad, indicator, parse_typed};
+use super::lifecycle::{Times, parse_time};
 use crate::error::FileError;
+use crate::model::{Lifecycle, Retraction};
+
+/// A MISP boolean: JSON `true`/`false`, or the `"1"`/`"0"` strings older
+/// exports write.
+fn flag(v: &Value, key: &str) -> Option<bool> {
+    match v.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.as_str() {
+            "1" | "true" => Some(true),
+            "0" | "false" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_u64().map(|n| n != 0),
+        _ => None,
+    }
+}
+
+fn time(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::String(s) => parse_time(s).ok(),
+        Value::Number(n) => n.as_i64().and_then(|n| parse_time(&n.to_string()).ok()),
+        _ => None,
+    }
+}
+
+fn lifecycle(event: &Value, attr: &Value) -> Lifecycle {
+    let reported = match (time(attr, "timestamp"), time(event, "date")) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let mut l = Times {
+        first_seen: time(attr, "first_seen"),
+        last_seen: time(attr, "last_seen"),
+        reported,
+        ..Times::default()
+    }
+    .lifecycle();
+    l.retracted = if flag(attr, "deleted") == Some(true) {
+        Some(Retraction::Deleted)
+    } else if flag(attr, "to_ids") == Some(false) {
+        Some(Retraction::NotForIds)
+    } else if flag(event, "published") == Some(false) {
+        Some(Retraction::Unpublished)
+    } else {
+        None
+    };
+    l
+}
 
 /// Events of one level: `{"Event": ..}` or a list of them.
 fn wrapped(v: &Value) -> Vec<&Value> {
@@ -78,6 +133,7 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
                 continue;
             }
             let reference = attr.get("uuid").and_then(Value::as_str).map(str::to_string);
+            let lifecycle = lifecycle(event, attr);
             let mut meta = Vec::new();
             for key in ["category", "comment"] {
                 let v = s(key);
@@ -90,14 +146,16 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
                     Ok(Some(typed)) => {
                         // JSON exports have no line per attribute.
                         let value = out.accept(feed, 0, typed);
-                        out.indicators.push(indicator(
+                        let mut ind = indicator(
                             value,
                             feed,
                             0,
                             info.clone(),
                             reference.clone(),
                             meta.clone(),
-                        ));
+                        );
+                        ind.lifecycle = lifecycle;
+                        out.indicators.push(ind);
                     }
                     // A value that does not parse as its declared type in a
                     // machine-made export is the exporter's bug, not a
@@ -145,5 +203,48 @@ mod tests {
         assert_eq!(load.indicators[0].reference.as_deref(), Some("a-1"));
         let rest: Value = serde_json::from_str(&format!("{{\"response\":[{text}]}}")).unwrap();
         assert_eq!(parse(&"m.json".into(), &rest).unwrap().indicators.len(), 5);
+    }
+
+    #[test]
+    fn deleted_not_for_ids_and_unpublished_never_alert() {
+        let text = r#"{"Event":{"info":"e","published":true,"date":"2019-01-25","Attribute":[
+            {"type":"ip-dst","value":"192.0.2.1","uuid":"a-1","to_ids":true,"timestamp":"1548374400"},
+            {"type":"ip-dst","value":"192.0.2.2","uuid":"a-2","to_ids":false},
+            {"type":"ip-dst","value":"192.0.2.3","uuid":"a-3","to_ids":true,"deleted":true},
+            {"type":"domain","value":"evil.example","uuid":"a-4","to_ids":"1",
+             "first_seen":"2018-11-27T00:00:00.000000+00:00","last_seen":"2019-01-20T00:00:00.000000+00:00"}]}}"#;
+        let json: Value = serde_json::from_str(text).unwrap();
+        let load = parse(&"m.json".into(), &json).unwrap();
+        let retracted: Vec<Option<Retraction>> = load
+            .indicators
+            .iter()
+            .map(|i| i.lifecycle.retracted)
+            .collect();
+        assert_eq!(
+            retracted,
+            vec![
+                None,
+                Some(Retraction::NotForIds),
+                Some(Retraction::Deleted),
+                None
+            ]
+        );
+        let packet = parse_time("2019-02-04").unwrap();
+        let age = |i: usize| {
+            load.indicators[i]
+                .lifecycle
+                .judge(packet, 365)
+                .unwrap()
+                .age_days
+        };
+        assert_eq!(age(0), Some(10), "attribute timestamp or event date");
+        assert_eq!(age(3), Some(15), "last_seen first");
+        let draft = text.replace(r#""published":true"#, r#""published":false"#);
+        let json: Value = serde_json::from_str(&draft).unwrap();
+        let load = parse(&"m.json".into(), &json).unwrap();
+        assert_eq!(
+            load.indicators[0].lifecycle.judge(packet, 365),
+            Err(crate::model::Ignored::Unpublished)
+        );
     }
 }

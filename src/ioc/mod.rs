@@ -12,6 +12,7 @@
 //! its feed wrote.
 
 pub mod feed;
+mod lifecycle;
 mod misp;
 mod stix;
 mod zeek;
@@ -44,8 +45,13 @@ pub struct IocSet {
 }
 
 impl IocSet {
-    /// Builds the set; when an indicator appears in several feeds the first
-    /// one loaded is kept, so the built-in feed's provenance wins over a copy.
+    /// Builds the set. When an indicator appears in several feeds one copy
+    /// is kept: a withdrawn one (STIX `revoked`, MISP `deleted`) over any
+    /// other, so that a withdrawal needs no edit of every other feed; else
+    /// a live one over one not meant for detection (MISP `to_ids` false or
+    /// unpublished), so that context in one feed does not silence another;
+    /// else the first one loaded, so the built-in feed's provenance wins
+    /// over a copy.
     pub fn new(indicators: impl IntoIterator<Item = Indicator>) -> Self {
         let mut set = IocSet::default();
         for ind in indicators {
@@ -60,7 +66,7 @@ impl IocSet {
         let Ok(id) = u32::try_from(self.indicators.len()) else {
             return;
         };
-        let inserted = match &ind.value {
+        let slot = match &ind.value {
             IndicatorValue::Addr(a) => insert_new(&mut self.addrs, canonical_ip(*a), id),
             IndicatorValue::Net(net) => match canonical_net(*net) {
                 IpNet::V4(n) => {
@@ -77,8 +83,15 @@ impl IocSet {
                 insert_new(&mut self.domains, d.as_str().into(), id)
             }
         };
-        if inserted {
-            self.indicators.push(Arc::new(ind));
+        match slot {
+            Ok(()) => self.indicators.push(Arc::new(ind)),
+            Err(kept) => {
+                if let Some(kept) = self.indicators.get_mut(kept as usize)
+                    && precedence(&ind) > precedence(kept)
+                {
+                    *kept = Arc::new(ind);
+                }
+            }
         }
     }
 
@@ -146,12 +159,22 @@ impl IocSet {
     }
 }
 
-fn insert_new<K: std::hash::Hash + Eq>(map: &mut Map<K, u32>, key: K, id: u32) -> bool {
+/// Which copy of an indicator listed twice is kept (see [`IocSet::new`]).
+fn precedence(ind: &Indicator) -> u8 {
+    match ind.lifecycle.retracted {
+        Some(r) if r.is_withdrawal() => 2,
+        None => 1,
+        Some(_) => 0,
+    }
+}
+
+/// Adds `key` with `id`; `Err` with the id it already has.
+fn insert_new<K: std::hash::Hash + Eq>(map: &mut Map<K, u32>, key: K, id: u32) -> Result<(), u32> {
     match map.entry(key) {
-        std::collections::hash_map::Entry::Occupied(_) => false,
+        std::collections::hash_map::Entry::Occupied(o) => Err(*o.get()),
         std::collections::hash_map::Entry::Vacant(v) => {
             v.insert(id);
-            true
+            Ok(())
         }
     }
 }
@@ -180,6 +203,8 @@ mod tests {
             meta: vec![],
             feed: feed.into(),
             line: 1,
+            url: None,
+            lifecycle: Default::default(),
         }
     }
 
@@ -250,5 +275,41 @@ mod tests {
             "a",
         )]);
         assert!(s.match_addr("192.0.2.1".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_withdrawal_in_any_feed_wins_and_context_does_not_silence() {
+        use crate::model::Retraction;
+        let addr = |feed: &str, retracted| {
+            let mut i = ind(
+                IndicatorValue::Addr("192.0.2.1".parse().unwrap()),
+                IndicatorType::Ipv4,
+                feed,
+            );
+            i.lifecycle.retracted = retracted;
+            i
+        };
+        let kept = |set: IocSet| {
+            let m = set.match_addr("192.0.2.1".parse().unwrap()).unwrap();
+            (m.feed.to_string(), m.lifecycle.retracted)
+        };
+        let revoked = Some(Retraction::Revoked);
+        let context = Some(Retraction::NotForIds);
+        assert_eq!(
+            kept(IocSet::new([addr("builtin", None), addr("stix", revoked)])),
+            ("stix".into(), revoked)
+        );
+        assert_eq!(
+            kept(IocSet::new([addr("misp", context), addr("csv", None)])),
+            ("csv".into(), None)
+        );
+        assert_eq!(
+            kept(IocSet::new([addr("builtin", None), addr("misp", context)])),
+            ("builtin".into(), None)
+        );
+        assert_eq!(
+            kept(IocSet::new([addr("stix", revoked), addr("csv", None)])),
+            ("stix".into(), revoked)
+        );
     }
 }

@@ -4,13 +4,23 @@
 //! Anything else (another object path, `AND`, `MATCHES`, qualifiers, other
 //! pattern languages) cannot be checked against a DNS answer: that indicator
 //! is skipped and counted.
+//!
+//! The lifecycle is honoured: `revoked: true` is loaded as withdrawn (so it
+//! also withdraws the same value from other feeds), `valid_from` and
+//! `valid_until` bound when it matches, `confidence` goes with the alert,
+//! the age counts from `modified` (else `created`), and the first
+//! `external_references` URL is the report's address. A time that does not
+//! parse in a machine-made bundle is left unset rather than losing the
+//! bundle.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::feed::{FeedFormat, FeedLoad, Typed, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, Typed, escaped, host_of_url, indicator, parse_typed};
+use super::lifecycle::{Times, parse_time};
 use crate::error::FileError;
+use crate::model::{Lifecycle, Retraction};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Tok {
@@ -213,20 +223,48 @@ pub(super) fn parse(feed: &Arc<str>, json: &Value) -> Result<FeedLoad, FileError
         if let Some(d) = str_of("description") {
             meta.push(("description".to_string(), d));
         }
+        let lifecycle = lifecycle(obj);
+        let url = obj
+            .get("external_references")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.get("url").and_then(Value::as_str))
+            .map(|u| escaped(u.to_string()));
         for typed in parsed {
             // JSON bundles have no line per indicator.
             let v = out.accept(feed, 0, typed);
-            out.indicators.push(indicator(
-                v,
-                feed,
-                0,
-                source.clone(),
-                str_of("id"),
-                meta.clone(),
-            ));
+            let mut ind = indicator(v, feed, 0, source.clone(), str_of("id"), meta.clone());
+            ind.url = url.clone();
+            ind.lifecycle = lifecycle;
+            out.indicators.push(ind);
         }
     }
     Ok(out)
+}
+
+fn lifecycle(obj: &Value) -> Lifecycle {
+    let time = |k: &str| {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .and_then(|t| parse_time(t).ok())
+    };
+    let mut l = Times {
+        valid_from: time("valid_from"),
+        valid_until: time("valid_until"),
+        reported: time("modified").or_else(|| time("created")),
+        confidence: obj
+            .get("confidence")
+            .and_then(Value::as_u64)
+            .and_then(|c| u8::try_from(c).ok())
+            .filter(|c| *c <= 100),
+        ..Times::default()
+    }
+    .lifecycle();
+    if obj.get("revoked").and_then(Value::as_bool) == Some(true) {
+        l.retracted = Some(Retraction::Revoked);
+    }
+    l
 }
 
 #[cfg(test)]
@@ -285,5 +323,46 @@ mod tests {
             load.indicators[0].reference.as_deref(),
             Some("indicator--a")
         );
+    }
+
+    fn one(obj: &str) -> crate::model::Indicator {
+        let bundle = format!(r#"{{"type":"bundle","id":"bundle--1","objects":[{obj}]}}"#);
+        let json: Value = serde_json::from_str(&bundle).unwrap();
+        let mut load = parse(&"b.json".into(), &json).unwrap();
+        assert_eq!(load.indicators.len(), 1);
+        load.indicators.remove(0)
+    }
+
+    fn at(date: &str) -> i64 {
+        parse_time(date).unwrap()
+    }
+
+    #[test]
+    fn revoked_indicators_load_withdrawn() {
+        let ind = one(r#"{"type":"indicator","id":"indicator--r","revoked":true,
+                "pattern":"[ipv4-addr:value = '185.20.187.8']","valid_from":"2019-01-25T00:00:00Z"}"#);
+        assert_eq!(ind.lifecycle.retracted, Some(Retraction::Revoked));
+        assert_eq!(
+            ind.lifecycle.judge(at("2019-02-01"), 365),
+            Err(crate::model::Ignored::Revoked)
+        );
+    }
+
+    #[test]
+    fn validity_window_and_confidence_judged_at_packet_time() {
+        let ind = one(r#"{"type":"indicator","id":"indicator--v","confidence":85,
+                "created":"2019-01-20T00:00:00Z","modified":"2019-01-25T00:00:00Z",
+                "valid_from":"2019-01-25T00:00:00Z","valid_until":"2019-07-01T00:00:00Z",
+                "external_references":[{"source_name":"CISA","url":"https://www.cisa.gov/aa19-024a"}],
+                "pattern":"[domain-name:value = 'ns1.rootdnservers.com']"}"#);
+        let l = ind.lifecycle;
+        assert_eq!(l.confidence, Some(85));
+        assert_eq!(ind.url.as_deref(), Some("https://www.cisa.gov/aa19-024a"));
+        use crate::model::Ignored;
+        assert_eq!(l.judge(at("2019-01-24"), 365), Err(Ignored::NotYetValid));
+        assert_eq!(l.judge(at("2019-07-02"), 365), Err(Ignored::Expired));
+        let standing = l.judge(at("2019-02-04"), 365).unwrap();
+        assert_eq!(standing.age_days, Some(10), "from `modified`");
+        assert!(!standing.stale);
     }
 }

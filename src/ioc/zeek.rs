@@ -3,11 +3,24 @@
 //! Intel::SUBNET and Intel::DOMAIN become indicators, Intel::URL its host;
 //! other types are skipped and counted. `meta.source` is the source,
 //! `meta.url` (or `meta.desc`) the reference; `-` is an empty field.
+//! `meta.first_seen`, `meta.last_seen`, `meta.valid_from`,
+//! `meta.valid_until` and `meta.confidence` are the lifecycle, as the CSV
+//! columns of the same names; `meta.url` is also the report's address.
 
 use std::sync::Arc;
 
-use super::feed::{FeedFormat, FeedLoad, Typed, host_of_url, indicator, parse_typed};
+use super::feed::{FeedFormat, FeedLoad, Typed, escaped, host_of_url, indicator, parse_typed};
+use super::lifecycle::{Times, parse_confidence, parse_time};
 use crate::error::FileError;
+
+/// `meta.*` fields read as the lifecycle rather than kept as metadata.
+const LIFECYCLE_FIELDS: [&str; 5] = [
+    "meta.first_seen",
+    "meta.last_seen",
+    "meta.valid_from",
+    "meta.valid_until",
+    "meta.confidence",
+];
 
 pub(super) fn is_zeek_intel(first_line: &str) -> bool {
     let mut f = first_line.split('\t');
@@ -69,6 +82,24 @@ pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> 
             out.skipped += 1;
             continue;
         };
+        let time = |name: &str| col(name).map(parse_time).transpose();
+        let times = (|| {
+            Ok::<_, String>(Times {
+                valid_from: time("meta.valid_from")?,
+                valid_until: time("meta.valid_until")?,
+                first_seen: time("meta.first_seen")?,
+                last_seen: time("meta.last_seen")?,
+                reported: None,
+                confidence: col("meta.confidence").map(parse_confidence).transpose()?,
+            })
+        })();
+        let times = match times {
+            Ok(t) => t,
+            Err(m) => {
+                out.errors.push(err(n, m));
+                continue;
+            }
+        };
         let source = col("meta.source").map(str::to_string);
         let reference = col("meta.url")
             .or_else(|| col("meta.desc"))
@@ -77,12 +108,17 @@ pub(super) fn parse(feed: &Arc<str>, text: &str) -> Result<FeedLoad, FileError> 
             .iter()
             .zip(cols.iter())
             .filter(|(f, v)| {
-                f.starts_with("meta.") && !matches!(**f, "meta.source" | "meta.url") && **v != "-"
+                f.starts_with("meta.")
+                    && !matches!(**f, "meta.source" | "meta.url")
+                    && !LIFECYCLE_FIELDS.contains(*f)
+                    && **v != "-"
             })
             .map(|(f, v)| (f.trim_start_matches("meta.").to_string(), v.to_string()))
             .collect();
-        out.indicators
-            .push(indicator(parsed, feed, n, source, reference, meta));
+        let mut ind = indicator(parsed, feed, n, source, reference, meta);
+        ind.url = col("meta.url").map(|u| escaped(u.to_string()));
+        ind.lifecycle = times.lifecycle();
+        out.indicators.push(ind);
     }
     Ok(out)
 }
@@ -119,5 +155,31 @@ mod tests {
         let errors = parse(&"i".into(), bad).unwrap().errors.into_vec();
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 4], "every bad line");
+    }
+
+    #[test]
+    fn zeek_lifecycle_fields() {
+        let text = "#fields\tindicator\tindicator_type\tmeta.source\tmeta.url\tmeta.last_seen\tmeta.valid_until\tmeta.confidence\tmeta.do_notice\n\
+                    185.20.187.8\tIntel::ADDR\tCISA\thttps://r.example/a\t2019-01-25\t2019-12-31\t90\tT\n\
+                    evil.example\tIntel::DOMAIN\tlocal\t-\t-\t-\t-\tF\n";
+        let load = parse(&"intel.dat".into(), text).unwrap();
+        let a = &load.indicators[0];
+        assert_eq!(a.url.as_deref(), Some("https://r.example/a"));
+        assert_eq!(a.lifecycle.seen, Some(parse_time("2019-01-25").unwrap()));
+        assert_eq!(
+            a.lifecycle.valid_until,
+            Some(parse_time("2019-12-31").unwrap())
+        );
+        assert_eq!(a.lifecycle.confidence, Some(90));
+        assert_eq!(a.meta, vec![("do_notice".to_string(), "T".to_string())]);
+        assert_eq!(
+            load.indicators[1].lifecycle,
+            crate::model::Lifecycle::default()
+        );
+        let bad =
+            "#fields\tindicator\tindicator_type\tmeta.valid_until\n1.2.3.4\tIntel::ADDR\tnever\n";
+        let errors = parse(&"i".into(), bad).unwrap().errors.into_vec();
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("`never`"), "{}", errors[0]);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::model::names::fold_into;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, ResponseInfo, Section};
 use crate::rules::{Rules, SharedRules};
+use crate::stats::IgnoredCounts;
 
 /// One worker's matcher: the current rules plus scratch buffers, so
 /// matching a response allocates nothing unless it alerts.
@@ -26,6 +27,9 @@ pub struct Matcher {
     /// The current response as its alerts carry it, made at its first
     /// alert: most responses raise none.
     response: Option<Arc<ResponseInfo>>,
+    /// Indicator matches that raised nothing since the last
+    /// [`Matcher::take_ignored`].
+    ignored: IgnoredCounts,
 }
 
 impl Matcher {
@@ -36,6 +40,7 @@ impl Matcher {
             folded: String::with_capacity(256),
             seen: Vec::new(),
             response: None,
+            ignored: IgnoredCounts::default(),
         }
     }
 
@@ -54,11 +59,22 @@ impl Matcher {
         self.response = None;
         let rules = Arc::clone(&self.rules);
         if !rules.ioc.is_empty() {
-            ioc::check(self, &rules.ioc, &rules.allow, resp, out);
+            let ioc_rules = ioc::IocRules {
+                set: &rules.ioc,
+                allow: &rules.allow,
+                max_age_days: rules.ioc_max_age_days,
+            };
+            ioc::check(self, &ioc_rules, resp, out);
         }
         if !rules.expected.is_empty() {
             expected::check(self, &rules.expected, resp, out);
         }
+    }
+
+    /// The indicator matches that raised nothing since the last call, by
+    /// reason.
+    pub fn take_ignored(&mut self) -> IgnoredCounts {
+        std::mem::take(&mut self.ignored)
     }
 
     /// Folds `name` into the scratch buffer and returns it.

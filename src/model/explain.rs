@@ -94,6 +94,14 @@ impl Alert {
             if let Some(source) = &ind.source {
                 let _ = write!(m, " ({source})");
             }
+            if ind.stale
+                && let Some(days) = ind.age_days
+            {
+                let _ = write!(
+                    m,
+                    ", last reported {days} days before this packet: past the maximum indicator age, so the severity is lowered"
+                );
+            }
         }
         escape_text(&m).into_owned()
     }
@@ -103,7 +111,7 @@ impl Alert {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::{Indicator, IndicatorType, IndicatorValue};
+    use super::super::{Indicator, IndicatorType, IndicatorValue, IocMatch, Severity, Standing};
     use super::*;
 
     #[test]
@@ -116,18 +124,39 @@ mod tests {
             meta: Vec::new(),
             feed: BUILTIN_FEED.into(),
             line: 2,
+            url: None,
+            lifecycle: Default::default(),
         };
-        let a = Alert::sample(
+        let fresh = Standing {
+            age_days: Some(3),
+            stale: false,
+        };
+        let mut a = Alert::sample(
             AlertKind::IocAddress,
             "mail.example.org",
             "185.20.187.8",
-            AlertDetail::Ioc(Arc::new(ind)),
+            AlertDetail::Ioc(IocMatch::new(Arc::new(ind), fresh)),
         );
         assert_eq!(
             a.message(),
             "mail.example.org A answered 185.20.187.8, an AA19-024A indicator \
              (CrowdStrike - Widespread DNS Hijacking)"
         );
+        assert_eq!(a.severity(), Severity::High);
+        assert_eq!(a.rule().severity, 8);
+        if let AlertDetail::Ioc(m) = &mut a.detail {
+            m.age_days = Some(2500);
+            m.stale = true;
+        }
+        assert!(
+            a.message().ends_with(
+                ", last reported 2500 days before this packet: past the maximum indicator age, so the severity is lowered"
+            ),
+            "{}",
+            a.message()
+        );
+        assert_eq!(a.severity(), Severity::Medium);
+        assert_eq!(a.rule().severity, 5);
     }
 
     #[test]

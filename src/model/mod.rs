@@ -25,7 +25,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 pub use defect::{Malformed, MalformedCounts, NotDns, NotDnsCounts};
-pub use indicator::{Indicator, IndicatorType, IndicatorValue};
+pub use indicator::{
+    Ignored, Indicator, IndicatorType, IndicatorValue, IocMatch, Lifecycle, Retraction, Standing,
+};
 
 /// Packet time in microseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -595,6 +597,13 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// One level down (medium is the lowest an alert goes).
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::High | Severity::Medium => Severity::Medium,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::High => "high",
@@ -606,8 +615,8 @@ impl Severity {
 /// What the alert matched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AlertDetail {
-    /// An indicator of compromise.
-    Ioc(Arc<Indicator>),
+    /// An indicator of compromise, with its age at the packet's time.
+    Ioc(IocMatch),
     /// A monitored zone's policy that the record broke.
     Zone {
         zone: Arc<str>,
@@ -701,6 +710,24 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// The alert's severity: its kind's, one level lower for an indicator
+    /// older than the configured maximum age (README, "IOC feeds").
+    pub fn severity(&self) -> Severity {
+        match &self.detail {
+            AlertDetail::Ioc(m) if m.stale => self.kind.severity().lowered(),
+            _ => self.kind.severity(),
+        }
+    }
+
+    /// The alert's catalogue rule with the alert's own severity on the
+    /// numeric scale, as every format writes it.
+    pub fn rule(&self) -> rule::Rule {
+        rule::Rule {
+            severity: rule::severity_number(self.severity()),
+            ..*self.kind.rule()
+        }
+    }
+
     /// The id of this one alert event, unique where `group` (the alert's
     /// suppression id, shared by its repeats) is not: FNV-1a of the
     /// response's id and `group`. A response raises one alert per kind and

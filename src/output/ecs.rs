@@ -355,6 +355,19 @@ struct IndicatorView<'a> {
     reference: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<&'static str>,
+}
+
+/// A 0..100 confidence in words, as STIX 2.1 Appendix A (and so ECS's
+/// `threat.indicator.confidence`) scales it.
+fn confidence_word(c: u8) -> &'static str {
+    match c {
+        0 => "None",
+        1..=29 => "Low",
+        30..=69 => "Medium",
+        _ => "High",
+    }
 }
 
 #[derive(Serialize)]
@@ -369,7 +382,7 @@ struct Threat<'a> {
 /// ATT&CK as ECS has it: `T1584.002 Compromise Infrastructure: DNS
 /// Server` is technique `T1584 Compromise Infrastructure` with
 /// sub-technique `T1584.002 DNS Server`.
-fn threat<'a>(rule: &'static Rule, indicator: Option<IndicatorView<'a>>) -> Option<Threat<'a>> {
+fn threat<'a>(rule: &Rule, indicator: Option<IndicatorView<'a>>) -> Option<Threat<'a>> {
     if rule.attack.is_empty() {
         return None;
     }
@@ -426,7 +439,8 @@ fn threat<'a>(rule: &'static Rule, indicator: Option<IndicatorView<'a>>) -> Opti
 
 /// The indicator an IOC alert matched, as ECS describes indicators: STIX
 /// types, the address or domain itself, the feed it was loaded from as
-/// the provider, its own reference, and its source as the description.
+/// the provider, its own reference, its source as the description, and
+/// its confidence in STIX's words.
 fn indicator_view(a: &Alert) -> Option<IndicatorView<'_>> {
     let AlertDetail::Ioc(ind) = &a.detail else {
         return None;
@@ -452,15 +466,25 @@ fn indicator_view(a: &Alert) -> Option<IndicatorView<'_>> {
         provider: &ind.feed,
         reference: ind.reference.as_deref(),
         description: ind.source.as_deref(),
+        confidence: ind.lifecycle.confidence.map(confidence_word),
     })
 }
 
-/// What ECS has no field for: an IOC alert's feed columns.
+/// What ECS has no field for: an IOC alert's feed columns, its report's
+/// address, the indicator's age at the packet's time, whether that
+/// lowered the severity, and the confidence as its number.
 #[derive(Serialize)]
 struct OwnIoc<'a> {
     feed: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_days: Option<i64>,
+    stale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<u8>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     meta: &'a [(String, String)],
 }
@@ -540,7 +564,7 @@ pub fn write_alert(
     sources: &SourceNames,
 ) -> std::io::Result<()> {
     let m = &a.meta;
-    let rule = a.kind.rule();
+    let rule = &a.rule();
     let r = &a.response;
     let Flow {
         source,
@@ -561,6 +585,10 @@ pub fn write_alert(
             Some(OwnIoc {
                 feed: &ind.feed,
                 kind: ind.kind.as_str(),
+                url: ind.url.as_deref(),
+                age_days: ind.age_days,
+                stale: ind.stale,
+                confidence: ind.lifecycle.confidence,
                 meta: &ind.meta,
             }),
             None,
@@ -603,7 +631,7 @@ pub fn write_alert(
         observer: observer(sources, sources.interface(m.source.file)),
         dnsentry: OwnAlert {
             kind: a.kind.as_str(),
-            severity: a.kind.severity().as_str(),
+            severity: a.severity().as_str(),
             alert_id: format!("{id:016x}"),
             count,
             response_id: format!("{:016x}", r.id),

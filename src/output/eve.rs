@@ -281,7 +281,7 @@ struct AlertObject<'a> {
 }
 
 fn alert_object<'a>(
-    rule: &'static Rule,
+    rule: &Rule,
     references: Vec<&'a str>,
     mut metadata: BTreeMap<&'static str, Vec<String>>,
 ) -> AlertObject<'a> {
@@ -349,7 +349,7 @@ fn alert_metadata(
         md.insert(k, vec![v]);
     };
     put("message", a.message());
-    put("dnsentry_severity", a.kind.severity().as_str().into());
+    put("dnsentry_severity", a.severity().as_str().into());
     put("alert_id", format!("{id:016x}"));
     put("suppressed_count", count.to_string());
     put("response_id", format!("{:016x}", a.response.id));
@@ -387,6 +387,16 @@ fn alert_metadata(
             if let Some(r) = &ind.reference {
                 put("ioc_reference", r.clone());
             }
+            if let Some(u) = &ind.url {
+                put("ioc_url", u.clone());
+            }
+            if let Some(d) = ind.age_days {
+                put("ioc_age_days", d.to_string());
+            }
+            put("ioc_stale", ind.stale.to_string());
+            if let Some(c) = ind.lifecycle.confidence {
+                put("ioc_confidence", c.to_string());
+            }
             if !ind.meta.is_empty() {
                 md.insert(
                     "ioc_meta",
@@ -422,7 +432,7 @@ pub fn write_alert(
     count: u64,
     sources: &SourceNames,
 ) -> std::io::Result<()> {
-    let rule = a.kind.rule();
+    let rule = &a.rule();
     let r = &a.response;
     let event = AlertEvent {
         head: head(&a.meta, "alert", sources),

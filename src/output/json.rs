@@ -171,13 +171,12 @@ fn attack_view(t: &[Technique]) -> Vec<TechniqueView> {
 }
 
 /// The rule's references, and an IOC alert's own (the indicator's
-/// reference as its feed gives it).
-pub(crate) fn references<'a>(alert: &'a Alert, r: &'static Rule) -> Vec<&'a str> {
+/// reference and its report's address as its feed gives them).
+pub(crate) fn references<'a>(alert: &'a Alert, r: &Rule) -> Vec<&'a str> {
     let mut refs: Vec<&str> = r.references.to_vec();
-    if let AlertDetail::Ioc(ind) = &alert.detail
-        && let Some(reference) = &ind.reference
-    {
-        refs.push(reference);
+    if let AlertDetail::Ioc(ind) = &alert.detail {
+        refs.extend(ind.reference.as_deref());
+        refs.extend(ind.url.as_deref());
     }
     refs
 }
@@ -190,6 +189,15 @@ struct IocView<'a> {
     source: Option<&'a str>,
     reference: Option<&'a str>,
     feed: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    /// Days from the indicator's last sighting or report to the packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_days: Option<i64>,
+    /// Older than `--ioc-max-age`: the alert's severity was lowered.
+    stale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<u8>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     meta: &'a [(String, String)],
 }
@@ -270,7 +278,7 @@ pub fn write_alert(
     sources: &SourceNames,
 ) -> std::io::Result<()> {
     let m = &alert.meta;
-    let rule = alert.kind.rule();
+    let rule = &alert.rule();
     let first = match &alert.detail {
         AlertDetail::Conflict(c) => Some(FirstView {
             server: c.server,
@@ -288,6 +296,10 @@ pub fn write_alert(
                 source: ind.source.as_deref(),
                 reference: ind.reference.as_deref(),
                 feed: &ind.feed,
+                url: ind.url.as_deref(),
+                age_days: ind.age_days,
+                stale: ind.stale,
+                confidence: ind.lifecycle.confidence,
                 meta: &ind.meta,
             }),
             None,
@@ -301,7 +313,7 @@ pub fn write_alert(
         id: format!("{id:016x}"),
         count,
         kind: alert.kind.as_str(),
-        severity: alert.kind.severity().as_str(),
+        severity: alert.severity().as_str(),
         qname: &alert.qname,
         qtype: alert.qtype.map(TypeName),
         owner: &alert.owner,

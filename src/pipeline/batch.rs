@@ -119,6 +119,7 @@ impl Processor {
                 }
             }
         }
+        out.counters.ioc_ignored = self.matcher.take_ignored();
         if self.options.weirds {
             out.weirds = batch.weirds;
             out.weirds.extend(decode_weirds);

@@ -31,8 +31,12 @@ pub const BUILTIN_FEED_NAME: &str = "builtin:aa19-024a.csv";
 /// ioc-feeds/SOURCES.md), compiled in so the sensor needs no setup.
 pub const BUILTIN_FEED: &str = include_str!("../../ioc-feeds/aa19-024a.csv");
 
+/// Days since an indicator was last seen or reported after which its
+/// alerts drop one severity level (`--ioc-max-age`).
+pub const DEFAULT_IOC_MAX_AGE_DAYS: u32 = 365;
+
 /// Everything the matchers check against.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rules {
     pub ioc: IocSet,
     /// Indicators known to be benign: an answer they cover raises no IOC
@@ -42,6 +46,21 @@ pub struct Rules {
     pub expected: ExpectedZones,
     /// Indicators each feed and allowlist file contributed, in load order.
     pub feeds: Vec<FeedCount>,
+    /// An IOC alert on an indicator older than this (at the packet's
+    /// time) is one severity level lower; 0 never lowers.
+    pub ioc_max_age_days: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            ioc: IocSet::default(),
+            allow: IocSet::default(),
+            expected: ExpectedZones::default(),
+            feeds: Vec::new(),
+            ioc_max_age_days: DEFAULT_IOC_MAX_AGE_DAYS,
+        }
+    }
 }
 
 /// The rules every worker reads; a reload swaps in a whole new set
@@ -52,13 +71,26 @@ pub fn shared(rules: Rules) -> SharedRules {
     Arc::new(ArcSwap::from_pointee(rules))
 }
 
-/// Which rule files to load.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which rule files to load, and the indicator age rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSources {
     pub builtin_feed: bool,
     pub ioc_files: Vec<PathBuf>,
     pub allow_files: Vec<PathBuf>,
     pub expect_files: Vec<PathBuf>,
+    pub ioc_max_age_days: u32,
+}
+
+impl Default for RuleSources {
+    fn default() -> RuleSources {
+        RuleSources {
+            builtin_feed: false,
+            ioc_files: Vec::new(),
+            allow_files: Vec::new(),
+            expect_files: Vec::new(),
+            ioc_max_age_days: DEFAULT_IOC_MAX_AGE_DAYS,
+        }
+    }
 }
 
 impl RuleSources {
@@ -82,6 +114,9 @@ pub enum FileSummary {
         by_type: Vec<(IndicatorType, usize)>,
         /// Rows of types the sensor does not match (URLs, hashes, ...).
         skipped: u64,
+        /// Indicators that never alert: revoked, deleted, not for IDS or
+        /// unpublished.
+        retracted: usize,
     },
     Expect {
         name: String,
@@ -100,6 +135,7 @@ impl FileSummary {
                 indicators,
                 by_type,
                 skipped,
+                retracted,
             } => {
                 let types: Vec<String> = by_type
                     .iter()
@@ -113,6 +149,11 @@ impl FileSummary {
                 );
                 if *skipped > 0 {
                     line.push_str(&format!(", {skipped} rows of other types skipped"));
+                }
+                if *retracted > 0 {
+                    line.push_str(&format!(
+                        ", {retracted} retracted (revoked, deleted, not for IDS or unpublished: they never alert)"
+                    ));
                 }
                 line
             }
@@ -237,6 +278,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         allow: IocSet::new(allowed),
         expected,
         feeds,
+        ioc_max_age_days: src.ioc_max_age_days,
     };
     (rules, report)
 }
@@ -277,6 +319,11 @@ fn summarise(name: String, allowlist: bool, feed: &FeedLoad) -> FileSummary {
         indicators: feed.indicators.len(),
         by_type,
         skipped: feed.skipped,
+        retracted: feed
+            .indicators
+            .iter()
+            .filter(|i| i.lifecycle.retracted.is_some())
+            .count(),
     }
 }
 
@@ -300,6 +347,20 @@ mod tests {
                 .is_some()
         );
         assert!(rules.ioc.match_name("ns1.rootdnservers.com").is_some());
+        // Every indicator carries its report's address and date.
+        assert!(rules.ioc.indicators().iter().all(|i| {
+            i.url.as_deref().is_some_and(|u| u.starts_with("https://"))
+                && i.lifecycle.seen.is_some()
+        }));
+        let both = rules
+            .ioc
+            .match_addr("185.20.187.8".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            both.lifecycle.seen.map(|t| t / 86_400_000_000),
+            Some(17_921),
+            "the later of its two reports, 2019-01-25"
+        );
         // Withdrawn by CISA on 2019-02-13: must not be in the feed.
         assert!(
             rules
@@ -332,6 +393,21 @@ mod tests {
             report.files[0]
                 .render()
                 .starts_with("builtin:aa19-024a.csv: 36 indicators")
+        );
+    }
+
+    #[test]
+    fn check_counts_retracted_indicators() {
+        let feed = parse_feed(
+            "m.json",
+            r#"{"Event":{"info":"e","Attribute":[
+                {"type":"ip-dst","value":"192.0.2.1","to_ids":true},
+                {"type":"ip-dst","value":"192.0.2.2","to_ids":false}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            summarise("m.json".into(), false, &feed).render(),
+            "m.json: 2 indicators (2 ipv4), 1 retracted (revoked, deleted, not for IDS or unpublished: they never alert)"
         );
     }
 }

@@ -40,6 +40,8 @@ pub enum SensorEvent {
         dns_responses: u64,
         alerts: BTreeMap<&'static str, u64>,
         malformed: BTreeMap<&'static str, u64>,
+        /// Indicator matches that raised no alert, by reason.
+        ioc_ignored: BTreeMap<&'static str, u64>,
         /// Per alert output: queued, sent, spooled, evicted, dropped.
         outputs: Vec<OutputReport>,
         #[serde(rename = "final")]

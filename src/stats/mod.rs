@@ -7,7 +7,7 @@ use std::ops::AddAssign;
 use serde::Serialize;
 
 use crate::model::text::escape_text;
-use crate::model::{AlertKind, MalformedCounts, NotDnsCounts};
+use crate::model::{AlertKind, Ignored, MalformedCounts, NotDnsCounts};
 
 mod event;
 mod output;
@@ -56,10 +56,60 @@ pub struct WorkerCounters {
     pub dropped: u64,
     pub malformed: MalformedCounts,
     pub records: u64,
+    /// Indicator matches that raised nothing, by reason (revoked,
+    /// expired at the packet's time, ...).
+    pub ioc_ignored: IgnoredCounts,
+}
+
+/// Indicator matches that raised no alert, by [`Ignored`] reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IgnoredCounts([u64; Ignored::ALL.len()]);
+
+impl IgnoredCounts {
+    pub fn add(&mut self, why: Ignored) {
+        if let Some(n) = Ignored::ALL
+            .iter()
+            .position(|w| *w == why)
+            .and_then(|i| self.0.get_mut(i))
+        {
+            *n += 1;
+        }
+    }
+
+    pub fn get(&self, why: Ignored) -> u64 {
+        Ignored::ALL
+            .iter()
+            .position(|w| *w == why)
+            .and_then(|i| self.0.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Reasons met, by name (`revoked`, `expired`, ...).
+    pub fn to_map(&self) -> BTreeMap<&'static str, u64> {
+        Ignored::ALL
+            .iter()
+            .map(|w| (w.as_str(), self.get(*w)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+impl AddAssign<&IgnoredCounts> for IgnoredCounts {
+    fn add_assign(&mut self, o: &IgnoredCounts) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+    }
 }
 
 impl AddAssign<&WorkerCounters> for WorkerCounters {
     fn add_assign(&mut self, o: &WorkerCounters) {
+        self.ioc_ignored += &o.ioc_ignored;
         self.responses += o.responses;
         self.partial += o.partial;
         self.dropped += o.dropped;
@@ -116,6 +166,10 @@ pub struct Summary {
     pub malformed: BTreeMap<&'static str, u64>,
     pub alerts: BTreeMap<&'static str, u64>,
     pub alerts_total: u64,
+    /// Indicator matches that raised no alert, by reason: `revoked`,
+    /// `deleted`, `not_for_ids`, `unpublished` (the feed says so), and
+    /// `expired`, `not_yet_valid` (at the packet's time).
+    pub ioc_ignored: BTreeMap<&'static str, u64>,
     /// Alerts suppressed (same kind, owner and value within the window).
     pub suppressed: BTreeMap<&'static str, u64>,
     /// Per alert output (the alerts file and each syslog destination):
@@ -153,6 +207,7 @@ impl Summary {
             malformed: malformed.to_map(),
             alerts: alerts.to_map(),
             alerts_total: alerts.total(),
+            ioc_ignored: workers.ioc_ignored.to_map(),
             suppressed: BTreeMap::new(),
             outputs: Vec::new(),
             elapsed_seconds,
@@ -199,6 +254,13 @@ impl Summary {
             let _ = write!(s, " ({})", parts.join(" "));
         }
         s.push('\n');
+        if !self.ioc_ignored.is_empty() {
+            line(
+                &mut s,
+                "indicator matches ignored (retracted or outside their validity)",
+                &self.ioc_ignored,
+            );
+        }
         if !self.suppressed.is_empty() {
             line(
                 &mut s,

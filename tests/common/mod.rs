@@ -115,6 +115,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         ioc_files: spec.ioc_files,
         allow_files: spec.allow_files,
         expect_files: spec.expect_files,
+        ..RuleSources::default()
     })
     .unwrap();
     let outcome = run_pipeline(RunConfig {

@@ -340,6 +340,7 @@ fn config_file_settings_apply_and_flags_override_them() {
 fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
     let dir = tempfile::tempdir().unwrap();
     let learned = dir.path().join("learned.toml");
+    // Unscreened, so that it holds everything the wire held.
     let o = bin()
         .args([
             "baseline",
@@ -347,6 +348,7 @@ fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
             "--zone",
             "example.org",
             "--aggregate",
+            "--no-default-ioc",
             "-o",
         ])
         .arg(&learned)
@@ -394,6 +396,82 @@ fn baseline_learn_writes_an_expect_file_and_diff_shows_the_changes() {
     assert!(
         !out.contains("192.0.2.10"),
         "allowed values are not listed: {out}"
+    );
+}
+
+/// Learning never allows what a feed lists: the built-in feed's addresses
+/// and name servers in the demo are comments marked as indicator hits,
+/// stderr names each, and the same traffic against the learned file shows
+/// exactly them.
+#[test]
+fn baseline_learn_never_learns_an_indicator() {
+    let dir = tempfile::tempdir().unwrap();
+    let learned = dir.path().join("learned.toml");
+    let o = bin()
+        .args(["baseline", "learn", "--zone", "example.org", "-o"])
+        .arg(&learned)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let hits = [
+        ("a", "185.20.187.8"),
+        ("a", "199.247.3.191"),
+        ("ns", "ns1.rootdnservers.com"),
+        ("ns", "ns2.rootdnservers.com"),
+        ("cname", "webmail.cloudnamedns.com"),
+    ];
+    let text = std::fs::read_to_string(&learned).unwrap();
+    let err = stderr(&o);
+    for (key, value) in hits {
+        let said = format!("example.org {key} {value} is indicator ");
+        assert!(
+            text.contains(&format!("# INDICATOR HIT, not learned: {said}")),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&format!("\"{value}\"")),
+            "{value} learned: {text}"
+        );
+        assert!(
+            err.contains(&format!(
+                "dnsentry: warning: indicator hit, not learned (listed as a comment): {said}"
+            )),
+            "{err}"
+        );
+    }
+    let o = bin()
+        .args(["baseline", "diff"])
+        .arg(&learned)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let added: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("+ "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut want: Vec<&str> = hits.iter().map(|(_, v)| *v).collect();
+    want.sort_unstable();
+    let mut added_sorted = added.clone();
+    added_sorted.sort_unstable();
+    assert_eq!(added_sorted, want, "{out}");
+    // An allowlisted value is learned like any other.
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "185.20.187.8\n").unwrap();
+    let o = bin()
+        .args(["baseline", "learn", "--zone", "example.org", "--allow"])
+        .arg(&allow)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("  \"185.20.187.8\",  # seen 1 time"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
     );
 }
 
@@ -853,7 +931,13 @@ fn help_headings(subcommand: &[&str]) -> Headings {
 #[test]
 fn help_groups_every_option_under_its_task() {
     const INPUTS: &[&str] = &["--dns-port"];
-    const RULES: &[&str] = &["--ioc", "--allow", "--no-default-ioc", "--expect"];
+    const RULES: &[&str] = &[
+        "--ioc",
+        "--allow",
+        "--no-default-ioc",
+        "--ioc-max-age",
+        "--expect",
+    ];
     const OUTPUTS: &[&str] = &[
         "--alerts",
         "--dns-log",
@@ -951,7 +1035,7 @@ fn help_groups_every_option_under_its_task() {
             &["baseline", "learn"],
             with(&[
                 ("Inputs", &["--interface", "--duration", "--dns-port"]),
-                ("Rules", &["--zone"]),
+                ("Rules", &["--zone", "--ioc", "--allow", "--no-default-ioc"]),
                 ("Outputs", &["--output", "--aggregate"]),
                 ("Run", &["--verbose"]),
             ]),

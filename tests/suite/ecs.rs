@@ -335,6 +335,7 @@ fn sensor_events_pass_health_as_a_metric_blindness_as_alerts() {
             dns_responses: 50,
             alerts: Default::default(),
             malformed: Default::default(),
+            ioc_ignored: Default::default(),
             outputs: Vec::new(),
             is_final: false,
         },

@@ -247,6 +247,7 @@ fn sensor_events_validate_health_as_stats_blindness_as_alerts() {
             dns_responses: 50,
             alerts: Default::default(),
             malformed: Default::default(),
+            ioc_ignored: Default::default(),
             outputs: Vec::new(),
             is_final: false,
         },

@@ -12,6 +12,8 @@ mod eve;
 mod files;
 /// The fuzz corpus, replayed through the fuzz targets on stable.
 mod fuzz_corpus;
+/// Intel lifecycle through the binary: withdrawn, expired and aged indicators.
+mod intel;
 /// The crate's module map: no import cycles, a bottom that imports no stage.
 mod layering;
 /// `dnsentry live` on veth pairs in network namespaces the tests make.

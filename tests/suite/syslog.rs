@@ -227,7 +227,13 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
             ]
         );
         // Standard keys first, then the labelled custom ones.
-        let custom = |k: &str| k.starts_with("cs") || k.starts_with("flexString");
+        // `cn1`.. (not `cnt`, a standard key) hold an indicator's numbers.
+        let custom = |k: &str| {
+            k.starts_with("cs")
+                || k.strip_prefix("cn")
+                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+                || k.starts_with("flexString")
+        };
         let first_custom = pairs.iter().position(|(k, _)| custom(k)).unwrap();
         assert!(pairs[first_custom..].iter().all(|(k, _)| custom(k)), "{m}");
         let ext: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
@@ -263,6 +269,17 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
                 assert_eq!(get(&format!("cs{n}")), field, "{m}");
             }
         }
+        for (n, label, field) in [
+            (1, "indicatorAgeDays", s(&a["ioc"]["age_days"])),
+            (2, "indicatorConfidence", s(&a["ioc"]["confidence"])),
+        ] {
+            if field.is_empty() {
+                assert!(!ext.contains_key(&format!("cn{n}")), "{m}");
+            } else {
+                assert_eq!(get(&format!("cn{n}Label")), label, "{m}");
+                assert_eq!(get(&format!("cn{n}")), field, "{m}");
+            }
+        }
         // Nothing but the mapped keys: no field was injected.
         let mapped: Vec<String> = [
             "rt",
@@ -281,6 +298,7 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         .iter()
         .map(|k| k.to_string())
         .chain((1..=6).flat_map(|n| [format!("cs{n}"), format!("cs{n}Label")]))
+        .chain((1..=2).flat_map(|n| [format!("cn{n}"), format!("cn{n}Label")]))
         .chain((1..=2).flat_map(|n| [format!("flexString{n}"), format!("flexString{n}Label")]))
         .collect();
         for k in ext.keys() {
@@ -335,6 +353,9 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         // The feed's file name holds no control character, so it arrives
         // whole.
         assert_eq!(get("feed"), s(&a["ioc"]["feed"]));
+        assert_eq!(get("indicatorAgeDays"), s(&a["ioc"]["age_days"]));
+        assert_eq!(get("indicatorConfidence"), s(&a["ioc"]["confidence"]));
+        assert_eq!(get("indicatorUrl"), s(&a["ioc"]["url"]));
     }
 
     // TLS with a client certificate: RFC 3164, Suricata's EVE.
@@ -359,6 +380,9 @@ fn every_alert_reaches_rsyslog_over_udp_tcp_and_tls_in_every_format() {
         if a["ioc"].is_object() {
             assert_eq!(md["indicator"][0], a["ioc"]["indicator"]);
             assert_eq!(md["ioc_source"][0], a["ioc"]["source"]);
+            assert_eq!(md["ioc_url"][0], a["ioc"]["url"]);
+            assert_eq!(s(&md["ioc_age_days"][0]), s(&a["ioc"]["age_days"]));
+            assert_eq!(md["ioc_stale"][0], s(&a["ioc"]["stale"]));
         }
         if a["zone"].is_string() {
             assert_eq!(md["zone"][0], a["zone"]);

@@ -221,6 +221,19 @@ impl Collector for SensorCollector {
                 .into_iter()
                 .map(|(reason, v)| ([("reason", reason)], v)),
         )?;
+        family(
+            &mut e,
+            "ioc_ignored",
+            "Indicator matches that raised no alert (revoked, expired, not for IDS...), by reason.",
+            None,
+            MetricType::Counter,
+            totals
+                .workers
+                .ioc_ignored
+                .to_map()
+                .into_iter()
+                .map(|(reason, v)| ([("reason", reason)], v)),
+        )?;
         counter(
             &mut e,
             "dns_responses",
@@ -369,6 +382,11 @@ mod tests {
             i.kernel.received = 5;
             i.kernel.kernel_dropped = 1;
         });
+        board.publish_totals(|t| {
+            t.workers.ioc_ignored.add(crate::model::Ignored::Revoked);
+            t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
+            t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
+        });
         let rules = RuleStats::default();
         rules.loaded(vec![
             FeedCount {
@@ -402,6 +420,9 @@ mod tests {
             "dnsentry_feed_indicators{feed=\"/etc/dnsentry/allow \\\"x\\\".txt\",list=\"allow\"} 2\n",
             "# TYPE process_resident_memory_bytes gauge\n",
             "# TYPE process_cpu_seconds_total counter\n",
+            "# TYPE dnsentry_ioc_ignored_total counter\n",
+            "dnsentry_ioc_ignored_total{reason=\"revoked\"} 1\n",
+            "dnsentry_ioc_ignored_total{reason=\"expired\"} 2\n",
         ] {
             assert!(text.contains(line), "{line:?} missing from\n{text}");
         }

@@ -347,7 +347,7 @@ pub fn alert_message(
     message(
         header,
         origin,
-        syslog_severity(a.kind.severity()),
+        syslog_severity(a.severity()),
         a.meta.ts,
         f.kind,
         &sd,
@@ -397,11 +397,12 @@ impl CefExtension {
 /// `dst`/`dpt` the client, `proto`, `externalId` unique per event, `cnt`
 /// the suppressed count, `msg` the sentence; then the labelled custom
 /// ones: cs1 kind, cs2 qname, cs3 value, cs4 indicator, cs5 zone, cs6
-/// feed, flexString1 the alert id (the suppression group), flexString2
-/// the response id.
+/// feed, cn1 the indicator's age in days, cn2 its confidence,
+/// flexString1 the alert id (the suppression group), flexString2 the
+/// response id.
 fn cef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNames) -> String {
     let m = &a.meta;
-    let rule = a.kind.rule();
+    let rule = &a.rule();
     let mut x = CefExtension::new(cef_header_of(rule));
     x.put("rt", &(m.ts.0 / 1000).to_string());
     x.put("dvchost", &sources.sensor);
@@ -429,6 +430,14 @@ fn cef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNam
     }
     if let Some(feed) = f.feed {
         x.labelled("cs6", "feed", feed);
+    }
+    if let AlertDetail::Ioc(ind) = &a.detail {
+        if let Some(d) = ind.age_days {
+            x.labelled("cn1", "indicatorAgeDays", &d.to_string());
+        }
+        if let Some(c) = ind.lifecycle.confidence {
+            x.labelled("cn2", "indicatorConfidence", &c.to_string());
+        }
     }
     x.labelled("flexString1", "alertId", &format!("{id:016x}"));
     x.labelled(
@@ -555,14 +564,15 @@ impl LeefAttributes {
 /// category), `src`/`srcPort` the answering server, `dst`/`dstPort` the
 /// client, `proto`; custom keys (README: a QRadar property list)
 /// `ruleId`, `ruleName`, `sensor`, `interface`, `msg`, `qname`, `qtype`,
-/// `owner`, `rrtype`, `value`, `indicator`, `zone`, `feed`, `eventId`,
+/// `owner`, `rrtype`, `value`, `indicator`, `zone`, `feed`,
+/// `indicatorAgeDays`, `indicatorConfidence`, `indicatorUrl`, `eventId`,
 /// `alertId`, `responseId`, `count`.
 fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNames) -> String {
     let m = &a.meta;
     let mut x = LeefAttributes::new(f.kind);
     x.common(
         m.ts,
-        a.kind.rule(),
+        &a.rule(),
         &sources.sensor,
         sources.interface(m.source.file),
     );
@@ -587,6 +597,17 @@ fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNa
     }
     if let Some(feed) = f.feed {
         x.put("feed", feed);
+    }
+    if let AlertDetail::Ioc(ind) = &a.detail {
+        if let Some(d) = ind.age_days {
+            x.put("indicatorAgeDays", &d.to_string());
+        }
+        if let Some(c) = ind.lifecycle.confidence {
+            x.put("indicatorConfidence", &c.to_string());
+        }
+        if let Some(u) = &ind.url {
+            x.put("indicatorUrl", u);
+        }
     }
     x.put("eventId", &format!("{:016x}", a.event_id(id)));
     x.put("alertId", &format!("{id:016x}"));
@@ -667,12 +688,18 @@ mod tests {
             meta: vec![],
             feed: "feed|=]\".csv".into(),
             line: 1,
+            url: None,
+            lifecycle: Default::default(),
+        };
+        let standing = Standing {
+            age_days: None,
+            stale: false,
         };
         Alert::sample(
             AlertKind::IocAddress,
             qname,
             "185.20.187.8",
-            AlertDetail::Ioc(Arc::new(ind)),
+            AlertDetail::Ioc(IocMatch::new(Arc::new(ind), standing)),
         )
     }
 
@@ -836,6 +863,7 @@ mod tests {
                 dns_responses: 50,
                 alerts: Default::default(),
                 malformed: Default::default(),
+                ioc_ignored: Default::default(),
                 outputs: Vec::new(),
                 is_final: false,
             },
