@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::read_json_lines;
+use crate::common::read_written_json_lines;
 
 /// Two namespaces and a veth pair, removed on drop.
 pub struct Netns {
@@ -168,7 +168,7 @@ impl Sensor {
         if !self.alerts.exists() {
             return Vec::new();
         }
-        read_json_lines(&self.alerts)
+        read_written_json_lines(&self.alerts)
     }
 
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {

@@ -104,6 +104,21 @@ pub fn read_json_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The lines of a file a running sensor is writing: its buffered writer
+/// may have flushed half a line, so the last one counts only once its
+/// newline is there. Every complete line must be JSON.
+pub fn read_written_json_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => "",
+    };
+    complete
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
 /// Runs the whole pipeline through the library, outputs to temp files.
 pub fn run(spec: RunSpec<'_>) -> Run {
     let dir = tempfile::tempdir().unwrap();

@@ -152,7 +152,11 @@ fn live_alerts_equal_analyze_on_the_same_capture() {
         .find(|l| l["kind"] == "sensor_health")
         .unwrap();
     assert_eq!(last["final"], true);
-    assert_eq!(last["interfaces"][0]["received"], 38);
+    // The kernel's count is of the interface, which may also see the
+    // link's own IPv6 housekeeping (router and multicast listener
+    // messages) after the sensor's last read.
+    let received = last["interfaces"][0]["received"].as_u64().unwrap();
+    assert!((38..=42).contains(&received), "{last}");
     assert_eq!(last["interfaces"][0]["kernel_dropped"], 0);
 }
 
@@ -853,9 +857,9 @@ fn files_rotated_under_traffic_lose_and_repeat_nothing() {
     });
     assert_eq!(net.replay(&second, &["--pps", "8000"]), 4_000);
     let both = |p: &Path| -> (Vec<Value>, Vec<Value>) {
-        let old = read_json_lines(&rotated(p));
+        let old = crate::common::read_written_json_lines(&rotated(p));
         let new = if p.exists() {
-            read_json_lines(p)
+            crate::common::read_written_json_lines(p)
         } else {
             Vec::new()
         };
