@@ -18,6 +18,12 @@
 //! The same for Suricata's EVE schema (`eve_schema`, tests/suite/eve.rs):
 //! `schemas/suricata-eve.schema.json` beside that directory. It is
 //! GPL-2.0, so it is never part of this repository.
+//!
+//! And whether a `suricata` is on PATH (`suricata`,
+//! tests/suite/suricata_side_by_side.rs, which runs it beside dnsentry).
+//! `scripts/install-suricata` installs it; a Suricata installed after the
+//! last build is seen once this script reruns (a change of PATH or of
+//! build.rs), as for the captures.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -28,6 +34,8 @@ fn main() {
     build_info();
     println!("cargo::rustc-check-cfg=cfg(public_captures)");
     println!("cargo::rustc-check-cfg=cfg(eve_schema)");
+    println!("cargo::rustc-check-cfg=cfg(suricata)");
+    suricata();
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=DNSENTRY_PUBLIC_CAPTURES");
     let from_env = env::var_os("DNSENTRY_PUBLIC_CAPTURES").is_some_and(|v| !v.is_empty());
@@ -66,6 +74,22 @@ fn main() {
             println!("cargo::rerun-if-changed={}", schema.display());
             println!("cargo::rustc-cfg=eve_schema");
         }
+    }
+}
+
+/// Sets the `suricata` cfg when an executable `suricata` is on PATH.
+fn suricata() {
+    println!("cargo::rerun-if-env-changed=PATH");
+    let found = env::var_os("PATH")
+        .map(|path| env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("suricata"))
+        .find(|p| p.is_file());
+    if let Some(bin) = found {
+        // Watched only when it exists, as the captures are (see above).
+        println!("cargo::rerun-if-changed={}", bin.display());
+        println!("cargo::rustc-cfg=suricata");
     }
 }
 

@@ -20,6 +20,8 @@ mod layering;
 pub(crate) mod live;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 pub(crate) mod scenarios;
+/// EVE `dns` events beside Suricata 7's own on the same captures.
+mod suricata_side_by_side;
 /// Alerts into a real rsyslog over UDP, TCP and TLS; outages and restarts.
 mod syslog;
 /// Every shared public capture against tshark's decoding.
