@@ -84,6 +84,11 @@ impl FileErrors {
         self.errors.is_empty()
     }
 
+    /// Problems found, kept or only counted.
+    pub fn len(&self) -> usize {
+        self.errors.len() + usize::try_from(self.beyond).unwrap_or(usize::MAX)
+    }
+
     /// The first problem, what a load stops at.
     pub fn first(&self) -> Option<&FileError> {
         self.errors.first()

@@ -14,6 +14,9 @@
 //! ttl_min = 300                   # a monitored record with a lower TTL alerts
 //! resolvers = ["10.1.0.53"]       # servers allowed to answer for this zone
 //! dnssec = true                   # signed zone: answers must carry RRSIGs
+//! severity = { unexpected_address = "low", low_ttl = "off" }
+//!                                 # per kind: high, medium, low, or off
+//!                                 # (not alerted, counted)
 //!
 //! [[zone.override]]               # a name under the zone served elsewhere
 //! name  = "shop.example.org"      # this name and every name under it
@@ -38,6 +41,7 @@ use crate::error::{FileError, FileErrors, line_at, utf8_text};
 use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
 use crate::model::names::{SuffixLengths, suffix_starts};
+use crate::model::{AlertKind, Severity};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +79,8 @@ struct RawZone {
     resolvers: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     dnssec: bool,
+    #[serde(default)]
+    severity: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "override")]
     overrides: Vec<RawOverride>,
 }
@@ -157,6 +163,17 @@ pub struct ZonePolicy {
     pub dnssec: bool,
     /// Names under the zone with keys of their own, most specific first.
     pub overrides: Vec<Override>,
+    /// The zone owner's severity per alert kind, for alerts on names in
+    /// the zone.
+    pub severity: HashMap<AlertKind, SeverityChoice>,
+}
+
+/// What a zone's owner wants of one kind of alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeverityChoice {
+    Alert(Severity),
+    /// Not alerted, only counted.
+    Off,
 }
 
 #[derive(Debug)]
@@ -215,6 +232,21 @@ impl ZonePolicy {
         }
         if self.dnssec {
             keys.push("dnssec".into());
+        }
+        let mut severity: Vec<String> = self
+            .severity
+            .iter()
+            .map(|(k, c)| {
+                let level = match c {
+                    SeverityChoice::Alert(s) => s.as_str(),
+                    SeverityChoice::Off => "off",
+                };
+                format!("{} {level}", k.as_str())
+            })
+            .collect();
+        if !severity.is_empty() {
+            severity.sort();
+            keys.push(format!("severity ({})", severity.join(", ")));
         }
         let mut line = format!("{}: {}", self.name, keys.join(", "));
         for o in &self.overrides {
@@ -440,6 +472,32 @@ pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErr
         }
         // Most specific first, so the first match is the one that applies.
         overrides.sort_by_key(|o| std::cmp::Reverse(o.name.len()));
+        let mut severity = HashMap::new();
+        for (kind, level) in &z.severity {
+            let Some(k) = AlertKind::parse(kind) else {
+                errors.push(err(
+                    Some(level.span()),
+                    format!("`{kind}` in `severity` is not an alert kind"),
+                ));
+                continue;
+            };
+            let choice = match level.get_ref().as_str() {
+                "off" => SeverityChoice::Off,
+                other => match Severity::parse(other) {
+                    Some(s) => SeverityChoice::Alert(s),
+                    None => {
+                        errors.push(err(
+                            Some(level.span()),
+                            format!(
+                                "`{other}` for `{kind}` in `severity`: expected high, medium, low or off"
+                            ),
+                        ));
+                        continue;
+                    }
+                },
+            };
+            severity.insert(k, choice);
+        }
         let resolvers = match addresses(z.resolvers, None, "resolvers", &err, &mut errors) {
             Some(own) => Some(own),
             None => global_resolvers.clone(),
@@ -452,6 +510,7 @@ pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErr
                 resolvers,
                 dnssec: z.dnssec,
                 overrides,
+                severity,
             },
         );
     }

@@ -113,6 +113,7 @@ impl Matcher {
             ttl: hit.ttl,
             detail: hit.detail,
             ip_ttl_change: None,
+            severity_override: None,
             response,
         });
     }

@@ -348,6 +348,7 @@ impl SpoofDetector {
                                 value: first.summary(),
                             })),
                             ip_ttl_change: None,
+                            severity_override: None,
                             response: Arc::new(d.response(g)),
                         });
                     }

@@ -537,6 +537,10 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub const ALL: [AlertKind; 11] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
@@ -594,13 +598,17 @@ impl AlertKind {
 pub enum Severity {
     High,
     Medium,
+    /// Only ever by the zone owner's choice (an expect file's `severity`).
+    Low,
 }
 
 impl Severity {
-    /// One level down (medium is the lowest an alert goes).
+    /// One level down (an aged indicator goes no lower than medium; low
+    /// is the zone owner's word and stays).
     pub fn lowered(self) -> Severity {
         match self {
             Severity::High | Severity::Medium => Severity::Medium,
+            Severity::Low => Severity::Low,
         }
     }
 
@@ -608,6 +616,16 @@ impl Severity {
         match self {
             Severity::High => "high",
             Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "high" => Some(Severity::High),
+            "medium" => Some(Severity::Medium),
+            "low" => Some(Severity::Low),
+            _ => None,
         }
     }
 }
@@ -704,15 +722,22 @@ pub struct Alert {
     /// The server's packets arrived with another IP TTL before: (now,
     /// before). Evidence of an injector; set by the output stage.
     pub ip_ttl_change: Option<(u8, u8)>,
+    /// Severity the owner's zone sets for this kind (expect file
+    /// `severity`); set by the output stage.
+    pub severity_override: Option<Severity>,
     /// The response it was raised on, shared with the response's other
     /// alerts.
     pub response: Arc<ResponseInfo>,
 }
 
 impl Alert {
-    /// The alert's severity: its kind's, one level lower for an indicator
-    /// older than the configured maximum age (README, "IOC feeds").
+    /// The alert's severity: the zone owner's override if the expect file
+    /// sets one, else its kind's, one level lower for an indicator older
+    /// than the configured maximum age (README, "IOC feeds").
     pub fn severity(&self) -> Severity {
+        if let Some(s) = self.severity_override {
+            return s;
+        }
         match &self.detail {
             AlertDetail::Ioc(m) if m.stale => self.kind.severity().lowered(),
             _ => self.kind.severity(),
@@ -771,6 +796,7 @@ impl Alert {
             ttl: Some(60),
             detail,
             ip_ttl_change: None,
+            severity_override: None,
             response: Arc::default(),
         }
     }

@@ -75,7 +75,7 @@ pub struct Rule {
     /// What raises it, in one sentence (ECS `rule.description`).
     pub description: &'static str,
     /// 0 (information) to 10 (critical), CEF's scale: 8 for `high`, 5 for
-    /// `medium`, 3 for information.
+    /// `medium`, 3 for `low` and information.
     pub severity: u8,
     pub attack: &'static [Technique],
     /// Fixed references; an IOC alert adds its indicator's own.
@@ -102,6 +102,7 @@ pub const fn severity_number(s: Severity) -> u8 {
     match s {
         Severity::High => 8,
         Severity::Medium => 5,
+        Severity::Low => 3,
     }
 }
 

@@ -7,6 +7,7 @@
 //! `check` reads on and reports every bad line of every file.
 
 mod access;
+pub mod allow;
 mod reload;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 pub use access::unreadable_by;
+pub use allow::{AllowEntry, AllowList};
 pub use reload::{ReloadError, ReloadWatch, Reloader};
 
 use crate::error::FileError;
@@ -43,6 +45,8 @@ pub struct Rules {
     /// alert, whatever feed lists it (CISA withdrew three of this
     /// campaign's addresses; a correction must not need a feed edit).
     pub allow: IocSet,
+    /// Scoped allow entries (TOML allow files), for alerts of every kind.
+    pub allow_entries: AllowList,
     pub expected: ExpectedZones,
     /// Indicators each feed and allowlist file contributed, in load order.
     pub feeds: Vec<FeedCount>,
@@ -56,6 +60,7 @@ impl Default for Rules {
         Rules {
             ioc: IocSet::default(),
             allow: IocSet::default(),
+            allow_entries: AllowList::default(),
             expected: ExpectedZones::default(),
             feeds: Vec::new(),
             ioc_max_age_days: DEFAULT_IOC_MAX_AGE_DAYS,
@@ -123,6 +128,13 @@ pub enum FileSummary {
         /// One line per zone, sorted by zone name.
         zones: Vec<String>,
     },
+    Allow {
+        name: String,
+        entries: usize,
+        /// Entries whose `until` has passed (by the clock when checked),
+        /// one line each.
+        expired: Vec<String>,
+    },
 }
 
 impl FileSummary {
@@ -156,6 +168,24 @@ impl FileSummary {
                     ));
                 }
                 line
+            }
+            FileSummary::Allow {
+                name,
+                entries,
+                expired,
+            } => {
+                let mut s = format!("{}: {entries} allow entries", escape_text(name));
+                if !expired.is_empty() {
+                    s.push_str(&format!(
+                        ", {} expired (they apply only to packets up to their `until`)",
+                        expired.len()
+                    ));
+                }
+                for e in expired {
+                    s.push_str("\n  expired: ");
+                    s.push_str(e);
+                }
+                s
             }
             FileSummary::Expect { name, zones } => {
                 let mut s = format!("{}: {} zone(s)", escape_text(name), zones.len());
@@ -238,7 +268,34 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
         }
     }
     let mut allowed = Vec::new();
+    let mut allow_entries = Vec::new();
+    let now = jiff::Timestamp::now().as_microsecond();
     for path in &src.allow_files {
+        if allow::is_allow_toml(path) {
+            match allow::load_allow_file_all(path) {
+                Ok(entries) => {
+                    report.files.push(FileSummary::Allow {
+                        name: path.display().to_string(),
+                        entries: entries.len(),
+                        expired: entries
+                            .iter()
+                            .filter(|e| e.expired_at(now))
+                            .map(|e| {
+                                format!(
+                                    "{} (until {}): {}",
+                                    escape_text(&e.label),
+                                    escape_text(e.until_text.as_deref().unwrap_or("")),
+                                    escape_text(&e.reason)
+                                )
+                            })
+                            .collect(),
+                    });
+                    allow_entries.extend(entries);
+                }
+                Err(errors) => report.errors.extend(errors.into_vec()),
+            }
+            continue;
+        }
         if let Some(feed) = read_feed(path, &mut report) {
             feeds.push(FeedCount {
                 name: escape_path(path),
@@ -276,6 +333,7 @@ pub fn load_all(src: &RuleSources) -> (Rules, RulesReport) {
     let rules = Rules {
         ioc: IocSet::new(indicators),
         allow: IocSet::new(allowed),
+        allow_entries: AllowList::new(allow_entries),
         expected,
         feeds,
         ioc_max_age_days: src.ioc_max_age_days,

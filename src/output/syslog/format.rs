@@ -73,11 +73,12 @@ impl Origin {
 }
 
 /// Syslog severity of an alert: `high` is critical (2), `medium` warning
-/// (4); health events are informational (6), blindness events critical.
+/// (4), `low` notice (5); health events are informational (6), blindness events critical.
 pub fn syslog_severity(sev: Severity) -> u8 {
     match sev {
         Severity::High => 2,
         Severity::Medium => 4,
+        Severity::Low => 5,
     }
 }
 
