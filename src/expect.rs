@@ -302,6 +302,8 @@ pub struct ExpectedZones {
     /// need them are skipped entirely otherwise.
     any_dnssec: bool,
     any_resolvers: bool,
+    /// Some zone sets a `severity`.
+    any_severity: bool,
 }
 
 impl ExpectedZones {
@@ -323,6 +325,10 @@ impl ExpectedZones {
 
     pub fn any_resolvers(&self) -> bool {
         self.any_resolvers
+    }
+
+    pub fn any_severity(&self) -> bool {
+        self.any_severity
     }
 
     /// The most specific zone that `folded` (lower case, no trailing dot)
@@ -349,6 +355,7 @@ impl ExpectedZones {
             }
             self.any_dnssec |= zone.dnssec;
             self.any_resolvers |= zone.resolvers.is_some();
+            self.any_severity |= !zone.severity.is_empty();
             self.zone_lengths.insert(name.len());
             self.zones.insert(name, zone);
         }
@@ -519,6 +526,7 @@ pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErr
     }
     let any_dnssec = zones.values().any(|z: &ZonePolicy| z.dnssec);
     let any_resolvers = zones.values().any(|z: &ZonePolicy| z.resolvers.is_some());
+    let any_severity = zones.values().any(|z: &ZonePolicy| !z.severity.is_empty());
     let mut zone_lengths = SuffixLengths::default();
     for name in zones.keys() {
         zone_lengths.insert(name.len());
@@ -528,6 +536,7 @@ pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErr
         zone_lengths,
         any_dnssec,
         any_resolvers,
+        any_severity,
     })
 }
 

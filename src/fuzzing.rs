@@ -16,6 +16,7 @@ use crate::decode::transport::PortSet;
 use crate::decode::{Demux, DemuxLimits};
 use crate::expect::parse_expect;
 use crate::ioc::{IocSet, parse_feed};
+use crate::matcher::policy::AlertPolicy;
 use crate::matcher::suppress::Suppressor;
 use crate::model::{
     Malformed, PacketMeta, PayloadBatch, SourceNames, SourceRef, Timestamp, Transport,
@@ -150,7 +151,11 @@ fn work(batch: PayloadBatch) {
     };
     // A one-second window: the second pass repeats every alert within it,
     // so suppression both admits and holds back.
-    let mut emitter = Emitter::new(Suppressor::new(1_000_000), false);
+    let mut emitter = Emitter::new(
+        Suppressor::new(1_000_000),
+        AlertPolicy::new(rules(), "fuzz".into()),
+        false,
+    );
     let again = |seq| PayloadBatch {
         seq,
         arena: batch.arena.clone(),

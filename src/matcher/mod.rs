@@ -6,6 +6,7 @@
 
 mod expected;
 mod ioc;
+pub mod policy;
 pub mod spoof;
 pub mod suppress;
 

@@ -6,12 +6,13 @@
 
 use crate::decode::dns::decode_response;
 use crate::matcher::Matcher;
+use crate::matcher::policy::AlertPolicy;
 use crate::matcher::spoof::{Digests, SpoofDetector};
 use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::{Alert, DnsResponse, PayloadBatch, SourceNames, Weird};
 use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, ecs, eve, json};
 use crate::rules::SharedRules;
-use crate::stats::{AlertCounts, WorkerCounters};
+use crate::stats::{AlertCounts, PolicyCounts, WorkerCounters};
 
 /// What one batch yields, handed from a worker to the output stage.
 #[derive(Debug, Default)]
@@ -135,6 +136,7 @@ impl Processor {
 #[derive(Debug)]
 pub struct Emitter {
     spoof: SpoofDetector,
+    policy: AlertPolicy,
     suppress: Suppressor,
     /// Live, alerts are flushed at once: one waits for nothing.
     live: bool,
@@ -145,9 +147,10 @@ pub struct Emitter {
 }
 
 impl Emitter {
-    pub fn new(suppress: Suppressor, live: bool) -> Emitter {
+    pub fn new(suppress: Suppressor, policy: AlertPolicy, live: bool) -> Emitter {
         Emitter {
             spoof: SpoofDetector::default(),
+            policy,
             suppress,
             live,
             failed: false,
@@ -167,6 +170,7 @@ impl Emitter {
     ) -> Result<u64, OutputError> {
         self.counters += &batch.counters;
         self.add_spoofing_findings(&mut batch);
+        self.policy.apply(&mut batch.alerts);
         if self.failed {
             return Ok(0);
         }
@@ -175,6 +179,11 @@ impl Emitter {
             self.failed = true;
         }
         written
+    }
+
+    /// What allow entries and zone severities held back so far.
+    pub fn policy_counts(&self) -> &PolicyCounts {
+        &self.policy.counts
     }
 
     /// Repeats suppressed so far, by kind.

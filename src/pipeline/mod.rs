@@ -40,6 +40,7 @@ use crate::capture::offline::Input;
 use crate::capture::{CaptureError, Flow, Frame};
 use crate::decode::Demux;
 use crate::health::{HealthBoard, HealthOptions};
+use crate::matcher::policy::AlertPolicy;
 use crate::matcher::suppress::Suppressor;
 use crate::model::text::escape_text;
 use crate::model::{PayloadBatch, SourceNames};
@@ -338,6 +339,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         health,
         emitter: Emitter::new(
             Suppressor::new(i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX)),
+            AlertPolicy::new(Arc::clone(&cfg.rules), cfg.outputs.sensor_name.clone()),
             health.is_some(),
         ),
         reopen: cfg.reopen.take(),
@@ -364,7 +366,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     // failed run: nothing already alerted is lost. The metrics endpoint
     // stops last.
     let output_reports = outputs.finish();
-    let (alert_counts, worker_counters, suppressed) = written?;
+    let (alert_counts, worker_counters, suppressed, policy) = written?;
 
     let mut summary = Summary::new(
         files,
@@ -375,6 +377,8 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         threads,
     );
     summary.suppressed = suppressed.to_map();
+    summary.allowed = policy.allowed;
+    summary.severity_off = policy.severity_off.to_map();
     summary.outputs = output_reports;
     Ok(RunOutcome {
         summary,

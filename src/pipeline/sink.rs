@@ -14,7 +14,7 @@ use crate::health::{HealthBoard, HealthOptions, HealthReporter};
 use crate::model::SourceNames;
 use crate::output::{Event, OutputError, OutputKind, OutputSet};
 use crate::progress::Progress;
-use crate::stats::{AlertCounts, SensorEvent, WorkerCounters};
+use crate::stats::{AlertCounts, PolicyCounts, SensorEvent, WorkerCounters};
 
 pub(super) struct Ctx<'a> {
     pub rx: Receiver<Processed>,
@@ -31,9 +31,9 @@ pub(super) struct Ctx<'a> {
     pub reopen: Option<Receiver<()>>,
 }
 
-/// What the output thread counted: alerts written, worker counters, and
-/// alerts suppressed.
-pub(super) type Written = (AlertCounts, WorkerCounters, AlertCounts);
+/// What the output thread counted: alerts written, worker counters,
+/// alerts suppressed, and what allow entries and zone severities held back.
+pub(super) type Written = (AlertCounts, WorkerCounters, AlertCounts, PolicyCounts);
 
 /// Writes until the workers hang up. On a write error it stops writing,
 /// tells the capture side to stop, and drains the channel so no thread
@@ -121,6 +121,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
             emitter.alerts.clone(),
             emitter.counters.clone(),
             emitter.suppressed().clone(),
+            emitter.policy_counts().clone(),
         )),
     }
 }

@@ -140,6 +140,26 @@ impl AlertCounts {
     }
 }
 
+/// Alerts one allow entry held back.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AllowCount {
+    /// `FILE:LINE` of the entry.
+    pub entry: String,
+    pub reason: String,
+    pub allowed: u64,
+    /// An alert in its scope came after its `until` (reported once).
+    pub expired: bool,
+}
+
+/// What allow entries and zone severities held back in a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyCounts {
+    /// One per allow entry in use, in file order.
+    pub allowed: Vec<AllowCount>,
+    /// Alerts of kinds a zone's owner turned `off`, by kind.
+    pub severity_off: AlertCounts,
+}
+
 /// One input file as the capture stage saw it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct FileReport {
@@ -172,6 +192,12 @@ pub struct Summary {
     pub ioc_ignored: BTreeMap<&'static str, u64>,
     /// Alerts suppressed (same kind, owner and value within the window).
     pub suppressed: BTreeMap<&'static str, u64>,
+    /// Every allow entry (TOML allow files) with the alerts it held back,
+    /// and whether it expired during the run; an entry that allowed
+    /// nothing shows 0.
+    pub allowed: Vec<AllowCount>,
+    /// Alerts not raised because their zone's owner set their kind `off`.
+    pub severity_off: BTreeMap<&'static str, u64>,
     /// Per alert output (the alerts file and each syslog destination):
     /// queued, sent, spooled, evicted, dropped, pending.
     pub outputs: Vec<crate::stats::OutputReport>,
@@ -209,6 +235,8 @@ impl Summary {
             alerts_total: alerts.total(),
             ioc_ignored: workers.ioc_ignored.to_map(),
             suppressed: BTreeMap::new(),
+            allowed: Vec::new(),
+            severity_off: BTreeMap::new(),
             outputs: Vec::new(),
             elapsed_seconds,
             responses_per_second,
@@ -266,6 +294,27 @@ impl Summary {
                 &mut s,
                 "suppressed (repeats within the window)",
                 &self.suppressed,
+            );
+        }
+        if !self.severity_off.is_empty() {
+            line(
+                &mut s,
+                "not raised (the zone's severity is off)",
+                &self.severity_off,
+            );
+        }
+        for a in &self.allowed {
+            let _ = writeln!(
+                s,
+                "  allowed by {}: {}{} ({})",
+                escape_text(&a.entry),
+                a.allowed,
+                if a.expired {
+                    ", EXPIRED during the run"
+                } else {
+                    ""
+                },
+                escape_text(&a.reason)
             );
         }
         // Syslog destinations only: the alerts file says it all above.

@@ -1,0 +1,128 @@
+//! What the organisation decided about alerts, applied after matching and
+//! before suppression (so a suppressed count never holds an allowed
+//! alert): scoped allow entries, and the severity a zone's owner sets per
+//! kind. Runs in the output stage, where every kind of alert, spoofing
+//! findings included, passes in capture order, so an expired entry is
+//! reported exactly once.
+
+use std::sync::Arc;
+
+use crate::expect::SeverityChoice;
+use crate::model::Alert;
+use crate::model::names::fold_into;
+use crate::model::text::escape_text;
+use crate::rules::{Rules, SharedRules};
+use crate::stats::{AllowCount, PolicyCounts};
+
+/// The output stage's view of allow entries and zone severities.
+#[derive(Debug)]
+pub struct AlertPolicy {
+    shared: SharedRules,
+    rules: Arc<Rules>,
+    /// This sensor's name, what an entry's `sensor` names.
+    sensor: String,
+    folded: String,
+    pub counts: PolicyCounts,
+}
+
+impl AlertPolicy {
+    pub fn new(shared: SharedRules, sensor: String) -> AlertPolicy {
+        let rules = shared.load_full();
+        let mut p = AlertPolicy {
+            shared,
+            rules: Arc::clone(&rules),
+            sensor,
+            folded: String::new(),
+            counts: PolicyCounts::default(),
+        };
+        p.list_entries();
+        p
+    }
+
+    /// Every entry in use gets its line in the counts, so one that allowed
+    /// nothing shows as such.
+    fn list_entries(&mut self) {
+        for e in self.rules.allow_entries.entries() {
+            if !self.counts.allowed.iter().any(|c| c.entry == e.label) {
+                self.counts.allowed.push(AllowCount {
+                    entry: e.label.clone(),
+                    reason: e.reason.clone(),
+                    allowed: 0,
+                    expired: false,
+                });
+            }
+        }
+    }
+
+    /// Removes the alerts an allow entry covers or the owner's zone turns
+    /// off (counting each), and sets the zone's severity on the others.
+    pub fn apply(&mut self, alerts: &mut Vec<Alert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        let current = self.shared.load();
+        if !Arc::ptr_eq(&current, &self.rules) {
+            self.rules = Arc::clone(&current);
+            self.list_entries();
+        }
+        let rules = Arc::clone(&self.rules);
+        if rules.allow_entries.is_empty() && !rules.expected.any_severity() {
+            return;
+        }
+        alerts.retain_mut(|a| self.keep(&rules, a));
+    }
+
+    fn keep(&mut self, rules: &Rules, alert: &mut Alert) -> bool {
+        fold_into(&alert.owner, &mut self.folded);
+        let ts = alert.meta.ts.0;
+        let mut covered_by = None;
+        for e in rules.allow_entries.candidates(alert.kind) {
+            if !e.covers(alert, &self.folded, &self.sensor) {
+                continue;
+            }
+            if e.expired_at(ts) {
+                self.report_expired(e);
+                continue;
+            }
+            covered_by = Some(&e.label);
+            break;
+        }
+        if let Some(label) = covered_by {
+            if let Some(c) = self.counts.allowed.iter_mut().find(|c| c.entry == *label) {
+                c.allowed += 1;
+            }
+            return false;
+        }
+        let choice = rules
+            .expected
+            .zone_for(&self.folded)
+            .and_then(|z| z.severity.get(&alert.kind));
+        match choice {
+            Some(SeverityChoice::Off) => {
+                self.counts.severity_off.add(alert.kind);
+                false
+            }
+            Some(SeverityChoice::Alert(s)) => {
+                alert.severity_override = Some(*s);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn report_expired(&mut self, e: &crate::rules::AllowEntry) {
+        let Some(c) = self.counts.allowed.iter_mut().find(|c| c.entry == e.label) else {
+            return;
+        };
+        if c.expired {
+            return;
+        }
+        c.expired = true;
+        tracing::warn!(
+            entry = %escape_text(&e.label),
+            until = %escape_text(e.until_text.as_deref().unwrap_or("")),
+            reason = %escape_text(&e.reason),
+            "Allow entry past its `until`: it no longer applies, and the alerts it covered are raised again"
+        );
+    }
+}
