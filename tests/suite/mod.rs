@@ -1,3 +1,5 @@
+/// Allow entries and zone severities through the binary on the demo.
+mod allow;
 /// The real binary: flags, exit status, error messages, outputs.
 mod cli;
 /// One validated configuration: check and analyze reject the same FILE:LINE.
