@@ -480,7 +480,10 @@ pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErr
         // Most specific first, so the first match is the one that applies.
         overrides.sort_by_key(|o| std::cmp::Reverse(o.name.len()));
         let mut severity = HashMap::new();
-        for (kind, level) in &z.severity {
+        // In file order, so errors come in line order.
+        let mut choices: Vec<_> = z.severity.iter().collect();
+        choices.sort_by_key(|(_, level)| level.span().start);
+        for (kind, level) in choices {
             let Some(k) = AlertKind::parse(kind) else {
                 errors.push(err(
                     Some(level.span()),
@@ -660,6 +663,50 @@ fn normalise_name(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zone_severity_per_kind_and_its_errors_at_their_lines() {
+        let z = parse_expect(
+            "z.toml",
+            "[[zone]]\nname = \"example.org\"\nseverity = { unexpected_address = \"low\", low_ttl = \"off\" }\n",
+        )
+        .unwrap();
+        assert!(z.any_severity());
+        let zone = z.zone_for("www.example.org").unwrap();
+        assert_eq!(
+            zone.severity.get(&AlertKind::UnexpectedAddress),
+            Some(&SeverityChoice::Alert(Severity::Low))
+        );
+        assert_eq!(
+            zone.severity.get(&AlertKind::LowTtl),
+            Some(&SeverityChoice::Off)
+        );
+        assert!(
+            zone.describe()
+                .ends_with("severity (low_ttl off, unexpected_address low)")
+        );
+        let errors = parse_expect_all(
+            "z.toml",
+            "[[zone]]\nname = \"example.org\"\n\n[zone.severity]\nunexpected_adress = \"low\"\nlow_ttl = \"quiet\"\n",
+        )
+        .unwrap_err()
+        .into_vec();
+        let found: Vec<(u64, bool)> = errors
+            .iter()
+            .map(|e| {
+                (
+                    e.line,
+                    e.message.contains("expected high, medium, low or off"),
+                )
+            })
+            .collect();
+        assert_eq!(found, [(5, false), (6, true)], "{errors:?}");
+        assert!(
+            !parse_expect("z.toml", "[[zone]]\nname = \"a.org\"\n")
+                .unwrap()
+                .any_severity()
+        );
+    }
 
     const SAMPLE: &str = r#"
 [[zone]]

@@ -141,7 +141,7 @@ pub struct RuleArgs {
     #[arg(help_heading = RULES, long = "ioc", value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
 
-    /// An allowlist (any feed format): indicators known to be benign raise no alert, whatever feed lists them. Repeatable.
+    /// An allowlist (any feed format): indicators known to be benign raise no alert, whatever feed lists them; a .toml file holds scoped, expiring allow entries for alerts of every kind. Repeatable.
     #[arg(help_heading = RULES, long = "allow", value_name = "FILE")]
     pub allow: Vec<PathBuf>,
 

@@ -126,3 +126,95 @@ impl AlertPolicy {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::parse_expect;
+    use crate::model::{AlertDetail, AlertKind, Severity};
+    use crate::rules::allow::parse_allow_all;
+    use crate::rules::{AllowList, shared};
+
+    fn policy() -> AlertPolicy {
+        let entries = parse_allow_all(
+            "a.toml",
+            "[[allow]]\nkind = \"unexpected_address\"\nzone = \"example.org\"\nuntil = \"2019-01-10\"\nreason = \"move\"\n",
+        )
+        .unwrap();
+        let expected = parse_expect(
+            "z.toml",
+            "[[zone]]\nname = \"example.org\"\nseverity = { unexpected_mx = \"off\", unexpected_ns = \"low\" }\n",
+        )
+        .unwrap();
+        let rules = Rules {
+            allow_entries: AllowList::new(entries),
+            expected,
+            ..Rules::default()
+        };
+        AlertPolicy::new(shared(rules), "s".into())
+    }
+
+    fn alert(kind: AlertKind, owner: &str, day_offset: i64) -> Alert {
+        let mut a = Alert::sample(
+            kind,
+            owner,
+            "192.0.2.1",
+            AlertDetail::Zone {
+                zone: "example.org".into(),
+                expected: Vec::new().into(),
+            },
+        );
+        // The sample is 2019-01-10 09:00 UTC.
+        a.meta.ts.0 += day_offset * 86_400_000_000;
+        a
+    }
+
+    #[test]
+    fn allows_until_the_packets_time_then_reports_once_and_applies_severities() {
+        let mut p = policy();
+        let mut alerts = vec![
+            alert(AlertKind::UnexpectedAddress, "www.example.org", 0),
+            alert(AlertKind::UnexpectedAddress, "www.example.com", 0),
+            alert(AlertKind::UnexpectedMx, "example.org", 0),
+            alert(AlertKind::UnexpectedNs, "example.org", 0),
+            alert(AlertKind::UnexpectedAddress, "www.example.org", 1),
+            alert(AlertKind::UnexpectedAddress, "mail.example.org", 2),
+        ];
+        p.apply(&mut alerts);
+        let left: Vec<(AlertKind, &str, Severity)> = alerts
+            .iter()
+            .map(|a| (a.kind, a.owner.as_str(), a.severity()))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (
+                    AlertKind::UnexpectedAddress,
+                    "www.example.com",
+                    Severity::Medium
+                ),
+                (AlertKind::UnexpectedNs, "example.org", Severity::Low),
+                (
+                    AlertKind::UnexpectedAddress,
+                    "www.example.org",
+                    Severity::Medium
+                ),
+                (
+                    AlertKind::UnexpectedAddress,
+                    "mail.example.org",
+                    Severity::Medium
+                ),
+            ]
+        );
+        assert_eq!(
+            p.counts.allowed,
+            [AllowCount {
+                entry: "a.toml:1".into(),
+                reason: "move".into(),
+                allowed: 1,
+                expired: true,
+            }]
+        );
+        assert_eq!(p.counts.severity_off.get(AlertKind::UnexpectedMx), 1);
+    }
+}
