@@ -201,7 +201,7 @@ impl Sensor {
 
     /// Waits until a health event shows `packets` packets read.
     pub fn wait_packets(&self, packets: u64) {
-        self.wait_for(Duration::from_secs(10), |l| {
+        self.wait_for(Duration::from_secs(30), |l| {
             l.iter().any(|x| {
                 x["kind"] == "sensor_health"
                     && x["interfaces"][0]["packets"].as_u64() >= Some(packets)

@@ -444,9 +444,9 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
 
     std::fs::write(&feed, "185.20.187.8\n").unwrap();
     sensor.signal("HUP");
-    sensor.wait_stderr(Duration::from_secs(10), "Reloaded rules");
+    sensor.wait_stderr(Duration::from_secs(30), "Reloaded rules");
     net.replay(&demo, &["--pps", "2000"]);
-    let lines = sensor.wait_for(Duration::from_secs(10), |l| !detections(l).is_empty());
+    let lines = sensor.wait_for(Duration::from_secs(30), |l| !detections(l).is_empty());
     assert_eq!(detections(&lines)[0]["value"], "185.20.187.8");
     // The file watcher may reload for the same write as well: at least one.
     let (ok, failed, last_ok, reloaded_at, indicators) = reload_metrics();
@@ -459,9 +459,9 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
 
     std::fs::write(&feed, "not an indicator at all\n").unwrap();
     sensor.signal("HUP");
-    sensor.wait_stderr(Duration::from_secs(10), "Reload failed");
+    sensor.wait_stderr(Duration::from_secs(30), "Reload failed");
     net.replay(&demo, &["--pps", "2000"]);
-    let lines = sensor.wait_for(Duration::from_secs(10), |l| detections(l).len() >= 2);
+    let lines = sensor.wait_for(Duration::from_secs(30), |l| detections(l).len() >= 2);
     assert_eq!(detections(&lines).len(), 2, "old rules still apply");
     // The failure is counted; the feed's count stays that of the rules in
     // use, and so does the time they were loaded.
