@@ -2,6 +2,7 @@
 //! number of distinct zones, names and indicators, not of alerts, so a
 //! million alerts make tables of the same size as a thousand.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::read::ReportAlert;
@@ -129,8 +130,9 @@ pub fn summarize(alerts: &[ReportAlert], sensor_events: u64) -> Summary {
         sensor_events,
         ..Summary::default()
     };
-    let mut zones: BTreeMap<String, (u64, Span, BTreeMap<(String, String, String), Deviation>)> =
-        BTreeMap::new();
+    let mut zones: BTreeMap<String, ZoneSummary> = BTreeMap::new();
+    // (zone, lower-case owner, kind, value) → its row.
+    let mut deviations: BTreeMap<(String, String, String, String), Deviation> = BTreeMap::new();
     let mut indicators: BTreeMap<String, IndicatorSummary> = BTreeMap::new();
     for alert in alerts {
         match &mut summary.span {
@@ -149,12 +151,16 @@ pub fn summarize(alerts: &[ReportAlert], sensor_events: u64) -> Summary {
             summary.captures.insert(capture.clone());
         }
         if let Some(zone) = &alert.zone {
-            let (count, span, deviations) = zones
-                .entry(zone.clone())
-                .or_insert_with(|| (0, Span::new(alert), BTreeMap::new()));
-            *count += 1;
-            span.widen(alert);
+            let zone_row = zones.entry(zone.clone()).or_insert_with(|| ZoneSummary {
+                zone: zone.clone(),
+                alerts: 0,
+                span: Span::new(alert),
+                deviations: Vec::new(),
+            });
+            zone_row.alerts += 1;
+            zone_row.span.widen(alert);
             let key = (
+                zone.clone(),
                 alert.owner.to_lowercase(),
                 alert.kind.clone(),
                 alert.value.clone(),
@@ -194,22 +200,18 @@ pub fn summarize(alerts: &[ReportAlert], sensor_events: u64) -> Summary {
             entry.clients.insert(&alert.client);
         }
     }
-    summary.zones = zones
-        .into_iter()
-        .map(|(zone, (alerts, span, deviations))| {
-            let mut deviations: Vec<Deviation> = deviations.into_values().collect();
-            deviations.sort_by(|a, b| b.alerts.cmp(&a.alerts));
-            ZoneSummary {
-                zone,
-                alerts,
-                span,
-                deviations,
-            }
-        })
-        .collect();
-    summary.zones.sort_by(|a, b| b.alerts.cmp(&a.alerts));
+    for ((zone, ..), deviation) in deviations {
+        if let Some(z) = zones.get_mut(&zone) {
+            z.deviations.push(deviation);
+        }
+    }
+    summary.zones = zones.into_values().collect();
+    for zone in &mut summary.zones {
+        zone.deviations.sort_by_key(|d| Reverse(d.alerts));
+    }
+    summary.zones.sort_by_key(|z| Reverse(z.alerts));
     summary.indicators = indicators.into_values().collect();
-    summary.indicators.sort_by(|a, b| b.hits.cmp(&a.hits));
+    summary.indicators.sort_by_key(|i| Reverse(i.hits));
     summary
 }
 
