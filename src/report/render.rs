@@ -127,7 +127,10 @@ fn headline(s: &Summary) -> Markup {
                 @if s.indicators.len() > TOP { span.more { "and " (s.indicators.len() - TOP) " more" } }
             }
             dt { "Sensors" } dd { @for x in &s.sensors { code { (x) } " " } }
-            dt { "Captures" } dd { @for x in s.captures.iter().take(TOP) { code { (x) } " " } }
+            dt { "Captures" } dd {
+                @for x in s.captures.iter().take(TOP) { code { (x) } " " }
+                @if s.captures.len() > TOP { span.more { "and " (s.captures.len() - TOP) " more" } }
+            }
             @if s.sensor_events > 0 {
                 dt { "Sensor events" } dd { (s.sensor_events) " (health, capture loss; not counted as alerts)" }
             }
@@ -294,5 +297,31 @@ fn alert_table(alerts: &[ReportAlert]) -> Markup {
             }
         }
         (more(alerts.len().saturating_sub(ALERT_ROWS), "alerts (the first by packet time are shown)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::aggregate::summarize;
+    use super::*;
+
+    #[test]
+    fn long_lists_show_their_top_rows_and_count_the_rest() {
+        let alerts: Vec<ReportAlert> = (0..ALERT_ROWS + 7)
+            .map(|i| ReportAlert {
+                ts: format!("t{i}"),
+                epoch: i as f64,
+                kind: "unexpected_address".into(),
+                severity: "medium".into(),
+                owner: format!("n{i}.z{}.example", i % (TOP + 3)),
+                zone: Some(format!("z{}.example", i % (TOP + 3))),
+                ..ReportAlert::default()
+            })
+            .collect();
+        let page = page(&summarize(&alerts, 0), &alerts);
+        assert!(page.contains("and 3 more zones"), "zones not capped");
+        assert!(page.contains("and 7 more alerts"), "alert table not capped");
+        let (_, table) = page.split_once("id=\"alert-table\"").unwrap();
+        assert_eq!(table.matches("<tr><td>").count(), ALERT_ROWS);
     }
 }
