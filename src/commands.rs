@@ -10,6 +10,7 @@ use crate::capture::CaptureError;
 use crate::capture::live::{LiveOptions, list_interfaces};
 use crate::config::args::{
     AnalyzeArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs, LiveFlags,
+    ReportArgs,
 };
 use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
@@ -18,6 +19,7 @@ use crate::model::DnsResponse;
 use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
+use crate::report::{ReportError, write_report};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
 use crate::stats::RuleStats;
 
@@ -54,6 +56,8 @@ pub enum CommandError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
@@ -402,4 +406,17 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
     } else {
         Status::Partial
     })
+}
+
+/// `report`: alert files in, one HTML page out.
+pub fn report(args: &ReportArgs) -> Result<Status, CommandError> {
+    let written = write_report(&args.alerts, &args.output)?;
+    eprintln!(
+        "dnsentry: report {}: {} alerts ({} sensor events), {} bytes",
+        escape_path(&args.output),
+        written.alerts,
+        written.sensor_events,
+        written.bytes
+    );
+    Ok(Status::Ok)
 }

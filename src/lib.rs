@@ -41,6 +41,7 @@ pub mod output;
 pub mod pipeline;
 pub mod privilege;
 pub mod progress;
+pub mod report;
 pub mod rules;
 pub mod stats;
 /// Scenario capture builders for the tests, examples and benchmarks; not

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check(args),
         Command::Baseline(BaselineCommand::Learn(args)) => commands::learn(args),
         Command::Baseline(BaselineCommand::Diff(args)) => commands::diff(args),
+        Command::Report(args) => commands::report(args),
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),

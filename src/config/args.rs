@@ -53,6 +53,19 @@ pub enum Command {
     /// Learn the expected records of your zones from captures, or diff them against captures.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Write one self-contained HTML page of what alert files (native, eve or ecs) show: headline, timeline, per zone, per indicator, every alert.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Alert files, in any of dnsentry's formats (native, eve, ecs; told apart by content).
+    #[arg(value_name = "ALERTS", required = true)]
+    pub alerts: Vec<PathBuf>,
+
+    /// Where the HTML page goes (replaced if it exists).
+    #[arg(help_heading = OUTPUTS, short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,8 @@ mod intel;
 mod layering;
 /// `dnsentry live` on veth pairs in network namespaces the tests make.
 pub(crate) mod live;
+/// `dnsentry report`: the page of the demo and of hostile names.
+mod report;
 /// Scenario captures built by `dnsentry::synth`: exact alert sets.
 pub(crate) mod scenarios;
 /// EVE `dns` events beside Suricata 7's own on the same captures.
