@@ -35,6 +35,23 @@ impl FileError {
         FileError::new(path, line_at(text, offset), message)
     }
 
+    /// The problem at a byte span of `text` (a TOML value's), line 0 when
+    /// there is no span.
+    pub fn at_span(
+        path: &str,
+        text: &str,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
+        FileError::new(path, span.map_or(0, |s| line_at(text, s.start)), message)
+    }
+
+    /// A TOML file's text as `T`; a syntax or type error at its line.
+    pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, Self> {
+        toml::from_str(text)
+            .map_err(|e| FileError::at_span(path, text, e.span(), e.message().trim().to_string()))
+    }
+
     /// The problem as a warning, `FILE:LINE: warning: problem`, escaped as
     /// the error's own text is.
     pub fn as_warning(&self) -> String {

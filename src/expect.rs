@@ -37,7 +37,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{FileError, FileErrors, line_at, utf8_text};
+use crate::error::{FileError, FileErrors, utf8_text};
 use crate::model::addr::{canonical_ip, canonical_net};
 pub use crate::model::names::is_at_or_under;
 use crate::model::names::{SuffixLengths, suffix_starts};
@@ -397,18 +397,13 @@ pub fn parse_expect(path: &str, text: &str) -> Result<ExpectedZones, FileError> 
 /// Parses an expect file, every problem in it found: a bad zone, override
 /// or value is reported and skipped, and the rest is checked on.
 pub fn parse_expect_all(path: &str, text: &str) -> Result<ExpectedZones, FileErrors> {
-    let line_of =
-        |span: Option<Range<usize>>| -> u64 { span.map_or(0, |s| line_at(text, s.start)) };
-    let err = |span: Option<Range<usize>>, message: String| FileError {
-        path: path.to_string(),
-        line: line_of(span),
-        message,
-    };
+    let err =
+        |span: Option<Range<usize>>, message: String| FileError::at_span(path, text, span, message);
     let mut errors = FileErrors::default();
-    let raw: RawFile = match toml::from_str(text) {
+    let raw: RawFile = match FileError::parse_toml(path, text) {
         Ok(raw) => raw,
         Err(e) => {
-            errors.push(err(e.span(), e.message().trim().to_string()));
+            errors.push(e);
             return Err(errors);
         }
     };

@@ -228,18 +228,13 @@ pub fn load_allow_file_all(path: &Path) -> Result<Vec<AllowEntry>, FileErrors> {
 /// Parses an allow file; a bad entry is reported with its line and the
 /// rest are checked on.
 pub fn parse_allow_all(path: &str, text: &str) -> Result<Vec<AllowEntry>, FileErrors> {
-    let line_of =
-        |span: Option<Range<usize>>| -> u64 { span.map_or(0, |s| line_at(text, s.start)) };
-    let err = |span: Option<Range<usize>>, message: String| FileError {
-        path: path.to_string(),
-        line: line_of(span),
-        message,
-    };
+    let err =
+        |span: Option<Range<usize>>, message: String| FileError::at_span(path, text, span, message);
     let mut errors = FileErrors::default();
-    let raw: RawFile = match toml::from_str(text) {
+    let raw: RawFile = match FileError::parse_toml(path, text) {
         Ok(raw) => raw,
         Err(e) => {
-            errors.push(err(e.span(), e.message().trim().to_string()));
+            errors.push(e);
             return Err(errors);
         }
     };
@@ -355,7 +350,7 @@ pub fn parse_allow_all(path: &str, text: &str) -> Result<Vec<AllowEntry>, FileEr
             continue;
         }
         entries.push(AllowEntry {
-            label: format!("{path}:{}", line_of(Some(span))),
+            label: format!("{path}:{}", line_at(text, span.start)),
             reason,
             kind,
             zone,

@@ -312,3 +312,60 @@ json.dump(out, sys.stdout)
         })
         .collect()
 }
+
+/// A sensor's three kinds of event (health, loss, stall), as they are
+/// written live, with the sources they name: what the format tests render.
+pub fn sample_sensor_events() -> (
+    dnsentry::model::SourceNames,
+    [dnsentry::stats::SensorEvent; 3],
+) {
+    use dnsentry::model::SourceNames;
+    use dnsentry::stats::{IfaceReport, SensorEvent};
+    let sources = SourceNames::new("sensor-7", vec!["eth1".into()], true);
+    let iface = IfaceReport {
+        name: "eth1".into(),
+        link: "ETHERNET".into(),
+        up: true,
+        error: None,
+        received: 100,
+        kernel_dropped: 3,
+        interface_dropped: 1,
+        packets: 100,
+        dns_messages: 50,
+        queue_waits: 0,
+        interval_drop_rate: 0.04,
+        seconds_since_dns: Some(1),
+    };
+    let ts = "2026-11-27T17:20:19.284176Z".to_string();
+    let events = [
+        SensorEvent::SensorHealth {
+            ts: ts.clone(),
+            severity: "info",
+            uptime_seconds: 60,
+            interfaces: vec![iface],
+            dns_responses: 50,
+            alerts: Default::default(),
+            malformed: Default::default(),
+            ioc_ignored: Default::default(),
+            outputs: Vec::new(),
+            is_final: false,
+        },
+        SensorEvent::CaptureLoss {
+            ts: ts.clone(),
+            severity: "high",
+            interface: "eth1".into(),
+            interval_seconds: 60,
+            received: 100,
+            dropped: 4,
+            drop_rate: 0.04,
+            threshold: 0.01,
+        },
+        SensorEvent::CaptureStalled {
+            ts,
+            severity: "high",
+            interface: "eth1".into(),
+            reason: "no DNS response for 300 s".into(),
+        },
+    ];
+    (sources, events)
+}

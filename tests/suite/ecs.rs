@@ -8,9 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use dnsentry::model::SourceNames;
 use dnsentry::output::Format;
-use dnsentry::stats::{IfaceReport, SensorEvent};
 use serde_json::{Value, json};
 
 use crate::common::ecs::{ecs_errors, schema};
@@ -310,52 +308,7 @@ fn every_document_of_the_scenario_captures_passes_and_every_kind_is_covered() {
 
 #[test]
 fn sensor_events_pass_health_as_a_metric_blindness_as_alerts() {
-    let sources = SourceNames::new("sensor-7", vec!["eth1".into()], true);
-    let iface = IfaceReport {
-        name: "eth1".into(),
-        link: "ETHERNET".into(),
-        up: true,
-        error: None,
-        received: 100,
-        kernel_dropped: 3,
-        interface_dropped: 1,
-        packets: 100,
-        dns_messages: 50,
-        queue_waits: 0,
-        interval_drop_rate: 0.04,
-        seconds_since_dns: Some(1),
-    };
-    let ts = "2026-11-27T17:20:19.284176Z".to_string();
-    let events = [
-        SensorEvent::SensorHealth {
-            ts: ts.clone(),
-            severity: "info",
-            uptime_seconds: 60,
-            interfaces: vec![iface],
-            dns_responses: 50,
-            alerts: Default::default(),
-            malformed: Default::default(),
-            ioc_ignored: Default::default(),
-            outputs: Vec::new(),
-            is_final: false,
-        },
-        SensorEvent::CaptureLoss {
-            ts: ts.clone(),
-            severity: "high",
-            interface: "eth1".into(),
-            interval_seconds: 60,
-            received: 100,
-            dropped: 4,
-            drop_rate: 0.04,
-            threshold: 0.01,
-        },
-        SensorEvent::CaptureStalled {
-            ts,
-            severity: "high",
-            interface: "eth1".into(),
-            reason: "no DNS response for 300 s".into(),
-        },
-    ];
+    let (sources, events) = crate::common::sample_sensor_events();
     let docs: Vec<(String, Value)> = events
         .iter()
         .enumerate()
