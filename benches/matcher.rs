@@ -48,6 +48,43 @@ fn responses() -> Vec<DnsResponse> {
         .collect()
 }
 
+fn hostile_response() -> DnsResponse {
+    let mut ex = Exchange::new(
+        "198.51.100.7",
+        "192.0.2.53",
+        "www.example.org",
+        RecordType::A,
+    );
+    for i in 0..500u32 {
+        let addr = format!("203.0.{}.{}", i / 250, i % 250);
+        ex = ex.answer(rr("www.example.org", 60, a(&addr))).answer(rr(
+            "mail.example.org",
+            60,
+            a(&addr),
+        ));
+    }
+    let mut s = Scenario::new(1_700_000_000);
+    s.exchange(&ex);
+    let mut demux = Demux::new(PortSet::new(&[53]));
+    let mut batch = PayloadBatch::default();
+    for (i, (ts, f)) in s.frames().iter().enumerate() {
+        demux.frame(
+            LinkType::ETHERNET,
+            SourceRef {
+                file: 0,
+                packet: i as u64,
+            },
+            *ts,
+            f,
+            &mut batch,
+        );
+    }
+    batch
+        .iter()
+        .find_map(|(m, b)| decode_response(*m, b).ok())
+        .unwrap()
+}
+
 /// A synthetic feed of `n` indicators: a third addresses, a third networks
 /// of several prefix lengths, a third domains. None matches the responses.
 fn big_feed(n: usize) -> String {
@@ -93,6 +130,31 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // A response built to alert as often as one message can: 1,000
+    // records, 500 distinct addresses outside the zone's expected network,
+    // each repeated. The per-response dedup must stay linear in them.
+    let hostile = hostile_response();
+    let expected = dnsentry::expect::parse_expect(
+        "bench.toml",
+        "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let mut m = Matcher::new(shared(Rules {
+        expected,
+        ..Rules::default()
+    }));
+    let mut g = c.benchmark_group("match_hostile");
+    g.throughput(Throughput::Elements(1));
+    let mut out = Vec::new();
+    g.bench_function("response_500_distinct_unexpected_values", |b| {
+        b.iter(|| {
+            out.clear();
+            m.check(black_box(&hostile), &mut out);
+            black_box(out.len())
+        })
+    });
     g.finish();
 
     let text = big_feed(1_000_000);

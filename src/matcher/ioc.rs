@@ -31,8 +31,7 @@ pub(super) fn check(
             Ok(standing) => Some(AlertDetail::Ioc(IocMatch::new(Arc::clone(ind), standing))),
             Err(why) => {
                 // Counted once per response and value, as an alert would be.
-                if !m.seen.iter().any(|(k, v)| *k == kind && v == value) {
-                    m.seen.push((kind, value.to_string()));
+                if m.first_sighting(kind, value) {
                     m.ignored.add(why);
                 }
                 None

@@ -10,6 +10,7 @@ pub mod policy;
 pub mod spoof;
 pub mod suppress;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::model::names::fold_into;
@@ -17,14 +18,20 @@ use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Respon
 use crate::rules::{Rules, SharedRules};
 use crate::stats::IgnoredCounts;
 
+// `Matcher::seen` keeps one bit per kind in a u16.
+const _: () = assert!(AlertKind::ALL.len() <= 16);
+
 /// One worker's matcher: the current rules plus scratch buffers, so
 /// matching a response allocates nothing unless it alerts.
 pub struct Matcher {
     shared: SharedRules,
     rules: Arc<Rules>,
     folded: String,
-    /// (kind, value) already alerted for the current response.
-    seen: Vec<(AlertKind, String)>,
+    /// Values already alerted for the current response, with a bit per
+    /// [`AlertKind`] that raised them. A map, not a list: a response of
+    /// 1,024 distinct hostile values would otherwise cost half a million
+    /// comparisons. SipHash, because the values are the attacker's.
+    seen: HashMap<String, u16>,
     /// The current response as its alerts carry it, made at its first
     /// alert: most responses raise none.
     response: Option<Arc<ResponseInfo>>,
@@ -39,7 +46,7 @@ impl Matcher {
             rules: shared.load_full(),
             shared,
             folded: String::with_capacity(256),
-            seen: Vec::new(),
+            seen: HashMap::new(),
             response: None,
             ignored: IgnoredCounts::default(),
         }
@@ -56,7 +63,9 @@ impl Matcher {
     /// Appends the alerts `resp` raises to `out`, in a fixed order: the
     /// question, then each answer record in wire order.
     pub fn check(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) {
-        self.seen.clear();
+        if !self.seen.is_empty() {
+            self.seen.clear();
+        }
         self.response = None;
         let rules = Arc::clone(&self.rules);
         if !rules.ioc.is_empty() {
@@ -84,18 +93,29 @@ impl Matcher {
         &self.folded
     }
 
+    /// Whether `value` is new for `kind` in the current response; notes it.
+    fn first_sighting(&mut self, kind: AlertKind, value: &str) -> bool {
+        let bit = 1u16 << (kind as u16);
+        match self.seen.get_mut(value) {
+            Some(kinds) if *kinds & bit != 0 => false,
+            Some(kinds) => {
+                *kinds |= bit;
+                true
+            }
+            None => {
+                self.seen.insert(value.to_owned(), bit);
+                true
+            }
+        }
+    }
+
     /// Records an alert unless this response already raised the same
     /// (kind, value): a name repeated as qname, owner and CNAME target is
     /// one detection, not three.
     fn emit(&mut self, out: &mut Vec<Alert>, hit: Hit<'_>) {
-        if self
-            .seen
-            .iter()
-            .any(|(k, v)| *k == hit.kind && *v == hit.value)
-        {
+        if !self.first_sighting(hit.kind, &hit.value) {
             return;
         }
-        self.seen.push((hit.kind, hit.value.clone()));
         let resp = hit.resp;
         let response = Arc::clone(
             self.response
@@ -151,5 +171,73 @@ impl<'a> Hit<'a> {
             ttl: Some(record.ttl),
             detail,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::dns::decode_response;
+    use crate::expect::parse_expect;
+    use crate::model::{PacketMeta, SourceRef, Timestamp, Transport};
+    use crate::rules::shared;
+    use crate::synth::{Exchange, a, rr};
+    use hickory_proto::rr::RecordType;
+
+    fn decoded(ex: &Exchange) -> DnsResponse {
+        let (_, response) = ex.messages(7);
+        let meta = PacketMeta {
+            ts: Timestamp(0),
+            src_ip: std::net::IpAddr::from([192, 0, 2, 53]),
+            src_port: 53,
+            dst_ip: std::net::IpAddr::from([198, 51, 100, 7]),
+            dst_port: 40000,
+            transport: Transport::Udp,
+            source: SourceRef { file: 0, packet: 1 },
+            vlan: Default::default(),
+            tunnel: None,
+            ip_ttl: 64,
+        };
+        decode_response(meta, &response).expect("a well-formed response")
+    }
+
+    #[test]
+    fn each_value_alerts_once_per_kind_however_many_records_carry_it() {
+        let expected = parse_expect(
+            "t.toml",
+            "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\n",
+        )
+        .expect("valid expect file");
+        let mut m = Matcher::new(shared(Rules {
+            expected,
+            ..Rules::default()
+        }));
+        // 500 distinct hostile addresses, each in the answer twice (once
+        // under the qname, once under a second owner of the zone; 1,000
+        // records, under the decoder's bound): each goes through once and
+        // its repeat is held back.
+        let mut ex = Exchange::new(
+            "198.51.100.7",
+            "192.0.2.53",
+            "www.example.org",
+            RecordType::A,
+        );
+        for i in 0..500u32 {
+            let addr = format!("203.0.{}.{}", i / 250, i % 250);
+            ex = ex.answer(rr("www.example.org", 60, a(&addr))).answer(rr(
+                "mail.example.org",
+                60,
+                a(&addr),
+            ));
+        }
+        let resp = decoded(&ex);
+        let mut out = Vec::new();
+        m.check(&resp, &mut out);
+        assert_eq!(out.len(), 500);
+        assert!(out.iter().all(|al| al.kind == AlertKind::UnexpectedAddress));
+        // The next response starts from an empty map.
+        let mut again = Vec::new();
+        m.check(&resp, &mut again);
+        assert_eq!(again.len(), 500);
     }
 }
