@@ -14,6 +14,7 @@
 
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::Header;
@@ -144,7 +145,8 @@ fn text_len(r: &DnsRecord) -> usize {
     let data = match &r.data {
         Rdata::A(_) => 15,
         Rdata::Aaaa(_) => 39,
-        Rdata::Name(n) | Rdata::Text(n) => n.len(),
+        Rdata::Name(n) => n.len(),
+        Rdata::Text(n) => n.len(),
         Rdata::Mx { exchange, .. } => exchange.len() + 6,
         Rdata::Srv { target, .. } => target.len() + 18,
         Rdata::Soa { mname, rname, .. } => mname.len() + rname.len() + 55,
@@ -197,7 +199,7 @@ fn read_question(
 struct NameCache {
     /// (offset, presentation); a handful of slots, overwritten in turn, so
     /// a lookup is a short scan whatever the message holds.
-    slots: [(usize, String); NAME_CACHE_SLOTS],
+    slots: [(usize, Arc<str>); NAME_CACHE_SLOTS],
     filled: usize,
     next: usize,
 }
@@ -206,33 +208,30 @@ const NAME_CACHE_SLOTS: usize = 8;
 
 impl NameCache {
     /// Reads the name at the decoder's position in presentation format.
-    fn read(&mut self, msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<String, Malformed> {
+    fn read(&mut self, msg: &[u8], dec: &mut BinDecoder<'_>) -> Result<Arc<str>, Malformed> {
         let start = dec.index();
         if let Some(target) = pointer_at(msg, start)
             && let Some(name) = self.get(target)
         {
-            let name = name.to_owned();
             dec.read_slice(2).map_err(|_| Malformed::DnsTruncated)?;
             return Ok(name);
         }
-        let name = presentation(&Name::read(dec).map_err(defect_of)?);
-        self.put(start, &name);
+        let name: Arc<str> = presentation(&Name::read(dec).map_err(defect_of)?).into();
+        self.put(start, Arc::clone(&name));
         Ok(name)
     }
 
-    fn get(&self, offset: usize) -> Option<&str> {
+    fn get(&self, offset: usize) -> Option<Arc<str>> {
         self.slots
             .get(..self.filled)?
             .iter()
             .find(|(at, _)| *at == offset)
-            .map(|(_, name)| name.as_str())
+            .map(|(_, name)| Arc::clone(name))
     }
 
-    fn put(&mut self, offset: usize, name: &str) {
+    fn put(&mut self, offset: usize, name: Arc<str>) {
         if let Some(slot) = self.slots.get_mut(self.next) {
-            slot.0 = offset;
-            slot.1.clear();
-            slot.1.push_str(name);
+            *slot = (offset, name);
         }
         self.next = (self.next + 1) % NAME_CACHE_SLOTS;
         self.filled = (self.filled + 1).min(NAME_CACHE_SLOTS);
@@ -346,7 +345,7 @@ fn decode_rdata(
     let rdata = RData::read(&mut sub, RecordType::from(rtype), Restrict::new(rdlength))
         .map_err(defect_of)?;
     Ok(match rdata {
-        RData::ANAME(n) => Rdata::Name(presentation(&n.0)),
+        RData::ANAME(n) => Rdata::Name(presentation(&n.0).into()),
         RData::MX(mx) => Rdata::Mx {
             preference: mx.preference,
             exchange: presentation(&mx.exchange),
@@ -517,7 +516,7 @@ fn defect_of(e: DecodeError) -> Malformed {
 /// size, the TTL holds the extended RCODE, version and DO bit. `None` when
 /// the owner is not the root or the options do not frame.
 fn edns_from(record: &DnsRecord) -> Option<Edns> {
-    if record.name != "." {
+    if &*record.name != "." {
         return None;
     }
     let Rdata::Opaque(bytes) = &record.data else {
@@ -878,7 +877,7 @@ mod tests {
             .answers
             .iter()
             .chain(&r.additional)
-            .map(|rec| (rec.name.clone(), rec.data.to_string()))
+            .map(|rec| (rec.name.to_string(), rec.data.to_string()))
             .collect();
         let theirs: Vec<(String, String)> = full
             .answers

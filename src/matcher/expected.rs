@@ -60,7 +60,7 @@ pub(super) fn check(
     for (section, record) in resp.records() {
         let folded = m.fold(&record.name);
         let zone = match last {
-            Some((name, zone)) if name == record.name => zone,
+            Some((name, zone)) if name == &*record.name => zone,
             _ => zones.zone_for(folded),
         };
         last = Some((&record.name, zone));

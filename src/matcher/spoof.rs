@@ -157,7 +157,7 @@ impl Digests {
             // Kept as text in the batch's arena, not as records: only the
             // rare response that conflicts ever needs them.
             // Most owners are the query name, already in the arena.
-            let name = if r.name == resp.qname() {
+            let name = if &*r.name == resp.qname() {
                 name_start..name_end
             } else {
                 let start = arena_end(&self.names);
@@ -168,7 +168,11 @@ impl Digests {
             let data = match &r.data {
                 Rdata::A(a) => DigestData::Addr(IpAddr::V4(*a)),
                 Rdata::Aaaa(a) => DigestData::Addr(IpAddr::V6(*a)),
-                Rdata::Name(n) | Rdata::Text(n) => {
+                Rdata::Name(n) => {
+                    self.names.push_str(n);
+                    DigestData::Text(data_start..arena_end(&self.names))
+                }
+                Rdata::Text(n) => {
                     self.names.push_str(n);
                     DigestData::Text(data_start..arena_end(&self.names))
                 }
@@ -218,7 +222,7 @@ impl Digests {
             .unwrap_or_default()
             .iter()
             .map(|a| DnsRecord {
-                name: text(&a.name),
+                name: text(&a.name).into(),
                 rtype: a.rtype,
                 class: a.class,
                 ttl: a.ttl,

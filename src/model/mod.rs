@@ -336,8 +336,9 @@ impl Section {
 pub enum Rdata {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    /// CNAME, NS, PTR, DNAME, ANAME: a single target name.
-    Name(String),
+    /// CNAME, NS, PTR, DNAME, ANAME: a single target name, shared like
+    /// owner names (a CNAME target is the next record's owner).
+    Name(Arc<str>),
     Mx {
         preference: u16,
         exchange: String,
@@ -433,8 +434,10 @@ impl fmt::Display for Rdata {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsRecord {
     /// Owner name in presentation format, without the trailing dot; the
-    /// root is `"."`. Case as on the wire.
-    pub name: String,
+    /// root is `"."`. Case as on the wire. Shared, because the records of
+    /// one RRset (and of a compression-pointer flood) name one owner: a
+    /// reference count instead of an allocation per record.
+    pub name: Arc<str>,
     pub rtype: u16,
     pub class: u16,
     pub ttl: u32,
@@ -495,7 +498,7 @@ pub struct DnsResponse {
 
 impl DnsResponse {
     pub fn qname(&self) -> &str {
-        self.question.as_ref().map_or("", |q| q.name.as_str())
+        self.question.as_ref().map_or("", |q| &*q.name)
     }
 
     /// Type of the first question; `None` when there is no question.
@@ -515,7 +518,8 @@ impl DnsResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Question {
-    pub name: String,
+    /// As [`DnsRecord::name`]; answers point back at it.
+    pub name: Arc<str>,
     pub qtype: u16,
     pub qclass: u16,
 }

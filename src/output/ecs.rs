@@ -708,7 +708,7 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
         question: r
             .question
             .as_ref()
-            .map(|q| (q.name.as_str(), q.qtype, Some(q.qclass))),
+            .map(|q| (&*q.name, q.qtype, Some(q.qclass))),
         answers: &r.answers,
     });
     let doc = DnsDoc {

@@ -473,7 +473,7 @@ pub fn write_dns_log(out: &mut Vec<u8>, r: &DnsResponse, sources: &SourceNames) 
             opcode: r.opcode,
             rcode: r.rcode,
             flags: r.flags,
-            question: r.question.as_ref().map(|q| (q.name.as_str(), q.qtype)),
+            question: r.question.as_ref().map(|q| (&*q.name, q.qtype)),
             answers: &r.answers,
             authority: &r.authority,
             additional: &r.additional,
