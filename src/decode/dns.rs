@@ -21,7 +21,7 @@ use hickory_proto::op::Header;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
 
-use super::name::{presentation, push_escaped, write_presentation};
+use super::name::{Escapes, presentation, push_escaped, write_presentation};
 use crate::model::Malformed;
 use crate::model::names::type_name;
 use crate::model::{
@@ -372,7 +372,7 @@ fn decode_rdata(
         RData::CAA(caa) => {
             // RFC 8659 §4.1.1: flags, tag, then the value as one quoted string.
             let mut text = format!("{} ", caa.flags());
-            push_escaped(caa.tag.as_bytes(), b"", false, &mut text);
+            push_escaped(caa.tag.as_bytes(), &Escapes::TOKEN, &mut text);
             text.push(' ');
             push_quoted(&caa.value, &mut text);
             Rdata::Text(text)
@@ -404,7 +404,7 @@ fn decode_rdata(
 /// escaped, bytes outside printable ASCII as `\DDD`.
 fn push_quoted(bytes: &[u8], out: &mut String) {
     out.push('"');
-    push_escaped(bytes, b"\"\\", true, out);
+    push_escaped(bytes, &Escapes::QUOTED, out);
     out.push('"');
 }
 
@@ -417,7 +417,7 @@ fn ascii_only(text: String) -> String {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 16);
-    push_escaped(text.as_bytes(), b"", true, &mut out);
+    push_escaped(text.as_bytes(), &Escapes::SPACED, &mut out);
     out
 }
 
@@ -588,7 +588,7 @@ fn edns_option_text(code: u16, data: &[u8]) -> String {
                 let mut out = u16::from_be_bytes([*a, *b]).to_string();
                 if !text.is_empty() {
                     out.push(' ');
-                    push_escaped(text, b"\\", true, &mut out);
+                    push_escaped(text, &Escapes::TEXT, &mut out);
                 }
                 out
             }

@@ -31,21 +31,64 @@ pub fn presentation(name: &Name) -> String {
 }
 
 fn write_label(label: &[u8], out: &mut String) {
-    push_escaped(label, b".\\", false, out);
+    push_escaped(label, &Escapes::LABEL, out);
 }
 
-/// Appends attacker-chosen bytes as printable ASCII: each byte of
-/// `specials` as `\X`, bytes outside printable ASCII as `\DDD` (space too
-/// unless `keep_space`). Shared by names and TXT character-strings.
-pub fn push_escaped(bytes: &[u8], specials: &[u8], keep_space: bool, out: &mut String) {
-    let plain =
-        |b: u8| (b.is_ascii_graphic() || (keep_space && b == b' ')) && !specials.contains(&b);
+/// Which bytes a context writes as they are: a table, so that finding the
+/// next byte to escape is one load per byte (name formatting is the
+/// decoder's hottest loop, under a compression-pointer flood most of all).
+pub struct Escapes {
+    plain: [bool; 256],
+    /// Bytes written as `\X` rather than `\DDD`.
+    specials: &'static [u8],
+}
+
+impl Escapes {
+    /// A label of a name: `.` and `\` as `\X`; space and the rest outside
+    /// printable ASCII as `\DDD`.
+    pub const LABEL: Escapes = Escapes::new(b".\\", false);
+    /// Inside a quoted character-string: `"` and `\` as `\X`.
+    pub const QUOTED: Escapes = Escapes::new(b"\"\\", true);
+    /// Free text where only `\` is special (the escape character itself).
+    pub const TEXT: Escapes = Escapes::new(b"\\", true);
+    /// A token without spaces (a CAA tag).
+    pub const TOKEN: Escapes = Escapes::new(b"", false);
+    /// Text with spaces and no specials.
+    pub const SPACED: Escapes = Escapes::new(b"", true);
+
+    const fn new(specials: &'static [u8], keep_space: bool) -> Escapes {
+        let mut plain = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let byte = b as u8;
+            plain[b] = byte.is_ascii_graphic() || (keep_space && byte == b' ');
+            b += 1;
+        }
+        let mut i = 0;
+        while i < specials.len() {
+            plain[specials[i] as usize] = false;
+            i += 1;
+        }
+        Escapes { plain, specials }
+    }
+
+    fn is_plain(&self, b: u8) -> bool {
+        self.plain[usize::from(b)]
+    }
+}
+
+/// Appends attacker-chosen bytes as printable ASCII: each special byte of
+/// `escapes` as `\X`, every other byte it does not keep as `\DDD`. Shared
+/// by names and character-strings.
+pub fn push_escaped(bytes: &[u8], escapes: &Escapes, out: &mut String) {
     let mut rest = bytes;
     while !rest.is_empty() {
         // Names are almost always plain: copy each run of bytes that needs
-        // no escape at once rather than a char at a time (this loop was
-        // half the CPU of a compression-pointer flood).
-        let run = rest.iter().position(|&b| !plain(b)).unwrap_or(rest.len());
+        // no escape at once rather than a char at a time.
+        let run = rest
+            .iter()
+            .position(|&b| !escapes.is_plain(b))
+            .unwrap_or(rest.len());
         let (clean, tail) = rest.split_at(run);
         if let Ok(text) = std::str::from_utf8(clean) {
             out.push_str(text);
@@ -53,11 +96,10 @@ pub fn push_escaped(bytes: &[u8], specials: &[u8], keep_space: bool, out: &mut S
         let Some((&b, after)) = tail.split_first() else {
             break;
         };
-        if specials.contains(&b) {
-            out.push('\\');
+        out.push('\\');
+        if escapes.specials.contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push('\\');
             out.push(char::from(b'0' + b / 100));
             out.push(char::from(b'0' + (b / 10) % 10));
             out.push(char::from(b'0' + b % 10));
