@@ -72,7 +72,7 @@ pub struct ReportArgs {
 pub enum BaselineCommand {
     /// Write the expect file the captured traffic implies, each entry commented with how often and when it was seen.
     Learn(LearnArgs),
-    /// Show what the captured traffic holds that an expect file does not allow (+), and what it allows but was never seen (-). Exit 1 when anything differs.
+    /// Show what the captured traffic holds that an expect file does not allow (+), and what it allows but was never seen (-), with the names and times. Exit 1 when anything differs.
     Diff(DiffArgs),
 }
 
@@ -141,6 +141,10 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub input: BaselineInput,
+
+    /// Also write the expect file with every value seen but not allowed added to its list as a comment marked PENDING REVIEW (nothing is allowed until the "# " is removed).
+    #[arg(help_heading = OUTPUTS, long, value_name = "FILE")]
+    pub write_merged: Option<PathBuf>,
 
     /// Ports carrying DNS (repeatable; default 53).
     #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]
