@@ -352,7 +352,7 @@ pub fn diff(
         // the zone as a whole.
         d.addresses(
             "ns_addresses",
-            &z.ns_addresses,
+            &l.ns_addresses(z),
             |zone, _| zone.policy.ns_addresses.as_ref().map(|p| p as *const _),
             zone.policy
                 .ns_addresses

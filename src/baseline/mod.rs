@@ -228,9 +228,11 @@ pub struct ZoneSeen {
     pub ns: BTreeMap<String, Observed>,
     pub mx: BTreeMap<String, Observed>,
     pub cname: BTreeMap<String, Observed>,
-    /// Addresses of the name servers `ns` names, wherever seen (glue,
-    /// answers), from the time the name server was first named.
-    pub ns_addresses: BTreeMap<IpAddr, Observed>,
+    /// Addresses of the name servers `ns` names that lie outside every
+    /// learned zone, wherever seen (glue, answers), from the time the
+    /// name server was first named as one. ([`Learner::ns_addresses`]
+    /// adds those inside a learned zone, whose addresses are kept anyway.)
+    pub other_ns_addresses: BTreeMap<IpAddr, Observed>,
     /// The servers that answered about the zone.
     pub resolvers: BTreeMap<IpAddr, Observed>,
     /// The lowest watched TTL of a record no key learns (an MX or CNAME in
@@ -246,7 +248,7 @@ impl ZoneSeen {
             && self.a.is_empty()
             && self.aaaa.is_empty()
             && self.ns.is_empty()
-            && self.ns_addresses.is_empty()
+            && self.other_ns_addresses.is_empty()
     }
 }
 
@@ -288,6 +290,28 @@ impl Learner {
     /// The learning period: first and last response time.
     pub fn period(&self) -> Option<(Timestamp, Timestamp)> {
         self.first.zip(self.last)
+    }
+
+    /// The addresses of `z`'s name servers, wherever seen: those outside
+    /// the learned zones as they were noted, those inside one from its
+    /// addresses (any order: every address of a learned zone is kept).
+    pub fn ns_addresses(&self, z: &ZoneSeen) -> BTreeMap<IpAddr, Observed> {
+        let mut out = z.other_ns_addresses.clone();
+        for host in z.ns.keys() {
+            let Some(home) = self.zone_index(host).and_then(|i| self.zones.get(i)) else {
+                continue;
+            };
+            for (addr, o) in home.a.iter().chain(home.aaaa.iter()) {
+                let Some(part) = o.on(host) else { continue };
+                match out.get_mut(addr) {
+                    Some(m) => m.merge(&part),
+                    None => {
+                        out.insert(*addr, part);
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn zone_index(&self, folded: &str) -> Option<usize> {
@@ -344,14 +368,15 @@ impl Learner {
                 (Rdata::Aaaa(a), TYPE_AAAA) => Some(IpAddr::V6(*a)),
                 _ => None,
             };
-            if let (Some(addr), Some(zones)) = (addr, self.ns_hosts.get(&self.folded)) {
+            let zone = self.zone_index(&self.folded);
+            if let (Some(addr), None, Some(zones)) = (addr, zone, self.ns_hosts.get(&self.folded)) {
                 for i in zones {
                     if let Some(z) = self.zones.get_mut(*i) {
-                        note(&mut z.ns_addresses, addr, &self.folded, ts, None);
+                        note(&mut z.other_ns_addresses, addr, &self.folded, ts, None);
                     }
                 }
             }
-            let Some(i) = self.zone_index(&self.folded) else {
+            let Some(i) = zone else {
                 continue;
             };
             let Some(z) = self.zones.get_mut(i) else {
@@ -608,10 +633,8 @@ pub fn indicator_hits(l: &Learner, screen: &Screen) -> Vec<IndicatorHit> {
                 push(key, n.clone(), screen.name(n), seen);
             }
         }
-        for (key, map) in [
-            ("ns_addresses", &z.ns_addresses),
-            ("resolvers", &z.resolvers),
-        ] {
+        let ns_addresses = l.ns_addresses(z);
+        for (key, map) in [("ns_addresses", &ns_addresses), ("resolvers", &z.resolvers)] {
             for (a, seen) in map {
                 push(key, a.to_string(), screen.addr(*a), seen);
             }

@@ -82,8 +82,9 @@ fn outlier(e: &Entry, others: &[&Entry], period: Option<(Timestamp, Timestamp)>)
         && busiest.seen.count >= RARE_BUSIEST
         && e.seen.count.saturating_mul(RARE_RATIO) <= busiest.seen.count
     {
+        let times = if e.seen.count == 1 { "time" } else { "times" };
         why.push(format!(
-            "rare: seen {} times while {} was seen {} times",
+            "rare: seen {} {times} while {} was seen {} times",
             e.seen.count, busiest.value, busiest.seen.count
         ));
     }
@@ -206,7 +207,7 @@ pub fn to_expect_toml(l: &Learner, opts: LearnOptions, inputs: usize, screen: &S
     let mut zones: Vec<&ZoneSeen> = l.zones.iter().collect();
     zones.sort_by(|a, b| a.name.cmp(&b.name));
     for z in zones {
-        write_zone(&mut w, z, opts, &zone_names);
+        write_zone(&mut w, l, z, opts, &zone_names);
     }
     Learned {
         toml: w.out,
@@ -214,7 +215,13 @@ pub fn to_expect_toml(l: &Learner, opts: LearnOptions, inputs: usize, screen: &S
     }
 }
 
-fn write_zone(w: &mut Writer<'_>, z: &ZoneSeen, opts: LearnOptions, zone_names: &[&str]) {
+fn write_zone(
+    w: &mut Writer<'_>,
+    l: &Learner,
+    z: &ZoneSeen,
+    opts: LearnOptions,
+    zone_names: &[&str],
+) {
     w.line("");
     w.line("[[zone]]");
     w.line(&format!("name = {}", quote(&z.name)));
@@ -282,7 +289,7 @@ fn write_zone(w: &mut Writer<'_>, z: &ZoneSeen, opts: LearnOptions, zone_names: 
         "cname",
         &cname_entries(zone_names, &cname, &cname_hits),
     );
-    write_ns_addresses(w, z, &clean_addrs("ns_addresses", &z.ns_addresses));
+    write_ns_addresses(w, z, &clean_addrs("ns_addresses", &l.ns_addresses(z)));
     let resolvers = clean_addrs("resolvers", &z.resolvers);
     w.list(
         &z.name,
@@ -726,7 +733,7 @@ mod tests {
         };
         let rare = outlier(&entries[1], &others(1), period).unwrap();
         assert!(
-            rare.starts_with("rare: seen 1 times while 192.0.2.10 was seen 201 times; brief: seen within 0s of the 7days learned, while 192.0.2.10 was seen over 7days"),
+            rare.starts_with("rare: seen 1 time while 192.0.2.10 was seen 201 times; brief: seen within 0s of the 7days learned, while 192.0.2.10 was seen over 7days"),
             "{rare}"
         );
         let brief = outlier(&entries[2], &others(2), period).unwrap();
