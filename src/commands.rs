@@ -353,20 +353,29 @@ fn baseline_responses(
     }
 }
 
-/// `dnsentry baseline learn`.
-pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
-    use crate::baseline::{LearnOptions, Learner, Screen, indicator_hits, to_expect_toml};
-    // The feeds are read first: a bad one stops before any capture is.
+/// The feeds a baseline command screens values against.
+fn baseline_screen(
+    ioc: &[PathBuf],
+    allow: &[PathBuf],
+    no_default_ioc: bool,
+) -> Result<crate::baseline::Screen, CommandError> {
     let rules = load_rules(&crate::rules::RuleSources {
-        builtin_feed: !args.no_default_ioc,
-        ioc_files: args.ioc.clone(),
-        allow_files: args.allow.clone(),
+        builtin_feed: !no_default_ioc,
+        ioc_files: ioc.to_vec(),
+        allow_files: allow.to_vec(),
         ..Default::default()
     })?;
-    let screen = Screen {
+    Ok(crate::baseline::Screen {
         ioc: rules.ioc,
         allow: rules.allow,
-    };
+    })
+}
+
+/// `dnsentry baseline learn`.
+pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
+    use crate::baseline::{LearnOptions, Learner, indicator_hits, to_expect_toml};
+    // The feeds are read first: a bad one stops before any capture is.
+    let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
     let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
@@ -413,6 +422,7 @@ const REVIEW_LINES_SHOWN: usize = 20;
 pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
     use crate::baseline::{ExpectSource, Learner, diff, merged_expect_file, render_diff};
     let (text, expected) = crate::expect::load_expect_file_text(&args.expect)?;
+    let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
     let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
     let mut learner = Learner::new(names.iter().map(String::as_str));
     baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
@@ -423,7 +433,7 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
         path: &path,
         text: &text,
     };
-    let changes = diff(&expected, Some(source), &learner);
+    let changes = diff(&expected, Some(source), &learner, &screen);
     print!("{}", render_diff(&changes));
     if let Some(out) = &args.write_merged {
         let what = match &args.input.interface {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::{Learner, Observed, Seen, ZoneSeen, short_time};
+use super::{Learner, Observed, Screen, Seen, ZoneSeen, short_time};
 use crate::error::line_at;
 use crate::expect::{
     AddressPolicy, ExpectedZones, ListPlace, NamePolicy, Policy, ZonePolicy, is_at_or_under,
@@ -42,15 +42,21 @@ pub struct Change {
     pub note: String,
     /// The list an added value would join.
     pub place: Option<ListPlace>,
+    /// Added: the indicator of a loaded feed it is (escaped).
+    pub indicator: Option<String>,
 }
 
 impl Change {
     /// What the reviewer reads after the value.
     pub fn detail(&self) -> String {
-        match &self.seen {
+        let mut text = match &self.seen {
             Some(o) => format!("{}; {}", o.owners_text("on"), first_last(&o.seen)),
             None => self.note.clone(),
+        };
+        if let Some(ind) = &self.indicator {
+            let _ = write!(text, "; INDICATOR HIT: {ind}");
         }
+        text
     }
 }
 
@@ -107,6 +113,7 @@ fn listed_note(source: Option<ExpectSource<'_>>, place: &ListPlace, index: usize
 /// Collects the changes of one zone.
 struct ZoneDiff<'a> {
     zone: &'a ZonePolicy,
+    screen: &'a Screen,
     source: Option<ExpectSource<'a>>,
     changes: Vec<Change>,
 }
@@ -120,6 +127,14 @@ impl ZoneDiff<'_> {
         seen: Observed,
         place: &ListPlace,
     ) {
+        let indicator = match key {
+            "a" | "aaaa" | "ns_addresses" | "resolvers" => value
+                .parse::<IpAddr>()
+                .ok()
+                .and_then(|a| self.screen.addr(a)),
+            _ => self.screen.name(&value),
+        }
+        .map(|ind| escape_text(&format!("{} of {}", ind.text(), ind.feed)).into_owned());
         self.changes.push(Change {
             zone: self.zone.name.to_string(),
             scope: scope.to_string(),
@@ -129,6 +144,7 @@ impl ZoneDiff<'_> {
             seen: Some(seen),
             note: String::new(),
             place: Some(place.clone()),
+            indicator,
         });
     }
 
@@ -142,6 +158,7 @@ impl ZoneDiff<'_> {
             seen: None,
             note,
             place: None,
+            indicator: None,
         });
     }
 
@@ -165,6 +182,7 @@ impl ZoneDiff<'_> {
                     seen: None,
                     note,
                     place: None,
+                    indicator: None,
                 });
             }
         }
@@ -301,10 +319,12 @@ fn lists<T>(zone: &ZonePolicy, key: impl Fn(&Policy) -> Option<&T>) -> Vec<(&str
 /// What the traffic shows against the expect file, zone by zone and key
 /// by key; `source` (the file's path and text) lets a value never seen
 /// say where it is listed and when it was learned.
+/// A value `screen` finds in a feed is marked as an indicator hit.
 pub fn diff(
     expected: &ExpectedZones,
     source: Option<ExpectSource<'_>>,
     l: &Learner,
+    screen: &Screen,
 ) -> Vec<Change> {
     let mut zones: Vec<&ZoneSeen> = l.zones.iter().collect();
     zones.sort_by(|a, b| a.name.cmp(&b.name));
@@ -315,6 +335,7 @@ pub fn diff(
         };
         let mut d = ZoneDiff {
             zone,
+            screen,
             source,
             changes: Vec::new(),
         };
@@ -482,6 +503,7 @@ pub fn merged_expect_file(text: &str, changes: &[Change], what: &str) -> String 
     let mut done: HashSet<(usize, &str)> = HashSet::new();
     let mut by_list: BTreeMap<usize, (&ListPlace, Vec<&Change>)> = BTreeMap::new();
     let mut pending = 0usize;
+    let mut hits = 0usize;
     for c in changes.iter().filter(|c| c.added) {
         let Some(place) = &c.place else { continue };
         if done.insert((place.array.start, c.value.as_str())) {
@@ -513,13 +535,24 @@ pub fn merged_expect_file(text: &str, changes: &[Change], what: &str) -> String 
         }
         let mut lines = String::new();
         for c in items {
-            let _ = writeln!(
-                lines,
-                "  # {},  # PENDING REVIEW: {}",
-                quote(&c.value),
-                escape_text(&c.detail())
-            );
-            pending += 1;
+            if c.indicator.is_some() {
+                // Named, but not in the form that one deleted "# " allows.
+                let _ = writeln!(
+                    lines,
+                    "  # INDICATOR HIT, not merged: {} {}",
+                    quote(&c.value),
+                    escape_text(&c.detail())
+                );
+                hits += 1;
+            } else {
+                let _ = writeln!(
+                    lines,
+                    "  # {},  # PENDING REVIEW: {}",
+                    quote(&c.value),
+                    escape_text(&c.detail())
+                );
+                pending += 1;
+            }
         }
         let line_start = text
             .get(..close)
@@ -559,6 +592,12 @@ pub fn merged_expect_file(text: &str, changes: &[Change], what: &str) -> String 
         header,
         "# are in their lists as comments marked PENDING REVIEW: remove the \"# \" before one to allow it."
     );
+    if hits > 0 {
+        let _ = writeln!(
+            header,
+            "# {hits} value(s) a loaded feed lists are named as INDICATOR HIT, not merged."
+        );
+    }
     let other: Vec<&Change> = changes
         .iter()
         .filter(|c| !c.added || c.place.is_none())

@@ -724,10 +724,10 @@ mod tests {
         let learned = to_expect_toml(&l, LearnOptions::default(), 1, &Screen::default());
         let zones = parse_expect("learned.toml", &learned.toml).unwrap();
         assert!(
-            diff(&zones, None, &l).is_empty(),
+            diff(&zones, None, &l, &Screen::default()).is_empty(),
             "{}\n{}",
             learned.toml,
-            render_diff(&diff(&zones, None, &l))
+            render_diff(&diff(&zones, None, &l, &Screen::default()))
         );
         let rules = Rules {
             expected: zones,
@@ -883,6 +883,7 @@ mod tests {
                 text,
             }),
             &l,
+            &Screen::default(),
         );
         let lines: Vec<(String, bool, &str)> = changes
             .iter()
@@ -904,7 +905,7 @@ mod tests {
         // Against what it learned, the same traffic: no differences.
         let learned = to_expect_toml(&l, LearnOptions::default(), 1, &Screen::default());
         let zones = parse_expect("l.toml", &learned.toml).unwrap();
-        let none = diff(&zones, None, &l);
+        let none = diff(&zones, None, &l, &Screen::default());
         assert!(none.is_empty(), "{}", render_diff(&none));
         assert_eq!(render_diff(&none), "no differences\n");
     }
@@ -921,6 +922,7 @@ mod tests {
                 text,
             }),
             &l,
+            &Screen::default(),
         );
         let gone = changes.iter().find(|c| !c.added).unwrap();
         assert_eq!(
@@ -944,6 +946,7 @@ mod tests {
                     text,
                 }),
                 &l,
+                &Screen::default(),
             );
             let merged = merged_expect_file(text, &changes, "demo.pcap");
             // Valid, and allows what the original allowed, nothing more.
@@ -981,6 +984,36 @@ mod tests {
                 "{accepted}"
             );
         }
+        // What a feed lists is named, never written as a value to allow.
+        let text = "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\nmx = []\n";
+        let expected = parse_expect("z.toml", text).unwrap();
+        let changes = diff(&expected, None, &l, &builtin_screen());
+        let merged = merged_expect_file(text, &changes, "demo.pcap");
+        assert!(
+            merged.contains("  # INDICATOR HIT, not merged: \"185.20.187.8\" on mail.example.org; seen 1 time, first 2019-01-10T09:00:02Z, last 2019-01-10T09:00:02Z; INDICATOR HIT: 185.20.187.8 of builtin:aa19-024a.csv\n"),
+            "{merged}"
+        );
+        assert!(
+            merged.contains("  # \"mx.relay-hijack.test\",  # PENDING REVIEW: "),
+            "{merged}"
+        );
+        assert!(
+            merged.contains(
+                "# 2 value(s) a loaded feed lists are named as INDICATOR HIT, not merged.\n"
+            ),
+            "{merged}"
+        );
+        let accepted = merged.replace("  # \"", "  \"");
+        let zones = parse_expect("a.toml", &accepted).unwrap_or_else(|e| panic!("{e}\n{accepted}"));
+        let z = zones.zone_for("example.org").unwrap();
+        assert!(
+            !z.policy.a.as_ref().unwrap().allows(ip("185.20.187.8")),
+            "{accepted}"
+        );
+        assert!(
+            z.policy.mx.as_ref().unwrap().allows("mx.relay-hijack.test"),
+            "{accepted}"
+        );
     }
 
     fn builtin_screen() -> Screen {

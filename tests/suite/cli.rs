@@ -1052,6 +1052,8 @@ fn help_groups_every_option_under_its_task() {
             &["baseline", "diff"],
             with(&[
                 ("Inputs", &["--interface", "--duration", "--dns-port"]),
+                ("Rules", &["--ioc", "--allow", "--no-default-ioc"]),
+                ("Outputs", &["--write-merged"]),
                 ("Run", &["--verbose"]),
             ]),
         ),
