@@ -49,14 +49,18 @@ pub struct Change {
 impl Change {
     /// What the reviewer reads after the value.
     pub fn detail(&self) -> String {
-        let mut text = match &self.seen {
-            Some(o) => format!("{}; {}", o.owners_text("on"), first_last(&o.seen)),
-            None => self.note.clone(),
-        };
+        let mut text = self.where_and_when();
         if let Some(ind) = &self.indicator {
             let _ = write!(text, "; INDICATOR HIT: {ind}");
         }
         text
+    }
+
+    fn where_and_when(&self) -> String {
+        match &self.seen {
+            Some(o) => format!("{}; {}", o.owners_text("on"), first_last(&o.seen)),
+            None => self.note.clone(),
+        }
     }
 }
 
@@ -535,13 +539,13 @@ pub fn merged_expect_file(text: &str, changes: &[Change], what: &str) -> String 
         }
         let mut lines = String::new();
         for c in items {
-            if c.indicator.is_some() {
+            if let Some(ind) = &c.indicator {
                 // Named, but not in the form that one deleted "# " allows.
                 let _ = writeln!(
                     lines,
-                    "  # INDICATOR HIT, not merged: {} {}",
+                    "  # INDICATOR HIT, not merged: {} is {ind}; {}",
                     quote(&c.value),
-                    escape_text(&c.detail())
+                    escape_text(&c.where_and_when())
                 );
                 hits += 1;
             } else {

@@ -990,7 +990,7 @@ mod tests {
         let changes = diff(&expected, None, &l, &builtin_screen());
         let merged = merged_expect_file(text, &changes, "demo.pcap");
         assert!(
-            merged.contains("  # INDICATOR HIT, not merged: \"185.20.187.8\" on mail.example.org; seen 1 time, first 2019-01-10T09:00:02Z, last 2019-01-10T09:00:02Z; INDICATOR HIT: 185.20.187.8 of builtin:aa19-024a.csv\n"),
+            merged.contains("  # INDICATOR HIT, not merged: \"185.20.187.8\" is 185.20.187.8 of builtin:aa19-024a.csv; on mail.example.org; seen 1 time, first 2019-01-10T09:00:02Z, last 2019-01-10T09:00:02Z\n"),
             "{merged}"
         );
         assert!(
