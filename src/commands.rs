@@ -353,20 +353,29 @@ fn baseline_responses(
     }
 }
 
-/// `dnsentry baseline learn`.
-pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
-    use crate::baseline::{LearnOptions, Learner, Screen, indicator_hits, to_expect_toml};
-    // The feeds are read first: a bad one stops before any capture is.
+/// The feeds a baseline command screens values against.
+fn baseline_screen(
+    ioc: &[PathBuf],
+    allow: &[PathBuf],
+    no_default_ioc: bool,
+) -> Result<crate::baseline::Screen, CommandError> {
     let rules = load_rules(&crate::rules::RuleSources {
-        builtin_feed: !args.no_default_ioc,
-        ioc_files: args.ioc.clone(),
-        allow_files: args.allow.clone(),
+        builtin_feed: !no_default_ioc,
+        ioc_files: ioc.to_vec(),
+        allow_files: allow.to_vec(),
         ..Default::default()
     })?;
-    let screen = Screen {
+    Ok(crate::baseline::Screen {
         ioc: rules.ioc,
         allow: rules.allow,
-    };
+    })
+}
+
+/// `dnsentry baseline learn`.
+pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
+    use crate::baseline::{LearnOptions, Learner, indicator_hits, to_expect_toml};
+    // The feeds are read first: a bad one stops before any capture is.
+    let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
     let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
@@ -380,27 +389,67 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
             hit.describe()
         );
     }
-    let toml = to_expect_toml(&learner, opts, inputs, &screen);
+    let learned = to_expect_toml(&learner, opts, inputs, &screen);
+    if !learned.review.is_empty() {
+        eprintln!(
+            "dnsentry: {} learned value(s) marked REVIEW in the file:",
+            learned.review.len()
+        );
+        for line in learned.review.iter().take(REVIEW_LINES_SHOWN) {
+            eprintln!("dnsentry:   {line}");
+        }
+        if learned.review.len() > REVIEW_LINES_SHOWN {
+            eprintln!(
+                "dnsentry:   and {} more",
+                learned.review.len() - REVIEW_LINES_SHOWN
+            );
+        }
+    }
     if args.output == "-" {
-        print!("{toml}");
+        print!("{}", learned.toml);
     } else {
-        std::fs::write(&args.output, toml)
+        std::fs::write(&args.output, learned.toml)
             .map_err(io_error(format!("{}: cannot write", args.output)))?;
     }
     Ok(Status::Ok)
 }
 
+/// Values marked for review that `baseline learn` names on stderr; the
+/// file marks them all.
+const REVIEW_LINES_SHOWN: usize = 20;
+
 /// `dnsentry baseline diff`.
 pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
-    use crate::baseline::{Learner, diff, render_diff};
-    let expected = crate::expect::load_expect_file(&args.expect)?;
+    use crate::baseline::{ExpectSource, Learner, diff, merged_expect_file, render_diff};
+    let (text, expected) = crate::expect::load_expect_file_text(&args.expect)?;
+    let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
     let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
     let mut learner = Learner::new(names.iter().map(String::as_str));
     baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
     })?;
-    let changes = diff(&expected, &learner);
+    let path = args.expect.display().to_string();
+    let source = ExpectSource {
+        path: &path,
+        text: &text,
+    };
+    let changes = diff(&expected, Some(source), &learner, &screen);
     print!("{}", render_diff(&changes));
+    if let Some(out) = &args.write_merged {
+        let what = match &args.input.interface {
+            Some(iface) => format!("traffic on {iface}"),
+            None => args
+                .input
+                .captures
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let merged = merged_expect_file(&text, &changes, &what);
+        std::fs::write(out, merged)
+            .map_err(io_error(format!("{}: cannot write", out.display())))?;
+    }
     Ok(if changes.is_empty() {
         Status::Ok
     } else {

@@ -43,11 +43,14 @@ pub use crate::model::names::is_at_or_under;
 use crate::model::names::{SuffixLengths, suffix_starts};
 use crate::model::{AlertKind, Severity};
 
+/// A list of strings with where it and each item are in the file.
+type List = Spanned<Vec<Spanned<String>>>;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
-    resolvers: Option<Vec<Spanned<String>>>,
+    resolvers: Option<List>,
     #[serde(default)]
     zone: Vec<RawZone>,
 }
@@ -56,12 +59,12 @@ struct RawFile {
 /// both rather than `#[serde(flatten)]`ed: flattening loses the spans that
 /// error lines come from, and defeats `deny_unknown_fields`.)
 struct RawPolicy {
-    a: Option<Vec<Spanned<String>>>,
-    aaaa: Option<Vec<Spanned<String>>>,
-    ns: Option<Vec<Spanned<String>>>,
-    mx: Option<Vec<Spanned<String>>>,
-    cname: Option<Vec<Spanned<String>>>,
-    ns_addresses: Option<Vec<Spanned<String>>>,
+    a: Option<List>,
+    aaaa: Option<List>,
+    ns: Option<List>,
+    mx: Option<List>,
+    cname: Option<List>,
+    ns_addresses: Option<List>,
     ttl_min: Option<u32>,
 }
 
@@ -69,14 +72,14 @@ struct RawPolicy {
 #[serde(deny_unknown_fields)]
 struct RawZone {
     name: Spanned<String>,
-    a: Option<Vec<Spanned<String>>>,
-    aaaa: Option<Vec<Spanned<String>>>,
-    ns: Option<Vec<Spanned<String>>>,
-    mx: Option<Vec<Spanned<String>>>,
-    cname: Option<Vec<Spanned<String>>>,
-    ns_addresses: Option<Vec<Spanned<String>>>,
+    a: Option<List>,
+    aaaa: Option<List>,
+    ns: Option<List>,
+    mx: Option<List>,
+    cname: Option<List>,
+    ns_addresses: Option<List>,
     ttl_min: Option<u32>,
-    resolvers: Option<Vec<Spanned<String>>>,
+    resolvers: Option<List>,
     #[serde(default)]
     dnssec: bool,
     #[serde(default)]
@@ -89,13 +92,23 @@ struct RawZone {
 #[serde(deny_unknown_fields)]
 struct RawOverride {
     name: Spanned<String>,
-    a: Option<Vec<Spanned<String>>>,
-    aaaa: Option<Vec<Spanned<String>>>,
-    ns: Option<Vec<Spanned<String>>>,
-    mx: Option<Vec<Spanned<String>>>,
-    cname: Option<Vec<Spanned<String>>>,
-    ns_addresses: Option<Vec<Spanned<String>>>,
+    a: Option<List>,
+    aaaa: Option<List>,
+    ns: Option<List>,
+    mx: Option<List>,
+    cname: Option<List>,
+    ns_addresses: Option<List>,
     ttl_min: Option<u32>,
+}
+
+/// Where a list is in its file: `baseline diff` quotes an item's line and
+/// adds values pending review before the closing bracket.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListPlace {
+    /// Byte range of the array, brackets included.
+    pub array: Range<usize>,
+    /// Byte range of each item kept (in `listed` order), quotes included.
+    pub items: Arc<[Range<usize>]>,
 }
 
 /// Allowed addresses of one record type.
@@ -104,6 +117,7 @@ pub struct AddressPolicy {
     nets: Vec<IpNet>,
     /// The list as written, for the alert's `expected` field.
     pub listed: Arc<[String]>,
+    pub place: ListPlace,
 }
 
 impl AddressPolicy {
@@ -124,6 +138,7 @@ pub struct NamePolicy {
     /// `*.cdn.example.net` → `cdn.example.net`: any name strictly under it.
     under: Vec<String>,
     pub listed: Arc<[String]>,
+    pub place: ListPlace,
 }
 
 impl NamePolicy {
@@ -370,16 +385,27 @@ pub fn load_expect_file(path: &Path) -> Result<ExpectedZones, FileError> {
 /// Reads and parses an expect file, finding every problem in it (a TOML
 /// syntax error stops the file where it is).
 pub fn load_expect_file_all(path: &Path) -> Result<ExpectedZones, FileErrors> {
-    let name = path.display().to_string();
     let one = |e: FileError| {
         let mut errors = FileErrors::default();
         errors.push(e);
         errors
     };
+    let text = read_expect_text(path).map_err(one)?;
+    parse_expect_all(&path.display().to_string(), &text)
+}
+
+/// An expect file's text, for those that quote it or rewrite it
+/// (`baseline diff`), with its zones.
+pub fn load_expect_file_text(path: &Path) -> Result<(String, ExpectedZones), FileError> {
+    let text = read_expect_text(path)?;
+    let zones = parse_expect(&path.display().to_string(), &text)?;
+    Ok((text, zones))
+}
+
+fn read_expect_text(path: &Path) -> Result<String, FileError> {
     let bytes = crate::fsutil::read_regular(path, crate::fsutil::EXPECT_MAX_BYTES)
-        .map_err(|e| one(FileError::unreadable(path, "expect file", &e)))?;
-    let text = utf8_text(&name, bytes, "an expect file").map_err(one)?;
-    parse_expect_all(&name, &text)
+        .map_err(|e| FileError::unreadable(path, "expect file", &e))?;
+    utf8_text(&path.display().to_string(), bytes, "an expect file")
 }
 
 fn first_error(errors: FileErrors) -> FileError {
@@ -559,15 +585,18 @@ fn policy(
 /// as the IPv4 network it covers: it is IPv4 for `a`, and an IPv6 spelling
 /// is what `aaaa` lists. A bad entry goes into `errors` and is left out.
 fn addresses(
-    list: Option<Vec<Spanned<String>>>,
+    list: Option<List>,
     v6: Option<bool>,
     key: &str,
     err: &impl Fn(Option<Range<usize>>, String) -> FileError,
     errors: &mut FileErrors,
 ) -> Option<AddressPolicy> {
     let list = list?;
+    let array = list.span();
+    let list = list.into_inner();
     let mut nets = Vec::with_capacity(list.len());
     let mut listed = Vec::with_capacity(list.len());
+    let mut items = Vec::with_capacity(list.len());
     for item in list {
         let s = item.get_ref().trim();
         let Ok(net) = s
@@ -594,23 +623,31 @@ fn addresses(
         }
         nets.push(canonical);
         listed.push(s.to_string());
+        items.push(item.span());
     }
     Some(AddressPolicy {
         nets,
         listed: listed.into(),
+        place: ListPlace {
+            array,
+            items: items.into(),
+        },
     })
 }
 
 fn names(
-    list: Option<Vec<Spanned<String>>>,
+    list: Option<List>,
     key: &str,
     err: &impl Fn(Option<Range<usize>>, String) -> FileError,
     errors: &mut FileErrors,
 ) -> Option<NamePolicy> {
     let list = list?;
+    let array = list.span();
+    let list = list.into_inner();
     let mut exact = HashSet::new();
     let mut under = Vec::new();
     let mut listed = Vec::with_capacity(list.len());
+    let mut items = Vec::with_capacity(list.len());
     for item in list {
         let s = item.get_ref().trim();
         let (wildcard, bare) = match s.strip_prefix("*.") {
@@ -630,11 +667,16 @@ fn names(
             exact.insert(n);
         }
         listed.push(s.to_string());
+        items.push(item.span());
     }
     Some(NamePolicy {
         exact,
         under,
         listed: listed.into(),
+        place: ListPlace {
+            array,
+            items: items.into(),
+        },
     })
 }
 

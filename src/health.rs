@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::capture::live::LiveStats;
-use crate::stats::{AlertCounts, CaptureCounters, WorkerCounters};
+use crate::stats::{AlertCounts, CaptureCounters, PolicyCounts, WorkerCounters};
 use crate::stats::{IfaceReport, OutputReport, OutputStats, SensorEvent};
 
 /// When health is reported and what counts as going blind.
@@ -61,6 +61,8 @@ pub struct IfaceHealth {
 pub struct Totals {
     pub workers: WorkerCounters,
     pub alerts: AlertCounts,
+    /// What allow entries and zone severities held back.
+    pub policy: PolicyCounts,
     /// Sensor events (health, loss, stall) written.
     pub sensor_events: u64,
 }
@@ -244,6 +246,8 @@ impl HealthReporter {
                 alerts: totals.alerts.to_map(),
                 malformed: malformed.to_map(),
                 ioc_ignored: totals.workers.ioc_ignored.to_map(),
+                allowed: totals.policy.allowed.clone(),
+                severity_off: totals.policy.severity_off.to_map(),
                 outputs: board.outputs(),
                 is_final,
             },
@@ -297,6 +301,38 @@ mod tests {
         };
         assert_eq!(ioc_ignored.get("not_for_ids"), Some(&1));
         assert_eq!(ioc_ignored.len(), 1);
+    }
+
+    #[test]
+    fn health_counts_what_allow_entries_and_zone_severities_held_back() {
+        let b = board_with(10, 0, true);
+        b.publish_totals(|t| {
+            t.policy.allowed.push(crate::stats::AllowCount {
+                entry: "allow.toml:1".into(),
+                reason: "move".into(),
+                allowed: 2,
+                expired: true,
+            });
+            t.policy.severity_off.add(crate::model::AlertKind::LowTtl);
+        });
+        let mut r = HealthReporter::new(HealthOptions::default());
+        let ev = r.report(&b, false);
+        let SensorEvent::SensorHealth {
+            allowed,
+            severity_off,
+            ..
+        } = &ev[0]
+        else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(allowed.len(), 1);
+        assert_eq!((allowed[0].allowed, allowed[0].expired), (2, true));
+        assert_eq!(severity_off.get("low_ttl"), Some(&1));
+        let line = serde_json::to_string(&ev[0]).unwrap();
+        assert!(
+            line.contains(r#""allowed":[{"entry":"allow.toml:1","reason":"move","allowed":2,"expired":true}],"severity_off":{"low_ttl":1}"#),
+            "{line}"
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct ReportArgs {
 pub enum BaselineCommand {
     /// Write the expect file the captured traffic implies, each entry commented with how often and when it was seen.
     Learn(LearnArgs),
-    /// Show what the captured traffic holds that an expect file does not allow (+), and what it allows but was never seen (-). Exit 1 when anything differs.
+    /// Show what the captured traffic holds that an expect file does not allow (+), and what it allows but was never seen (-), with the names and times. Exit 1 when anything differs.
     Diff(DiffArgs),
 }
 
@@ -141,6 +141,22 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub input: BaselineInput,
+
+    /// Also write the expect file with every value seen but not allowed added to its list as a comment marked PENDING REVIEW (nothing is allowed until the "# " is removed); a value a feed lists is named as an indicator hit instead.
+    #[arg(help_heading = OUTPUTS, long, value_name = "FILE")]
+    pub write_merged: Option<PathBuf>,
+
+    /// An IOC feed (any feed format) whose values are marked as indicator hits; the built-in AA19-024A feed is always loaded unless --no-default-ioc. Repeatable.
+    #[arg(help_heading = RULES, long = "ioc", value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
+
+    /// An allowlist (any feed format): values it covers are not indicator hits. Repeatable.
+    #[arg(help_heading = RULES, long = "allow", value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+
+    /// Do not mark values of the built-in AA19-024A feed.
+    #[arg(help_heading = RULES, long)]
+    pub no_default_ioc: bool,
 
     /// Ports carrying DNS (repeatable; default 53).
     #[arg(help_heading = INPUTS, long = "dns-port", value_name = "PORT")]

@@ -54,17 +54,36 @@ impl AlertPolicy {
         }
     }
 
+    /// Takes up the latest rules (after a reload).
+    fn refresh(&mut self) {
+        let current = self.shared.load();
+        if !Arc::ptr_eq(&current, &self.rules) {
+            self.rules = Arc::clone(&current);
+            self.list_entries();
+        }
+    }
+
+    /// Reports, once, every allow entry whose `until` lies before `ts`
+    /// (microseconds since the epoch), the latest packet's time: an
+    /// entry's expiry is news when the traffic passes it, not only when
+    /// an alert it would have covered arrives.
+    pub fn expire_up_to(&mut self, ts: i64) {
+        self.refresh();
+        let rules = Arc::clone(&self.rules);
+        for e in rules.allow_entries.entries() {
+            if e.expired_at(ts) {
+                self.report_expired(e);
+            }
+        }
+    }
+
     /// Removes the alerts an allow entry covers or the owner's zone turns
     /// off (counting each), and sets the zone's severity on the others.
     pub fn apply(&mut self, alerts: &mut Vec<Alert>) {
         if alerts.is_empty() {
             return;
         }
-        let current = self.shared.load();
-        if !Arc::ptr_eq(&current, &self.rules) {
-            self.rules = Arc::clone(&current);
-            self.list_entries();
-        }
+        self.refresh();
         let rules = Arc::clone(&self.rules);
         if rules.allow_entries.is_empty() && !rules.expected.any_severity() {
             return;
@@ -216,5 +235,20 @@ mod tests {
             }]
         );
         assert_eq!(p.counts.severity_off.get(AlertKind::UnexpectedMx), 1);
+    }
+
+    #[test]
+    fn an_entry_expires_when_the_traffic_passes_its_until_alert_or_not() {
+        let mut p = policy();
+        let until_day = 1_547_164_799_999_999; // 2019-01-10T23:59:59.999999Z
+        p.expire_up_to(until_day);
+        assert!(!p.counts.allowed[0].expired);
+        p.expire_up_to(until_day + 1);
+        assert!(p.counts.allowed[0].expired);
+        assert_eq!(p.counts.allowed[0].allowed, 0, "no alert was needed");
+        // Once: a later alert in its scope is raised, not reported again.
+        let mut alerts = vec![alert(AlertKind::UnexpectedAddress, "www.example.org", 2)];
+        p.apply(&mut alerts);
+        assert_eq!(alerts.len(), 1);
     }
 }

@@ -29,6 +29,8 @@ pub struct Processed {
     /// Fingerprints of the batch's UDP responses, for spoofing checks.
     pub digests: Digests,
     pub counters: WorkerCounters,
+    /// The latest packet time of the batch (microseconds since the epoch).
+    pub latest_ts: Option<i64>,
 }
 
 /// Which optional records to produce.
@@ -74,6 +76,7 @@ impl Processor {
         self.matcher.refresh();
         let mut decode_weirds = Vec::new();
         for (meta, bytes) in batch.iter() {
+            out.latest_ts = Some(out.latest_ts.map_or(meta.ts.0, |t| t.max(meta.ts.0)));
             let defect = match decode_response(*meta, bytes) {
                 Ok(resp) => {
                     out.counters.responses += 1;
@@ -171,6 +174,9 @@ impl Emitter {
         self.counters += &batch.counters;
         self.add_spoofing_findings(&mut batch);
         self.policy.apply(&mut batch.alerts);
+        if let Some(ts) = batch.latest_ts {
+            self.policy.expire_up_to(ts);
+        }
         if self.failed {
             return Ok(0);
         }

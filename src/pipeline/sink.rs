@@ -80,6 +80,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                     board.publish_totals(|t| {
                         t.workers = emitter.counters.clone();
                         t.alerts = emitter.alerts.clone();
+                        t.policy = emitter.policy_counts().clone();
                     });
                 }
             }
@@ -105,6 +106,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
         board.publish_totals(|t| {
             t.workers = emitter.counters.clone();
             t.alerts = emitter.alerts.clone();
+            t.policy = emitter.policy_counts().clone();
         });
         if let Err(e) = write_events(outputs, r.report(board, true), board, sources) {
             failure = Some(e);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::OutputReport;
+use super::{AllowCount, OutputReport};
 
 /// One interface in a `sensor_health` event.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -42,6 +42,12 @@ pub enum SensorEvent {
         malformed: BTreeMap<&'static str, u64>,
         /// Indicator matches that raised no alert, by reason.
         ioc_ignored: BTreeMap<&'static str, u64>,
+        /// Every allow entry in use with the alerts it held back so far,
+        /// and whether it expired.
+        allowed: Vec<AllowCount>,
+        /// Alerts not raised because their zone's owner set their kind
+        /// `off`, by kind.
+        severity_off: BTreeMap<&'static str, u64>,
         /// Per alert output: queued, sent, spooled, evicted, dropped.
         outputs: Vec<OutputReport>,
         #[serde(rename = "final")]

@@ -302,6 +302,16 @@ impl Scenario {
         self.frames.len() as u64
     }
 
+    /// Lets `secs` of packet time pass before the next exchange, for
+    /// captures that span days.
+    pub fn pause(&mut self, secs: i64) {
+        self.next_ts = Timestamp(
+            self.next_ts
+                .0
+                .saturating_add(secs.saturating_mul(1_000_000)),
+        );
+    }
+
     /// Appends a frame as it is (for non-DNS traffic or hostile packets).
     pub fn raw_frame(&mut self, bytes: Vec<u8>) -> u64 {
         let t = self.next_ts;

@@ -347,6 +347,8 @@ pub fn sample_sensor_events() -> (
             alerts: Default::default(),
             malformed: Default::default(),
             ioc_ignored: Default::default(),
+            allowed: Vec::new(),
+            severity_off: Default::default(),
             outputs: Vec::new(),
             is_final: false,
         },

@@ -920,3 +920,67 @@ fn files_rotated_under_traffic_lose_and_repeat_nothing() {
     seen.sort();
     assert_eq!(seen, responses, "every response logged, once");
 }
+
+/// What allow entries and zone severities hold back is counted in the
+/// sensor's own health events, and an entry whose `until` the traffic
+/// passes is reported then, though no alert in its scope ever came.
+#[test]
+fn health_counts_allowed_and_severity_off_and_reports_an_expiry_without_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let allow = dir.path().join("allow.toml");
+    // The replay stamps packets with today's time: 2020 is past.
+    std::fs::write(
+        &allow,
+        "[[allow]]\nkind = \"unexpected_address\"\nzone = \"example.org\"\nreason = \"address move\"\n\n\
+         [[allow]]\nvalue = \"203.0.113.99\"\nuntil = \"2020-01-01\"\nreason = \"never seen\"\n",
+    )
+    .unwrap();
+    let demo = std::fs::read_to_string(project_file("pcaps/demo-hijack.zones.toml")).unwrap();
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(
+        &zones,
+        format!("{demo}severity = {{ unexpected_mx = \"off\" }}\n"),
+    )
+    .unwrap();
+    let net = Netns::new("hc");
+    let sensor = Sensor::start(
+        &net,
+        dir.path(),
+        &[
+            "--expect",
+            zones.to_str().unwrap(),
+            "--allow",
+            allow.to_str().unwrap(),
+        ],
+    );
+    let sent = net.replay(&project_file("pcaps/demo-hijack.pcap"), &["--pps", "2000"]);
+    assert_eq!(sent, 36);
+    // 16 alerts less 3 allowed and 1 off.
+    sensor.wait_for(Duration::from_secs(15), |l| detections(l).len() >= 12);
+    let (code, err) = sensor.stop(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        err.matches("Allow entry past its `until`").count(),
+        1,
+        "{err}"
+    );
+    let all = read_json_lines(&dir.path().join("alerts.json"));
+    let last = all
+        .iter()
+        .rev()
+        .find(|l| l["kind"] == "sensor_health" && l["final"] == true)
+        .unwrap();
+    let entry = |line: u64| format!("{}:{line}", allow.display());
+    assert_eq!(
+        last["allowed"],
+        serde_json::json!([
+            {"entry": entry(1), "reason": "address move", "allowed": 3, "expired": false},
+            {"entry": entry(6), "reason": "never seen", "allowed": 0, "expired": true},
+        ]),
+        "{last}"
+    );
+    assert_eq!(
+        last["severity_off"],
+        serde_json::json!({"unexpected_mx": 1})
+    );
+}

@@ -18,6 +18,9 @@ mod fuzz_corpus;
 mod intel;
 /// The crate's module map: no import cycles, a bottom that imports no stage.
 mod layering;
+/// Learn, then enforce: a week learned, hijacks and later benign traffic
+/// enforced, the figures counted.
+mod learn;
 /// `dnsentry live` on veth pairs in network namespaces the tests make.
 pub(crate) mod live;
 /// `dnsentry report`: the page of the demo and of hostile names.

@@ -234,6 +234,37 @@ impl Collector for SensorCollector {
                 .into_iter()
                 .map(|(reason, v)| ([("reason", reason)], v)),
         )?;
+        // An allow entry is named by FILE:LINE, a path others may have
+        // chosen: escaped as every output escapes it.
+        let entries: Vec<(String, u64)> = totals
+            .policy
+            .allowed
+            .iter()
+            .map(|a| (escape_text(&a.entry).into_owned(), a.allowed))
+            .collect();
+        family(
+            &mut e,
+            "allowed",
+            "Alerts an allow entry held back, by entry (FILE:LINE).",
+            None,
+            MetricType::Counter,
+            entries
+                .iter()
+                .map(|(entry, v)| ([("entry", entry.as_str())], *v)),
+        )?;
+        family(
+            &mut e,
+            "severity_off",
+            "Alerts not raised because their zone's owner set their kind off, by kind.",
+            None,
+            MetricType::Counter,
+            totals
+                .policy
+                .severity_off
+                .to_map()
+                .into_iter()
+                .map(|(kind, v)| ([("kind", kind)], v)),
+        )?;
         counter(
             &mut e,
             "dns_responses",
@@ -386,6 +417,15 @@ mod tests {
             t.workers.ioc_ignored.add(crate::model::Ignored::Revoked);
             t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
             t.workers.ioc_ignored.add(crate::model::Ignored::Expired);
+            t.policy.allowed.push(crate::stats::AllowCount {
+                entry: "/etc/dnsentry/allow.toml:7".into(),
+                reason: "CDN move".into(),
+                allowed: 3,
+                expired: false,
+            });
+            t.policy
+                .severity_off
+                .add(crate::model::AlertKind::UnexpectedMx);
         });
         let rules = RuleStats::default();
         rules.loaded(vec![
@@ -423,6 +463,8 @@ mod tests {
             "# TYPE dnsentry_ioc_ignored_total counter\n",
             "dnsentry_ioc_ignored_total{reason=\"revoked\"} 1\n",
             "dnsentry_ioc_ignored_total{reason=\"expired\"} 2\n",
+            "dnsentry_allowed_total{entry=\"/etc/dnsentry/allow.toml:7\"} 3\n",
+            "dnsentry_severity_off_total{kind=\"unexpected_mx\"} 1\n",
         ] {
             assert!(text.contains(line), "{line:?} missing from\n{text}");
         }

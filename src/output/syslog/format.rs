@@ -865,6 +865,8 @@ mod tests {
                 alerts: Default::default(),
                 malformed: Default::default(),
                 ioc_ignored: Default::default(),
+                allowed: Vec::new(),
+                severity_off: Default::default(),
                 outputs: Vec::new(),
                 is_final: false,
             },
