@@ -332,8 +332,8 @@ impl Learner {
         let about = resp
             .question
             .as_ref()
-            .map(|q| q.name.as_str())
-            .or_else(|| resp.answers.first().map(|r| r.name.as_str()));
+            .map(|q| &*q.name)
+            .or_else(|| resp.answers.first().map(|r| &*r.name));
         if let Some(name) = about {
             fold_into(name, &mut self.folded);
             if let Some(i) = self.zone_index(&self.folded)
