@@ -466,7 +466,8 @@ fn cef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
     x.put("cat", rule.category);
     x.put("externalId", &format!("{:016x}", e.event_id()));
     x.put("msg", &e.message());
-    if let SensorEvent::CaptureStalled { reason, .. } = e {
+    if let SensorEvent::CaptureStalled { reason, .. } | SensorEvent::AuditFailed { reason, .. } = e
+    {
         x.put("reason", reason);
     }
     x.labelled("cs1", "kind", e.kind());
@@ -515,7 +516,7 @@ fn sensor_counters(e: &SensorEvent) -> Vec<(&'static str, &'static str, String)>
             ("cn2", "dropped", dropped.to_string()),
             ("cfp1", "dropRate", drop_rate.to_string()),
         ],
-        SensorEvent::CaptureStalled { .. } => Vec::new(),
+        SensorEvent::CaptureStalled { .. } | SensorEvent::AuditFailed { .. } => Vec::new(),
     }
 }
 
@@ -630,7 +631,8 @@ fn leef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
     );
     x.put("msg", &e.message());
     x.put("eventId", &format!("{:016x}", e.event_id()));
-    if let SensorEvent::CaptureStalled { reason, .. } = e {
+    if let SensorEvent::CaptureStalled { reason, .. } | SensorEvent::AuditFailed { reason, .. } = e
+    {
         x.put("reason", reason);
     }
     for (_, label, value) in sensor_counters(e) {
@@ -651,7 +653,9 @@ pub fn sensor_message(
     let kind = e.kind();
     let severity = match e {
         SensorEvent::SensorHealth { .. } => 6,
-        SensorEvent::CaptureLoss { .. } | SensorEvent::CaptureStalled { .. } => 2,
+        SensorEvent::CaptureLoss { .. }
+        | SensorEvent::CaptureStalled { .. }
+        | SensorEvent::AuditFailed { .. } => 2,
     };
     let body = match body {
         Body::Json => json_body(|v| write_sensor_event(v, e, sources)),
