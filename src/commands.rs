@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use crate::capture::CaptureError;
 use crate::capture::live::{LiveOptions, list_interfaces};
 use crate::config::args::{
-    AnalyzeArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs, LiveFlags,
-    ReportArgs,
+    AnalyzeArgs, AuditArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs,
+    LiveFlags, ReportArgs,
 };
 use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
@@ -189,6 +189,121 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     let status = finish(run(run_config), &config);
     drop(reload);
     status
+}
+
+/// `dnsentry audit`: asks the zones' parent and authoritative servers and
+/// writes what the answers raise. `Partial` when a question got no answer.
+pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
+    use crate::audit::client::ClientOptions;
+    use crate::audit::{AuditOptions, audit, hints, report};
+    let started = std::time::Instant::now();
+    let config = Config::build(&args.common, &LiveFlags::default())?;
+    let loaded = load_rules(&config.rules)?;
+    if loaded.expected.is_empty() {
+        return Err(CommandError::Usage(
+            "audit needs the zones to audit: give --expect FILE (or expect files in the config)"
+                .into(),
+        ));
+    }
+    let roots = match &args.root_hints {
+        Some(path) => hints::load(path)?,
+        None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
+    };
+    let parent_servers = args
+        .parent_servers
+        .iter()
+        .map(|s| parse_server(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let defaults = ClientOptions::default();
+    let timeout = duration_flag("--server-timeout", args.server_timeout.as_deref())?
+        .unwrap_or(defaults.timeout);
+    let max_duration = duration_flag("--max-duration", args.max_duration.as_deref())?
+        .unwrap_or(std::time::Duration::from_secs(300));
+    let rate = match args.rate {
+        None => defaults.rate,
+        Some(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => r,
+        Some(r) => {
+            return Err(ConfigError::Flag {
+                flag: "--rate",
+                value: r.to_string(),
+                problem: "expected queries per second, more than 0 and at most 1000".into(),
+            }
+            .into());
+        }
+    };
+    let options = AuditOptions {
+        roots,
+        parent_servers,
+        names: args.names.clone(),
+        client: ClientOptions {
+            timeout,
+            retries: args.retries.unwrap_or(defaults.retries),
+            rate,
+        },
+        port: 53,
+        deadline: started + max_duration,
+    };
+    // Outputs open before anything is asked: an unwritable one fails now.
+    let outputs = crate::output::OutputSet::open(&config.outputs)
+        .map_err(|e| CommandError::Pipeline(PipelineError::Output(e)))?;
+    let rules = shared(loaded);
+    let result = audit(&rules.load().expected, &options);
+    let failed = result.failed + result.not_asked > 0;
+    let (summary, written) = report::write(
+        result,
+        &rules,
+        &config.outputs,
+        outputs,
+        i64::try_from(config.suppress.as_micros()).unwrap_or(i64::MAX),
+        started.elapsed().as_secs_f64(),
+    );
+    let outcome = written.map(|()| RunOutcome {
+        summary,
+        input_errors: Vec::new(),
+    });
+    let status = finish(outcome.map_err(PipelineError::Output), &config)?;
+    Ok(if failed { Status::Partial } else { status })
+}
+
+/// `ADDR`, `ADDR:PORT` or `[ADDR]:PORT`; port 53 when not given.
+fn parse_server(s: &str) -> Result<std::net::SocketAddr, CommandError> {
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            ConfigError::Flag {
+                flag: "--parent-server",
+                value: s.to_string(),
+                problem: "expected an address, ADDR:PORT or [IPv6]:PORT".into(),
+            }
+            .into()
+        })
+}
+
+fn duration_flag(
+    flag: &'static str,
+    value: Option<&str>,
+) -> Result<Option<std::time::Duration>, CommandError> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    match parse_duration(v) {
+        Ok(d) if !d.is_zero() => Ok(Some(d)),
+        Ok(_) => Err(ConfigError::Flag {
+            flag,
+            value: v.to_string(),
+            problem: "must be more than 0".into(),
+        }
+        .into()),
+        Err(problem) => Err(ConfigError::Flag {
+            flag,
+            value: v.to_string(),
+            problem,
+        }
+        .into()),
+    }
 }
 
 /// The summary, `--stats-json`, and the exit status of a run.

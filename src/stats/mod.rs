@@ -204,6 +204,23 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub responses_per_second: f64,
     pub threads: usize,
+    /// `dnsentry audit`: what was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditCounts>,
+}
+
+/// The questions of an audit (`dnsentry audit`).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct AuditCounts {
+    pub zones: u64,
+    /// Distinct server addresses asked about the zones.
+    pub servers: u64,
+    /// Questions sent, delegation lookups included: answered + failed.
+    pub questions_asked: u64,
+    pub answered: u64,
+    pub failed: u64,
+    /// Questions not sent (server given up on, no address, time up).
+    pub not_asked: u64,
 }
 
 impl Summary {
@@ -241,6 +258,7 @@ impl Summary {
             elapsed_seconds,
             responses_per_second,
             threads,
+            audit: None,
         }
     }
 
@@ -257,6 +275,13 @@ impl Summary {
             self.elapsed_seconds,
             self.threads
         );
+        if let Some(a) = &self.audit {
+            let _ = writeln!(
+                s,
+                "  audit: {} zone(s), {} server(s): {} questions asked, {} answered, {} failed, {} not asked",
+                a.zones, a.servers, a.questions_asked, a.answered, a.failed, a.not_asked
+            );
+        }
         let _ = writeln!(
             s,
             "  DNS responses decoded: {} ({} partial), {:.0}/s",

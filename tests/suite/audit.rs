@@ -1,0 +1,201 @@
+//! `dnsentry audit` against real name servers: each test builds a root,
+//! the `test.` TLD and the organisation's `example.test` served by NSD in
+//! network namespaces it makes (tests/common/dnstree.rs), changes what an
+//! attacker with stolen credentials would change, and asserts the exact
+//! alerts. Like the live tests they need root (namespaces) and fail saying
+//! so rather than pass on nothing.
+
+use crate::common::dnstree::{
+    EVIL, Hierarchy, NS1, SILENT, TLD, expect_file, good_delegation, org_zone,
+};
+
+fn row(
+    kind: &str,
+    owner: &str,
+    value: &str,
+    role: &str,
+    server: &str,
+) -> (String, String, String, String, String) {
+    (
+        kind.into(),
+        owner.into(),
+        value.into(),
+        role.into(),
+        server.into(),
+    )
+}
+
+/// The zone as the organisation serves it.
+fn good_org() -> String {
+    org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mail.example.test",
+        "198.18.53.80",
+    )
+}
+
+#[test]
+fn an_untouched_hierarchy_raises_nothing_and_every_question_is_answered() {
+    let h = Hierarchy::standard("au0", &good_delegation(), &good_org());
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    let a = &run.stats["audit"];
+    // Two to find the TLD's servers (root, then TLD: the referral), NS
+    // and DS at the TLD, then 17 at each of the two servers: SOA, NS, MX,
+    // A and AAAA of the apex, A, AAAA and CNAME of ns1, ns2, mail and www.
+    assert_eq!(a["questions_asked"], 38, "{}", run.stderr);
+    assert_eq!(a["answered"], 38);
+    assert_eq!(a["failed"], 0);
+    assert_eq!(a["not_asked"], 0);
+    assert_eq!(a["servers"], 3);
+    assert_eq!(run.stats["dns_responses"], 36);
+    assert!(
+        run.stderr
+            .contains("38 questions asked, 38 answered, 0 failed")
+    );
+}
+
+#[test]
+fn an_a_and_an_mx_record_moved_at_the_servers_raise_their_alerts() {
+    let hijacked = org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mx.evil.test",
+        "203.0.113.66",
+    );
+    let h = Hierarchy::standard("au1", &good_delegation(), &hijacked);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // Both servers serve the change: the second server's repeats are
+    // suppressed, as a captured repeat is.
+    assert_eq!(
+        run.detections(),
+        [
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                NS1
+            ),
+            row(
+                "unexpected_mx",
+                "example.test",
+                "mx.evil.test",
+                "authoritative",
+                NS1
+            ),
+        ]
+    );
+    assert_eq!(run.stats["suppressed"]["unexpected_address"], 1);
+    assert_eq!(run.stats["suppressed"]["unexpected_mx"], 1);
+    let mx = run
+        .lines
+        .iter()
+        .find(|l| l["kind"] == "unexpected_mx")
+        .unwrap();
+    assert_eq!(mx["source"]["audit"]["qname"], "example.test");
+    assert_eq!(mx["source"]["audit"]["qtype"], "MX");
+    assert_eq!(mx["source"]["audit"]["transport"], "udp");
+    assert_eq!(mx["source"]["audit"]["server_name"], "ns1.example.test");
+    assert_eq!(mx["src_ip"], NS1);
+    assert_eq!(mx["dst_ip"], crate::common::dnstree::AUDITOR);
+    assert_eq!(mx["expected"], serde_json::json!(["mail.example.test"]));
+
+    // The same answers in EVE: the question is the alert's metadata.
+    let eve = h.audit(&expect_file(&[]), &["--alerts-format", "eve"]);
+    let md = &eve
+        .lines
+        .iter()
+        .find(|l| l["alert"]["metadata"]["value"][0] == "mx.evil.test")
+        .expect("an EVE alert for the MX")["alert"]["metadata"];
+    assert_eq!(md["audit_role"][0], "authoritative");
+    assert_eq!(md["audit_question"][0], "example.test MX");
+    assert!(eve.lines.iter().all(|l| l.get("pcap_filename").is_none()));
+}
+
+#[test]
+fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
+    // The registry account is taken: the TLD now delegates example.test to
+    // the attacker's server, with new glue and no DS, and that server
+    // serves a copy of the zone with www moved.
+    let moved = format!(
+        "example.test. IN NS ns1.evil.test.\n\
+         ns1.evil.test. IN A {EVIL}\n"
+    );
+    let mut h = Hierarchy::standard("au2", &moved, &good_org());
+    let copy = org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66");
+    h.serve("evil", &[EVIL], "example.test.", &copy);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections(),
+        [
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "unexpected_ns",
+                "example.test",
+                "ns1.evil.test",
+                "parent",
+                TLD
+            ),
+            row(
+                "unexpected_ns_address",
+                "ns1.evil.test",
+                EVIL,
+                "parent",
+                TLD
+            ),
+        ]
+    );
+    // The organisation's own servers were asked too (their names and
+    // listed addresses), and found as expected.
+    assert_eq!(run.stats["audit"]["servers"], 4, "{}", run.stderr);
+    assert!(run.failures().is_empty(), "{:#?}", run.failures());
+}
+
+#[test]
+fn a_server_that_does_not_answer_is_an_audit_failed_event() {
+    let h = Hierarchy::standard("au3", &good_delegation(), &good_org());
+    let run = h.audit(&expect_file(&[SILENT]), &[]);
+    assert_eq!(
+        run.code,
+        Some(1),
+        "exit 1: a question went unanswered\n{}",
+        run.stderr
+    );
+    assert!(run.detections().is_empty(), "{:?}", run.detections());
+    let failures = run.failures();
+    let server = format!("{SILENT}:53");
+    assert!(failures.iter().all(|f| f["server"] == server.as_str()
+        && f["role"] == "authoritative"
+        && f["zone"] == "example.test"
+        && f["rule"]["id"] == 9000104
+        && f["severity"] == "high"));
+    // Two questions asked and refused, then one event for the 15 not asked.
+    let questions: Vec<&str> = failures
+        .iter()
+        .map(|f| f["question"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        questions,
+        ["example.test SOA", "example.test NS", "example.test MX"]
+    );
+    assert!(
+        failures[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("nor the 14 question(s) after it")
+    );
+    let a = &run.stats["audit"];
+    assert_eq!(a["failed"], 2);
+    assert_eq!(a["not_asked"], 15);
+    // The servers that answer were audited all the same.
+    assert_eq!(a["answered"], 38);
+}
