@@ -131,6 +131,10 @@ pub struct Tally {
     pub failed: AtomicU64,
     /// Questions not sent (time up, or given up on the server).
     pub not_asked: AtomicU64,
+    /// Answers that were no answer about the zone (an error code, or no
+    /// authority from an authoritative server): counted answered here,
+    /// failed in the audit's result.
+    pub unusable: AtomicU64,
     /// Datagrams that were not the answer (another source, id or
     /// question): ignored, counted.
     pub ignored: AtomicU64,
@@ -198,7 +202,13 @@ impl Client {
             let query = encode_query(q, id)?;
             let socket = UdpSocket::bind(unspecified(server))
                 .map_err(|e| QueryError::Network(format!("cannot open a UDP socket: {e}")))?;
-            if let Err(e) = socket.send_to(&query, server) {
+            // Connected: the kernel drops datagrams from other sources
+            // too, and reports an unreachable port instead of a timeout.
+            if let Err(e) = socket.connect(server) {
+                last_network = Some(QueryError::Network(format!("cannot reach: {e}")));
+                continue;
+            }
+            if let Err(e) = socket.send(&query) {
                 // Unreachable network or host: retrying will not help much,
                 // but costs only a paced packet.
                 last_network = Some(QueryError::Network(format!("cannot send: {e}")));
@@ -254,7 +264,6 @@ impl Client {
                 self.tally.ignored.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let local = answering_local(local, server);
             match check_answer(bytes, server, local, Transport::Udp, q, id) {
                 Ok(a) => return Ok(Some(a)),
                 Err(_) => {
@@ -297,22 +306,6 @@ fn unspecified(server: SocketAddr) -> SocketAddr {
     match server {
         SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
         SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
-    }
-}
-
-/// The address the answer was sent to: an unconnected socket knows only
-/// its port, so the address is the one the kernel routes `server` from.
-fn answering_local(bound: SocketAddr, server: SocketAddr) -> SocketAddr {
-    if !bound.ip().is_unspecified() {
-        return bound;
-    }
-    let probe = UdpSocket::bind(unspecified(server)).and_then(|s| {
-        s.connect(server)?;
-        s.local_addr()
-    });
-    match probe {
-        Ok(a) => SocketAddr::new(a.ip(), bound.port()),
-        Err(_) => bound,
     }
 }
 
@@ -521,7 +514,9 @@ mod tests {
             assert!(!a.response.flags.tc);
             let expected = if tc { Transport::Tcp } else { Transport::Udp };
             assert_eq!(a.meta().transport, expected);
-            assert_eq!(client.tally.ignored.load(Ordering::Relaxed), 2);
+            // The datagram from another socket never reaches a connected
+            // socket; the one with another id is read and ignored.
+            assert_eq!(client.tally.ignored.load(Ordering::Relaxed), 1);
             assert_eq!(client.tally.answered.load(Ordering::Relaxed), 1);
         }
     }
@@ -553,6 +548,10 @@ mod tests {
             received += 1;
         }
         assert_eq!(received, 2, "one datagram per try");
+        // A port nobody listens on answers at once with ICMP.
+        drop(silent);
+        let e = client.ask(server, &question("example.org", 6)).unwrap_err();
+        assert!(matches!(e, QueryError::Network(_)), "{e:?}");
         let late = Client::new(ClientOptions::default(), Instant::now());
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(

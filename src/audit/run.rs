@@ -12,9 +12,12 @@ use super::hints::Server;
 use super::plan::{ZonePlan, plans};
 use crate::expect::ExpectedZones;
 use crate::model::audit::{AuditQuery, AuditRole};
-use crate::model::names::type_name;
+use crate::model::names::{rcode_name, type_name};
 
-/// After this many questions in a row without an answer, a server's
+const RCODE_NOERROR: u8 = 0;
+const RCODE_NXDOMAIN: u8 = 3;
+
+/// After this many questions in a row without a usable answer, a server's
 /// remaining questions are not asked (each is reported failed): a dead
 /// server would otherwise cost every question's timeouts.
 const GIVE_UP_AFTER: usize = 2;
@@ -93,8 +96,10 @@ pub fn audit(zones: &ExpectedZones, opts: &AuditOptions) -> AuditResult {
     let t = &client.tally;
     use std::sync::atomic::Ordering::Relaxed;
     out.asked = t.asked.load(Relaxed);
-    out.answered = t.answered.load(Relaxed);
-    out.failed = t.failed.load(Relaxed);
+    // An error code or a lame answer is no answer about the zone.
+    let unusable = t.unusable.load(Relaxed);
+    out.answered = t.answered.load(Relaxed).saturating_sub(unusable);
+    out.failed = t.failed.load(Relaxed) + unusable;
     // Name servers without an address: their questions were never asked.
     let unaddressed = out.failures.iter().filter(|f| f.server.is_none()).count() as u64;
     out.not_asked = t.not_asked.load(Relaxed) + unaddressed;
@@ -296,7 +301,20 @@ fn ask_one(
         }
         match client.ask(t.addr, q) {
             Ok(answer) => {
-                silent = 0;
+                // The server answered, but not for the zone: it no longer
+                // serves it (lame), or refuses the sensor. That counts as
+                // no answer; its records, if any, are still matched.
+                match unusable(&answer, role) {
+                    Some(problem) => {
+                        silent += 1;
+                        client
+                            .tally
+                            .unusable
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        failures.push(failure(problem));
+                    }
+                    None => silent = 0,
+                }
                 let query = AuditQuery {
                     server: t.addr,
                     server_name: t.name.clone(),
@@ -315,6 +333,18 @@ fn ask_one(
         }
     }
     (answers, failures)
+}
+
+/// Why an answer does not count as the server's word on the zone: an
+/// error code, or (from a server asked as authoritative) no AA flag.
+fn unusable(answer: &Answer, role: AuditRole) -> Option<String> {
+    let r = &answer.response;
+    if !matches!(r.rcode, RCODE_NOERROR | RCODE_NXDOMAIN) {
+        return Some(format!("answered {}", rcode_name(r.rcode)));
+    }
+    (role == AuditRole::Authoritative && !r.flags.aa).then(|| {
+        "answered without authority (AA not set): the server does not serve the zone".into()
+    })
 }
 
 impl Failure {

@@ -22,6 +22,8 @@ pub const NS1: &str = "198.18.53.11";
 pub const NS2: &str = "198.18.53.12";
 /// Assigned to the servers' namespace, but nothing listens there.
 pub const SILENT: &str = "198.18.53.13";
+/// Serves another zone only: it refuses questions about example.test.
+pub const LAME: &str = "198.18.53.14";
 /// Where a hijacked delegation points.
 pub const EVIL: &str = "198.18.53.99";
 pub const AUDITOR: &str = "198.18.53.200";
@@ -194,7 +196,7 @@ impl Hierarchy {
     /// The namespaces with every address of the hierarchy, no server yet.
     pub fn new(tag: &str) -> Hierarchy {
         let net = Netns::new(tag);
-        for a in [ROOT, TLD, NS1, NS2, SILENT, EVIL] {
+        for a in [ROOT, TLD, NS1, NS2, SILENT, LAME, EVIL] {
             ip(&[
                 "-n",
                 &net.ns_a,

@@ -6,7 +6,7 @@
 //! so rather than pass on nothing.
 
 use crate::common::dnstree::{
-    EVIL, Hierarchy, NS1, SILENT, TLD, expect_file, good_delegation, org_zone,
+    EVIL, Hierarchy, LAME, NS1, SILENT, TLD, expect_file, good_delegation, org_zone,
 };
 
 fn row(
@@ -161,9 +161,13 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
 }
 
 #[test]
-fn a_server_that_does_not_answer_is_an_audit_failed_event() {
-    let h = Hierarchy::standard("au3", &good_delegation(), &good_org());
-    let run = h.audit(&expect_file(&[SILENT]), &[]);
+fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
+    let mut h = Hierarchy::standard("au3", &good_delegation(), &good_org());
+    // Listed as the zone's, but it serves another zone only.
+    let other = "$TTL 3600\nother.test. IN SOA ns.other.test. h.other.test. 1 1800 900 604800 300\n\
+                 other.test. IN NS ns.other.test.\n";
+    h.serve("lame", &[LAME], "other.test.", other);
+    let run = h.audit(&expect_file(&[SILENT, LAME]), &[]);
     assert_eq!(
         run.code,
         Some(1),
@@ -171,31 +175,47 @@ fn a_server_that_does_not_answer_is_an_audit_failed_event() {
         run.stderr
     );
     assert!(run.detections().is_empty(), "{:?}", run.detections());
-    let failures = run.failures();
-    let server = format!("{SILENT}:53");
-    assert!(failures.iter().all(|f| f["server"] == server.as_str()
-        && f["role"] == "authoritative"
-        && f["zone"] == "example.test"
-        && f["rule"]["id"] == 9000104
-        && f["severity"] == "high"));
-    // Two questions asked and refused, then one event for the 15 not asked.
-    let questions: Vec<&str> = failures
-        .iter()
-        .map(|f| f["question"].as_str().unwrap())
-        .collect();
+    for f in run.failures() {
+        assert_eq!(f["role"], "authoritative");
+        assert_eq!(f["zone"], "example.test");
+        assert_eq!(f["rule"]["id"], 9000104);
+        assert_eq!(f["severity"], "high");
+    }
+    let of = |addr: &str| -> Vec<(String, String)> {
+        let server = format!("{addr}:53");
+        run.failures()
+            .iter()
+            .filter(|f| f["server"] == server.as_str())
+            .map(|f| {
+                (
+                    f["question"].as_str().unwrap().to_string(),
+                    f["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // Two questions asked and refused (ICMP port unreachable), then one
+    // event for the 15 not asked.
+    let silent = of(SILENT);
+    let questions: Vec<&str> = silent.iter().map(|(q, _)| q.as_str()).collect();
     assert_eq!(
         questions,
         ["example.test SOA", "example.test NS", "example.test MX"]
     );
+    assert!(silent[0].1.contains("refused"), "{silent:?}");
     assert!(
-        failures[2]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("nor the 14 question(s) after it")
+        silent[2].1.contains("nor the 14 question(s) after it"),
+        "{silent:?}"
     );
+    // NSD answers REFUSED for a zone it does not serve.
+    let lame = of(LAME);
+    assert_eq!(lame.len(), 3, "{lame:?}");
+    assert_eq!(lame[0].1, "answered REFUSED");
+    assert_eq!(run.failures().len(), 6);
     let a = &run.stats["audit"];
-    assert_eq!(a["failed"], 2);
-    assert_eq!(a["not_asked"], 15);
+    assert_eq!(a["failed"], 4);
+    assert_eq!(a["not_asked"], 30);
     // The servers that answer were audited all the same.
     assert_eq!(a["answered"], 38);
+    assert_eq!(a["questions_asked"], 42);
 }
