@@ -1,12 +1,17 @@
 //! A small DNS hierarchy served by real NSD instances inside network
 //! namespaces the test makes: a root (198.18.53.1), the `test.` TLD
 //! (198.18.53.2) and the organisation's `example.test` on two servers
-//! (198.18.53.11 and .12), each NSD with its own config, zone files and
-//! pid file in the test's directory. The servers live in namespace A, the
-//! auditor runs in namespace B (198.18.53.200), joined by a veth pair:
-//! nothing leaves the namespaces. Every NSD is stopped and the namespaces
-//! removed on drop, whether the test passed or not.
+//! (198.18.53.11, and .12 which also has 2001:db8:53::12), each NSD with
+//! its own config, zone files and pid file in the test's directory. The
+//! servers live in namespace A, the auditor runs in namespace B
+//! (198.18.53.200, 2001:db8:53::200), joined by a veth pair. B's default
+//! route points into A (which forwards nothing), so a packet meant for
+//! anywhere else would show on the veth: every audit is captured there and
+//! each packet's addresses checked to be the test's. Every NSD and capture
+//! is stopped and the namespaces removed on drop, whether the test passed
+//! or not.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +32,14 @@ pub const LAME: &str = "198.18.53.14";
 /// Where a hijacked delegation points.
 pub const EVIL: &str = "198.18.53.99";
 pub const AUDITOR: &str = "198.18.53.200";
+/// ns2's IPv6 address.
+pub const NS2_V6: &str = "2001:db8:53::12";
+pub const AUDITOR_V6: &str = "2001:db8:53::200";
+/// Every address of the hierarchy is in one of these.
+pub const NET_V4: &str = "198.18.53.0/24";
+pub const NET_V6: &str = "2001:db8:53::/64";
+/// A name with more addresses than a 1232-byte UDP answer holds.
+pub const BIG: &str = "big.example.test";
 
 /// The root zone: `test.` delegated to ns1.tld.test.
 pub fn root_zone() -> String {
@@ -58,7 +71,8 @@ pub fn good_delegation() -> String {
         "example.test. IN NS ns1.example.test.\n\
          example.test. IN NS ns2.example.test.\n\
          ns1.example.test. IN A {NS1}\n\
-         ns2.example.test. IN A {NS2}\n"
+         ns2.example.test. IN A {NS2}\n\
+         ns2.example.test. IN AAAA {NS2_V6}\n"
     )
 }
 
@@ -77,20 +91,30 @@ pub fn org_zone(ns: &[&str], mx: &str, www: &str) -> String {
          example.test. IN A 198.18.53.80\n\
          ns1.example.test. IN A {NS1}\n\
          ns2.example.test. IN A {NS2}\n\
+         ns2.example.test. IN AAAA {NS2_V6}\n\
          mail.example.test. IN A 198.18.53.25\n\
          www.example.test. IN A {www}\n"
     ));
+    // 100 addresses: about 1.6 kB, more than the 1232 bytes offered.
+    for i in 1..=100 {
+        z.push_str(&format!("{BIG}. IN A 198.18.54.{i}\n"));
+    }
     z
 }
 
 /// What the organisation expects of example.test.
 pub fn expect_file(extra_ns_addresses: &[&str]) -> String {
-    let mut addrs = vec![format!("\"{NS1}\""), format!("\"{NS2}\"")];
+    let mut addrs = vec![
+        format!("\"{NS1}\""),
+        format!("\"{NS2}\""),
+        format!("\"{NS2_V6}\""),
+    ];
     addrs.extend(extra_ns_addresses.iter().map(|a| format!("\"{a}\"")));
     format!(
         "[[zone]]\n\
          name = \"example.test\"\n\
-         a = [\"198.18.53.0/26\", \"198.18.53.80\"]\n\
+         a = [\"198.18.53.0/26\", \"198.18.53.80\", \"198.18.54.0/24\"]\n\
+         aaaa = [\"{NET_V6}\"]\n\
          ns = [\"ns1.example.test\", \"ns2.example.test\"]\n\
          mx = [\"mail.example.test\"]\n\
          ns_addresses = [{}]\n",
@@ -128,7 +152,7 @@ impl Nsd {
              \x20   database: \"\"\n    zonelistfile: \"{d}/zone.list\"\n\
              \x20   xfrdfile: \"{d}/xfrd.state\"\n    xfrdir: \"{d}\"\n\
              \x20   pidfile: \"{d}/nsd.pid\"\n    logfile: \"{d}/nsd.log\"\n\
-             \x20   server-count: 1\n    verbosity: 1\n    do-ip6: no\n\
+             \x20   server-count: 1\n    verbosity: 1\n\
              remote-control:\n    control-enable: no\n\
              zone:\n    name: \"{zone}\"\n    zonefile: \"zone\"\n"
         ));
@@ -196,26 +220,26 @@ impl Hierarchy {
     /// The namespaces with every address of the hierarchy, no server yet.
     pub fn new(tag: &str) -> Hierarchy {
         let net = Netns::new(tag);
+        let add = |ns: &str, dev: &str, addr: String| {
+            // No duplicate address detection: the address is usable at
+            // once, and the veth has no one else on it.
+            let mut args = vec!["-n", ns, "addr", "add", &addr, "dev", dev];
+            if addr.contains(':') {
+                args.push("nodad");
+            }
+            ip(&args).unwrap();
+        };
         for a in [ROOT, TLD, NS1, NS2, SILENT, LAME, EVIL] {
-            ip(&[
-                "-n",
-                &net.ns_a,
-                "addr",
-                "add",
-                &format!("{a}/24"),
-                "dev",
-                &net.veth_a,
-            ])
-            .unwrap();
+            add(&net.ns_a, &net.veth_a, format!("{a}/24"));
         }
+        add(&net.ns_a, &net.veth_a, format!("{NS2_V6}/64"));
+        add(&net.ns_b, &net.veth_b, format!("{AUDITOR}/24"));
+        add(&net.ns_b, &net.veth_b, format!("{AUDITOR_V6}/64"));
+        // Anything not for the hierarchy goes out on the veth, where the
+        // capture sees it.
+        ip(&["-n", &net.ns_b, "route", "add", "default", "via", ROOT]).unwrap();
         ip(&[
-            "-n",
-            &net.ns_b,
-            "addr",
-            "add",
-            &format!("{AUDITOR}/24"),
-            "dev",
-            &net.veth_b,
+            "-n", &net.ns_b, "-6", "route", "add", "default", "via", NS2_V6,
         ])
         .unwrap();
         Hierarchy {
@@ -237,7 +261,7 @@ impl Hierarchy {
         let mut h = Hierarchy::new(tag);
         h.serve("root", &[ROOT], ".", &root_zone());
         h.serve("tld", &[TLD], "test.", &tld_zone(delegation));
-        h.serve("org", &[NS1, NS2], "example.test.", org);
+        h.serve("org", &[NS1, NS2, NS2_V6], "example.test.", org);
         h
     }
 
@@ -251,7 +275,9 @@ impl Hierarchy {
         std::fs::write(&hints, root_hints()).unwrap();
         let alerts = dir.join("alerts.json");
         let stats = dir.join("stats.json");
+        let dns_log = dir.join("dns.json");
         let _ = std::fs::remove_file(&alerts);
+        let _ = std::fs::remove_file(&dns_log);
         let mut args: Vec<String> = [
             env!("CARGO_BIN_EXE_dnsentry"),
             "audit",
@@ -261,6 +287,10 @@ impl Hierarchy {
             hints.to_str().unwrap(),
             "--name",
             "www.example.test",
+            "--name",
+            BIG,
+            "--dns-log",
+            dns_log.to_str().unwrap(),
             "--alerts",
             alerts.to_str().unwrap(),
             "--stats-json",
@@ -276,12 +306,24 @@ impl Hierarchy {
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
+        let capture = Capture::start(&self.net, &dir.join("audit.pcap"));
         let out: Output = self
             .net
             .exec_b(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .output()
             .unwrap();
+        let packets = capture.stop();
+        let outside: Vec<&(IpAddr, IpAddr)> = packets
+            .iter()
+            .filter(|(s, d)| !ours(*s) || !ours(*d))
+            .collect();
+        assert!(
+            outside.is_empty(),
+            "packets to or from outside the test's networks: {outside:?}"
+        );
         Audit {
+            packets,
+            dns_log: read_json_lines(&dns_log),
             lines: read_json_lines(&alerts),
             stats: serde_json::from_str(&std::fs::read_to_string(&stats).unwrap_or_default())
                 .unwrap_or(Value::Null),
@@ -291,8 +333,122 @@ impl Hierarchy {
     }
 }
 
+/// An address of the hierarchy, or one that never leaves the link (the
+/// unspecified source and link-scope addresses of neighbour discovery).
+fn ours(a: IpAddr) -> bool {
+    if a.is_unspecified() {
+        return true;
+    }
+    let nets: [ipnet::IpNet; 4] = [
+        NET_V4.parse().unwrap(),
+        NET_V6.parse().unwrap(),
+        "fe80::/10".parse().unwrap(),
+        "ff02::/16".parse().unwrap(),
+    ];
+    nets.iter().any(|n| n.contains(&a))
+}
+
+/// tcpdump on the auditor's end of the veth, stopped on drop.
+struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    fn start(net: &Netns, file: &Path) -> Capture {
+        let err = file.with_extension("stderr");
+        let child = net
+            .exec_b(&[
+                "tcpdump",
+                // Each packet written as it comes: a buffered block would
+                // be lost when the capture is stopped.
+                "--immediate-mode",
+                "-i",
+                &net.veth_b,
+                "-U",
+                "-n",
+                "-w",
+                file.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("tcpdump (scripts/install-deps --test) must be on PATH");
+        let start = Instant::now();
+        while !std::fs::read_to_string(&err)
+            .unwrap_or_default()
+            .contains("listening on")
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "tcpdump did not start: {}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Capture {
+            child,
+            file: file.to_path_buf(),
+        }
+    }
+
+    /// Stops the capture; every IP packet's (source, destination).
+    fn stop(mut self) -> Vec<(IpAddr, IpAddr)> {
+        // The last packets may still be on their way to tcpdump.
+        std::thread::sleep(Duration::from_millis(300));
+        self.terminate();
+        let reader = pcap_file::pcap::PcapReader::new(std::fs::File::open(&self.file).unwrap());
+        let mut reader = reader.expect("tcpdump wrote a pcap file");
+        let mut out = Vec::new();
+        while let Some(p) = reader.next_packet() {
+            let p = p.unwrap();
+            let sliced = etherparse::SlicedPacket::from_ethernet(&p.data).unwrap();
+            match sliced.net {
+                Some(etherparse::NetSlice::Ipv4(v4)) => out.push((
+                    IpAddr::V4(v4.header().source_addr()),
+                    IpAddr::V4(v4.header().destination_addr()),
+                )),
+                Some(etherparse::NetSlice::Ipv6(v6)) => out.push((
+                    IpAddr::V6(v6.header().source_addr()),
+                    IpAddr::V6(v6.header().destination_addr()),
+                )),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn terminate(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
 /// What one `dnsentry audit` run wrote.
 pub struct Audit {
+    /// Every IP packet on the auditor's interface: (source, destination).
+    pub packets: Vec<(IpAddr, IpAddr)>,
+    /// The DNS log: every answer as decoded.
+    pub dns_log: Vec<Value>,
     pub lines: Vec<Value>,
     pub stats: Value,
     pub code: Option<i32>,

@@ -6,7 +6,7 @@
 //! so rather than pass on nothing.
 
 use crate::common::dnstree::{
-    EVIL, Hierarchy, LAME, NS1, SILENT, TLD, expect_file, good_delegation, org_zone,
+    BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, SILENT, TLD, expect_file, good_delegation, org_zone,
 };
 
 fn row(
@@ -42,18 +42,41 @@ fn an_untouched_hierarchy_raises_nothing_and_every_question_is_answered() {
     assert!(run.lines.is_empty(), "{:#?}", run.lines);
     let a = &run.stats["audit"];
     // Two to find the TLD's servers (root, then TLD: the referral), NS
-    // and DS at the TLD, then 17 at each of the two servers: SOA, NS, MX,
-    // A and AAAA of the apex, A, AAAA and CNAME of ns1, ns2, mail and www.
-    assert_eq!(a["questions_asked"], 38, "{}", run.stderr);
-    assert_eq!(a["answered"], 38);
+    // and DS at the TLD, then 20 at each of the zone's three server
+    // addresses (ns1, and ns2 over IPv4 and IPv6): SOA, NS, MX, A and
+    // AAAA of the apex, A, AAAA and CNAME of ns1, ns2, mail, www and big.
+    assert_eq!(a["questions_asked"], 64, "{}", run.stderr);
+    assert_eq!(a["answered"], 64);
     assert_eq!(a["failed"], 0);
     assert_eq!(a["not_asked"], 0);
-    assert_eq!(a["servers"], 3);
-    assert_eq!(run.stats["dns_responses"], 36);
+    assert_eq!(a["servers"], 4);
+    assert_eq!(run.stats["dns_responses"], 62);
     assert!(
         run.stderr
-            .contains("38 questions asked, 38 answered, 0 failed")
+            .contains("64 questions asked, 64 answered, 0 failed")
     );
+    // ns2 was asked over IPv6 too, and big's truncated answer again over
+    // TCP, at each server.
+    let from_v6 = run.dns_log.iter().filter(|l| l["src_ip"] == NS2_V6).count();
+    assert_eq!(from_v6, 20);
+    let big_tcp: Vec<&serde_json::Value> = run
+        .dns_log
+        .iter()
+        .filter(|l| l["qname"] == BIG && l["qtype"] == "A")
+        .collect();
+    assert_eq!(big_tcp.len(), 3);
+    assert!(
+        big_tcp.iter().all(|l| l["transport"] == "tcp"),
+        "{big_tcp:#?}"
+    );
+    assert!(
+        big_tcp
+            .iter()
+            .all(|l| l["answers"].as_array().unwrap().len() == 100)
+    );
+    // Every packet the audit sent or received stayed in the test's
+    // networks (checked for every run), and there were packets.
+    assert!(run.packets.len() >= 2 * 64, "{}", run.packets.len());
 }
 
 #[test]
@@ -66,8 +89,8 @@ fn an_a_and_an_mx_record_moved_at_the_servers_raise_their_alerts() {
     let h = Hierarchy::standard("au1", &good_delegation(), &hijacked);
     let run = h.audit(&expect_file(&[]), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    // Both servers serve the change: the second server's repeats are
-    // suppressed, as a captured repeat is.
+    // Every server serves the change: the repeats from ns2 (over IPv4
+    // and IPv6) are suppressed, as a captured repeat is.
     assert_eq!(
         run.detections(),
         [
@@ -87,8 +110,8 @@ fn an_a_and_an_mx_record_moved_at_the_servers_raise_their_alerts() {
             ),
         ]
     );
-    assert_eq!(run.stats["suppressed"]["unexpected_address"], 1);
-    assert_eq!(run.stats["suppressed"]["unexpected_mx"], 1);
+    assert_eq!(run.stats["suppressed"]["unexpected_address"], 2);
+    assert_eq!(run.stats["suppressed"]["unexpected_mx"], 2);
     let mx = run
         .lines
         .iter()
@@ -156,7 +179,7 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
     );
     // The organisation's own servers were asked too (their names and
     // listed addresses), and found as expected.
-    assert_eq!(run.stats["audit"]["servers"], 4, "{}", run.stderr);
+    assert_eq!(run.stats["audit"]["servers"], 5, "{}", run.stderr);
     assert!(run.failures().is_empty(), "{:#?}", run.failures());
 }
 
@@ -195,7 +218,7 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
             .collect()
     };
     // Two questions asked and refused (ICMP port unreachable), then one
-    // event for the 15 not asked.
+    // event for the 18 not asked.
     let silent = of(SILENT);
     let questions: Vec<&str> = silent.iter().map(|(q, _)| q.as_str()).collect();
     assert_eq!(
@@ -204,7 +227,7 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     );
     assert!(silent[0].1.contains("refused"), "{silent:?}");
     assert!(
-        silent[2].1.contains("nor the 14 question(s) after it"),
+        silent[2].1.contains("nor the 17 question(s) after it"),
         "{silent:?}"
     );
     // NSD answers REFUSED for a zone it does not serve.
@@ -214,8 +237,8 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     assert_eq!(run.failures().len(), 6);
     let a = &run.stats["audit"];
     assert_eq!(a["failed"], 4);
-    assert_eq!(a["not_asked"], 30);
+    assert_eq!(a["not_asked"], 36);
     // The servers that answer were audited all the same.
-    assert_eq!(a["answered"], 38);
-    assert_eq!(a["questions_asked"], 42);
+    assert_eq!(a["answered"], 64);
+    assert_eq!(a["questions_asked"], 68);
 }
