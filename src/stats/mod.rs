@@ -266,20 +266,28 @@ impl Summary {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "dnsentry: {} packets ({} bytes) from {} input(s) in {:.3} s, {} thread(s)",
-            self.packets_read,
-            self.bytes_read,
-            self.files.len(),
-            self.elapsed_seconds,
-            self.threads
-        );
         if let Some(a) = &self.audit {
+            // An audit reads no packets: what it asked is its input.
             let _ = writeln!(
                 s,
-                "  audit: {} zone(s), {} server(s): {} questions asked, {} answered, {} failed, {} not asked",
-                a.zones, a.servers, a.questions_asked, a.answered, a.failed, a.not_asked
+                "dnsentry: audit of {} zone(s) at {} server(s) in {:.3} s: {} questions asked, {} answered, {} failed, {} not asked",
+                a.zones,
+                a.servers,
+                self.elapsed_seconds,
+                a.questions_asked,
+                a.answered,
+                a.failed,
+                a.not_asked
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "dnsentry: {} packets ({} bytes) from {} input(s) in {:.3} s, {} thread(s)",
+                self.packets_read,
+                self.bytes_read,
+                self.files.len(),
+                self.elapsed_seconds,
+                self.threads
             );
         }
         let _ = writeln!(
@@ -295,7 +303,9 @@ impl Summary {
                 let _ = writeln!(s, "  {title}: {}", parts.join(" "));
             }
         };
-        line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
+        if self.audit.is_none() {
+            line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
+        }
         line(&mut s, "malformed", &self.malformed);
         let _ = write!(s, "  alerts: {}", self.alerts_total);
         if !self.alerts.is_empty() {
