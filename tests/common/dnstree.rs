@@ -110,8 +110,11 @@ pub fn expect_file(extra_ns_addresses: &[&str]) -> String {
         format!("\"{NS2_V6}\""),
     ];
     addrs.extend(extra_ns_addresses.iter().map(|a| format!("\"{a}\"")));
+    // `resolvers` is for captured answers: the servers the audit asks are
+    // not in it, and must raise no `unexpected_resolver`.
     format!(
-        "[[zone]]\n\
+        "resolvers = [\"10.0.0.53\"]\n\
+         [[zone]]\n\
          name = \"example.test\"\n\
          a = [\"198.18.53.0/26\", \"198.18.53.80\", \"198.18.54.0/24\"]\n\
          aaaa = [\"{NET_V6}\"]\n\
