@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use crate::capture::CaptureError;
 use crate::capture::live::{LiveOptions, list_interfaces};
 use crate::config::args::{
-    AnalyzeArgs, AuditArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs,
-    LiveFlags, ReportArgs,
+    AnalyzeArgs, AuditArgs, AuditFlags, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs,
+    LiveArgs, LiveFlags, ReportArgs,
 };
 use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
@@ -88,7 +88,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, CommandError> {
 
 /// `dnsentry analyze`.
 pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
-    let config = Config::build(&args.common, &LiveFlags::default())?;
+    let config = Config::build(&args.common, &LiveFlags::default(), &AuditFlags::default())?;
     let rules = shared(load_rules(&config.rules)?);
     let run_config = RunConfig {
         inputs: Inputs::Files(args.captures.clone()),
@@ -115,7 +115,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         }
         return Ok(Status::Ok);
     }
-    let mut config = Config::build(&args.common, &args.capture)?;
+    let mut config = Config::build(&args.common, &args.capture, &AuditFlags::default())?;
     // Capture never waits for a SIEM: a full queue drops, counted.
     config.outputs.delivery.backpressure = false;
     // The spool is handed to --user; on the next start it is that user's.
@@ -197,7 +197,7 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
     use crate::audit::client::ClientOptions;
     use crate::audit::{AuditOptions, audit, hints, report};
     let started = std::time::Instant::now();
-    let config = Config::build(&args.common, &LiveFlags::default())?;
+    let config = Config::build(&args.common, &LiveFlags::default(), &args.audit)?;
     let loaded = load_rules(&config.rules)?;
     if loaded.expected.is_empty() {
         return Err(CommandError::Usage(
@@ -205,43 +205,22 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
                 .into(),
         ));
     }
-    let roots = match &args.root_hints {
+    let a = &config.audit;
+    let roots = match &a.root_hints {
         Some(path) => hints::load(path)?,
         None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
     };
-    let parent_servers = args
-        .parent_servers
-        .iter()
-        .map(|s| parse_server(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let defaults = ClientOptions::default();
-    let timeout = duration_flag("--server-timeout", args.server_timeout.as_deref())?
-        .unwrap_or(defaults.timeout);
-    let max_duration = duration_flag("--max-duration", args.max_duration.as_deref())?
-        .unwrap_or(std::time::Duration::from_secs(300));
-    let rate = match args.rate {
-        None => defaults.rate,
-        Some(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => r,
-        Some(r) => {
-            return Err(ConfigError::Flag {
-                flag: "--rate",
-                value: r.to_string(),
-                problem: "expected queries per second, more than 0 and at most 1000".into(),
-            }
-            .into());
-        }
-    };
     let options = AuditOptions {
         roots,
-        parent_servers,
-        names: args.names.clone(),
+        parent_servers: a.parent_servers.clone(),
+        names: a.names.clone(),
         client: ClientOptions {
-            timeout,
-            retries: args.retries.unwrap_or(defaults.retries),
-            rate,
+            timeout: a.timeout,
+            retries: a.retries,
+            rate: a.rate,
         },
         port: 53,
-        deadline: started + max_duration,
+        deadline: started + a.max_duration,
     };
     // Outputs open before anything is asked: an unwritable one fails now.
     let outputs = crate::output::OutputSet::open(&config.outputs)
@@ -263,47 +242,6 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
     });
     let status = finish(outcome.map_err(PipelineError::Output), &config)?;
     Ok(if failed { Status::Partial } else { status })
-}
-
-/// `ADDR`, `ADDR:PORT` or `[ADDR]:PORT`; port 53 when not given.
-fn parse_server(s: &str) -> Result<std::net::SocketAddr, CommandError> {
-    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
-        return Ok(a);
-    }
-    s.parse::<std::net::IpAddr>()
-        .map(|ip| std::net::SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            ConfigError::Flag {
-                flag: "--parent-server",
-                value: s.to_string(),
-                problem: "expected an address, ADDR:PORT or [IPv6]:PORT".into(),
-            }
-            .into()
-        })
-}
-
-fn duration_flag(
-    flag: &'static str,
-    value: Option<&str>,
-) -> Result<Option<std::time::Duration>, CommandError> {
-    let Some(v) = value else {
-        return Ok(None);
-    };
-    match parse_duration(v) {
-        Ok(d) if !d.is_zero() => Ok(Some(d)),
-        Ok(_) => Err(ConfigError::Flag {
-            flag,
-            value: v.to_string(),
-            problem: "must be more than 0".into(),
-        }
-        .into()),
-        Err(problem) => Err(ConfigError::Flag {
-            flag,
-            value: v.to_string(),
-            problem,
-        }
-        .into()),
-    }
 }
 
 /// The summary, `--stats-json`, and the exit status of a run.
@@ -365,7 +303,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         rules: args.rules.clone(),
         ..CommonArgs::default()
     };
-    let config = match Config::build_all(&flags, &LiveFlags::default()) {
+    let config = match Config::build_all(&flags, &LiveFlags::default(), &AuditFlags::default()) {
         Ok(c) => Some(c),
         Err(all) => {
             errors.extend(all.iter().map(ToString::to_string));

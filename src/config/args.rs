@@ -67,6 +67,13 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub common: CommonArgs,
 
+    #[command(flatten)]
+    pub audit: AuditFlags,
+}
+
+/// How `audit` asks (the config file's `[audit]` table holds the same).
+#[derive(Debug, Args, Default)]
+pub struct AuditFlags {
     /// Root hints (IANA's named.root layout) iterative resolution starts from. Default: IANA's, compiled in.
     #[arg(help_heading = AUDIT, long, value_name = "FILE")]
     pub root_hints: Option<PathBuf>,

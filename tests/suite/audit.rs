@@ -80,6 +80,25 @@ fn an_untouched_hierarchy_raises_nothing_and_every_question_is_answered() {
 }
 
 #[test]
+fn the_config_files_audit_table_names_the_parent_servers() {
+    let h = Hierarchy::standard("au4", &good_delegation(), &good_org());
+    let config = h.dir.path().join("dnsentry.toml");
+    std::fs::write(
+        &config,
+        format!("[audit]\nparent_servers = [\"{TLD}\"]\nrate = 100\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &["--config", config.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The two questions that found the TLD's servers are not asked.
+    assert_eq!(run.stats["audit"]["questions_asked"], 62);
+    let first = &run.dns_log[0];
+    assert_eq!(first["src_ip"], TLD);
+    assert_eq!(first["qtype"], "NS");
+}
+
+#[test]
 fn an_a_and_an_mx_record_moved_at_the_servers_raise_their_alerts() {
     let hijacked = org_zone(
         &["ns1.example.test", "ns2.example.test"],
