@@ -341,6 +341,16 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
             Err(e) => errors.push(e),
         }
     }
+    if let Some(hints) = config.as_ref().and_then(|c| c.audit.root_hints.as_ref()) {
+        match crate::audit::hints::load(hints) {
+            Ok(servers) => println!(
+                "{}: root hints ok ({} root server addresses)",
+                escape_path(hints),
+                servers.len()
+            ),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
     if let (Some(path), Some(c)) = (&args.config, &config) {
         for spec in &c.outputs.syslog {
             match spec.check_files() {

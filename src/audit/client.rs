@@ -81,6 +81,8 @@ pub enum QueryError {
     Timeout { tries: u32, timeout_ms: u128 },
     #[error("{0}")]
     Network(String),
+    #[error("no route to the server from the sensor: {0}")]
+    NoRoute(String),
     #[error("TCP: {0}")]
     Tcp(String),
     #[error("answer over TCP does not match the question: {0}")]
@@ -170,11 +172,6 @@ impl Client {
     /// Asks `server` the question: over UDP, again over TCP when the
     /// answer is truncated.
     pub fn ask(&self, server: SocketAddr, q: &Question) -> Result<Answer, QueryError> {
-        if Instant::now() > self.deadline {
-            self.tally.not_asked.fetch_add(1, Ordering::Relaxed);
-            return Err(QueryError::Deadline);
-        }
-        self.tally.asked.fetch_add(1, Ordering::Relaxed);
         let result = self.ask_udp(server, q).and_then(|a| {
             if a.response.flags.tc {
                 self.ask_tcp(server, q)
@@ -182,6 +179,12 @@ impl Client {
                 Ok(a)
             }
         });
+        // Time was up before a packet went out: the question was not asked.
+        if result == Err(QueryError::Deadline) {
+            self.tally.not_asked.fetch_add(1, Ordering::Relaxed);
+            return result;
+        }
+        self.tally.asked.fetch_add(1, Ordering::Relaxed);
         let counter = if result.is_ok() {
             &self.tally.answered
         } else {
@@ -193,10 +196,14 @@ impl Client {
 
     fn ask_udp(&self, server: SocketAddr, q: &Question) -> Result<Answer, QueryError> {
         let tries = self.options.retries.saturating_add(1);
+        let mut sent = 0;
         let mut last_network = None;
         for _ in 0..tries {
             if !self.limit.wait(server.ip(), self.deadline) {
-                return Err(QueryError::Deadline);
+                if sent == 0 {
+                    return Err(QueryError::Deadline);
+                }
+                break;
             }
             let id: u16 = rand::random();
             let query = encode_query(q, id)?;
@@ -204,23 +211,23 @@ impl Client {
                 .map_err(|e| QueryError::Network(format!("cannot open a UDP socket: {e}")))?;
             // Connected: the kernel drops datagrams from other sources
             // too, and reports an unreachable port instead of a timeout.
-            if let Err(e) = socket.connect(server) {
-                last_network = Some(QueryError::Network(format!("cannot reach: {e}")));
-                continue;
-            }
-            if let Err(e) = socket.send(&query) {
-                // Unreachable network or host: retrying will not help much,
-                // but costs only a paced packet.
+            if let Err(e) = socket.connect(server).and_then(|()| socket.send(&query)) {
+                // No route at all (no IPv6 here, say): another try cannot
+                // help, and the caller need not ask this address again.
+                if e.kind() == std::io::ErrorKind::NetworkUnreachable {
+                    return Err(QueryError::NoRoute(e.to_string()));
+                }
                 last_network = Some(QueryError::Network(format!("cannot send: {e}")));
                 continue;
             }
+            sent += 1;
             match self.receive_udp(&socket, server, q, id)? {
                 Some(a) => return Ok(a),
                 None => continue,
             }
         }
         Err(last_network.unwrap_or(QueryError::Timeout {
-            tries,
+            tries: sent,
             timeout_ms: self.options.timeout.as_millis(),
         }))
     }

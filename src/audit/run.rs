@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use super::client::{Answer, Client, ClientOptions, Question};
+use super::client::{Answer, Client, ClientOptions, QueryError, Question};
 use super::delegation::{Resolver, glue_of, ns_targets};
 use super::hints::Server;
 use super::plan::{ZonePlan, plans};
@@ -325,6 +325,20 @@ fn ask_one(
                     transport: answer.response.meta.transport,
                 };
                 answers.push(Asked { query, answer });
+            }
+            Err(e @ QueryError::NoRoute(_)) => {
+                // The sensor cannot reach this address at all (an IPv6
+                // server from a host without IPv6): one event, not one per
+                // question.
+                let rest = questions.len() - i - 1;
+                client
+                    .tally
+                    .not_asked
+                    .fetch_add(rest as u64, std::sync::atomic::Ordering::Relaxed);
+                failures.push(failure(format!(
+                    "{e}; the {rest} question(s) after it not asked"
+                )));
+                break;
             }
             Err(e) => {
                 silent += 1;

@@ -30,7 +30,7 @@ pub const RUN: &str = "Run";
     about = "Passive DNS sensor that catches DNS infrastructure hijacking (CISA AA19-024A)",
     after_help = "Exit status: 0 = every input analysed; 1 = run finished but an input or output failed part-way \
                   (everything before the failure was analysed and written), or a SIEM output lost messages \
-                  (evicted from a full spool, or dropped); 2 = nothing ran (bad flags, feed, \
+                  (evicted from a full spool, or dropped), or an audit question went unanswered; 2 = nothing ran (bad flags, feed, \
                   expect file, config, capture or interface)."
 )]
 pub struct Cli {

@@ -209,7 +209,10 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     let other = "$TTL 3600\nother.test. IN SOA ns.other.test. h.other.test. 1 1800 900 604800 300\n\
                  other.test. IN NS ns.other.test.\n";
     h.serve("lame", &[LAME], "other.test.", other);
-    let run = h.audit(&expect_file(&[SILENT, LAME]), &[]);
+    // And one the sensor has no route to at all.
+    crate::common::live::ip(&["-n", &h.net.ns_b, "-6", "route", "del", "default"]).unwrap();
+    let unroutable = "2001:db8:ff::53";
+    let run = h.audit(&expect_file(&[SILENT, LAME, unroutable]), &[]);
     assert_eq!(
         run.code,
         Some(1),
@@ -253,11 +256,23 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     let lame = of(LAME);
     assert_eq!(lame.len(), 3, "{lame:?}");
     assert_eq!(lame[0].1, "answered REFUSED");
-    assert_eq!(run.failures().len(), 6);
+    // No route: nothing was sent, one event says so for all 20.
+    let unrouted = of(&format!("[{unroutable}]"));
+    assert_eq!(unrouted.len(), 1, "{unrouted:?}");
+    assert!(
+        unrouted[0]
+            .1
+            .starts_with("no route to the server from the sensor")
+            && unrouted[0]
+                .1
+                .ends_with("the 19 question(s) after it not asked"),
+        "{unrouted:?}"
+    );
+    assert_eq!(run.failures().len(), 7);
     let a = &run.stats["audit"];
-    assert_eq!(a["failed"], 4);
-    assert_eq!(a["not_asked"], 36);
+    assert_eq!(a["failed"], 5);
+    assert_eq!(a["not_asked"], 55);
     // The servers that answer were audited all the same.
     assert_eq!(a["answered"], 64);
-    assert_eq!(a["questions_asked"], 68);
+    assert_eq!(a["questions_asked"], 69);
 }
