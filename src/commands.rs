@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use crate::capture::CaptureError;
 use crate::capture::live::{LiveOptions, list_interfaces};
 use crate::config::args::{
-    AnalyzeArgs, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs, LiveArgs, LiveFlags,
-    ReportArgs,
+    AnalyzeArgs, AuditArgs, AuditFlags, BaselineInput, CheckArgs, CommonArgs, DiffArgs, LearnArgs,
+    LiveArgs, LiveFlags, ReportArgs,
 };
 use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
@@ -88,7 +88,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, CommandError> {
 
 /// `dnsentry analyze`.
 pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
-    let config = Config::build(&args.common, &LiveFlags::default())?;
+    let config = Config::build(&args.common, &LiveFlags::default(), &AuditFlags::default())?;
     let rules = shared(load_rules(&config.rules)?);
     let run_config = RunConfig {
         inputs: Inputs::Files(args.captures.clone()),
@@ -115,7 +115,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         }
         return Ok(Status::Ok);
     }
-    let mut config = Config::build(&args.common, &args.capture)?;
+    let mut config = Config::build(&args.common, &args.capture, &AuditFlags::default())?;
     // Capture never waits for a SIEM: a full queue drops, counted.
     config.outputs.delivery.backpressure = false;
     // The spool is handed to --user; on the next start it is that user's.
@@ -191,6 +191,59 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     status
 }
 
+/// `dnsentry audit`: asks the zones' parent and authoritative servers and
+/// writes what the answers raise. `Partial` when a question got no answer.
+pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
+    use crate::audit::client::ClientOptions;
+    use crate::audit::{AuditOptions, audit, hints, report};
+    let started = std::time::Instant::now();
+    let config = Config::build(&args.common, &LiveFlags::default(), &args.audit)?;
+    let loaded = load_rules(&config.rules)?;
+    if loaded.expected.is_empty() {
+        return Err(CommandError::Usage(
+            "audit needs the zones to audit: give --expect FILE (or expect files in the config)"
+                .into(),
+        ));
+    }
+    let a = &config.audit;
+    let roots = match &a.root_hints {
+        Some(path) => hints::load(path)?,
+        None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
+    };
+    let options = AuditOptions {
+        roots,
+        parent_servers: a.parent_servers.clone(),
+        names: a.names.clone(),
+        client: ClientOptions {
+            timeout: a.timeout,
+            retries: a.retries,
+            rate: a.rate,
+        },
+        port: 53,
+        deadline: started + a.max_duration,
+    };
+    // Outputs open before anything is asked: an unwritable one fails now.
+    let outputs = crate::output::OutputSet::open(&config.outputs)
+        .map_err(|e| CommandError::Pipeline(PipelineError::Output(e)))?;
+    let rules = shared(loaded);
+    let result = audit(&rules.load().expected, &options);
+    let failed = result.failed + result.not_asked > 0;
+    let (summary, written) = report::write(
+        result,
+        &rules,
+        &config.outputs,
+        outputs,
+        i64::try_from(config.suppress.as_micros()).unwrap_or(i64::MAX),
+        started.elapsed().as_secs_f64(),
+    );
+    let outcome = written.map(|()| RunOutcome {
+        summary,
+        input_errors: Vec::new(),
+    });
+    let status = finish(outcome.map_err(PipelineError::Output), &config)?;
+    Ok(if failed { Status::Partial } else { status })
+}
+
 /// The summary, `--stats-json`, and the exit status of a run.
 fn finish(
     result: Result<RunOutcome, PipelineError>,
@@ -250,7 +303,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         rules: args.rules.clone(),
         ..CommonArgs::default()
     };
-    let config = match Config::build_all(&flags, &LiveFlags::default()) {
+    let config = match Config::build_all(&flags, &LiveFlags::default(), &AuditFlags::default()) {
         Ok(c) => Some(c),
         Err(all) => {
             errors.extend(all.iter().map(ToString::to_string));
@@ -286,6 +339,16 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         match unreadable_by(&sources, user) {
             Ok(blocked) => errors.extend(blocked.iter().map(ToString::to_string)),
             Err(e) => errors.push(e),
+        }
+    }
+    if let Some(hints) = config.as_ref().and_then(|c| c.audit.root_hints.as_ref()) {
+        match crate::audit::hints::load(hints) {
+            Ok(servers) => println!(
+                "{}: root hints ok ({} root server addresses)",
+                escape_path(hints),
+                servers.len()
+            ),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     if let (Some(path), Some(c)) = (&args.config, &config) {

@@ -146,6 +146,7 @@ fn work(batch: PayloadBatch) {
                 dns_log: true,
                 weirds: true,
                 dns_log_format,
+                asked: false,
             },
         )
     };

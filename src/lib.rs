@@ -19,6 +19,7 @@
 //! boundary), [`stats`] (counters, reports, sensor events), [`error`] and
 //! [`fsutil`] (files others may control).
 
+pub mod audit;
 pub mod baseline;
 pub mod buildinfo;
 pub mod capture;

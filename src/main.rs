@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Baseline(BaselineCommand::Learn(args)) => commands::learn(args),
         Command::Baseline(BaselineCommand::Diff(args)) => commands::diff(args),
         Command::Report(args) => commands::report(args),
+        Command::Audit(args) => commands::audit(args),
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),

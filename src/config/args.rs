@@ -30,7 +30,7 @@ pub const RUN: &str = "Run";
     about = "Passive DNS sensor that catches DNS infrastructure hijacking (CISA AA19-024A)",
     after_help = "Exit status: 0 = every input analysed; 1 = run finished but an input or output failed part-way \
                   (everything before the failure was analysed and written), or a SIEM output lost messages \
-                  (evicted from a full spool, or dropped); 2 = nothing ran (bad flags, feed, \
+                  (evicted from a full spool, or dropped), or an audit question went unanswered; 2 = nothing ran (bad flags, feed, \
                   expect file, config, capture or interface)."
 )]
 pub struct Cli {
@@ -53,8 +53,54 @@ pub enum Command {
     /// Learn the expected records of your zones from captures, or diff them against captures.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Ask the parent, every authoritative server of your zones (expect files) the questions a hijack changes the answers to, and alert as for captured answers.
+    Audit(AuditArgs),
     /// Write one self-contained HTML page of what alert files (native, eve or ecs) show: headline, timeline, per zone, per indicator, every alert.
     Report(ReportArgs),
+}
+
+/// How `audit` asks.
+pub const AUDIT: &str = "Audit";
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub audit: AuditFlags,
+}
+
+/// How `audit` asks (the config file's `[audit]` table holds the same).
+#[derive(Debug, Args, Default)]
+pub struct AuditFlags {
+    /// Root hints (IANA's named.root layout) iterative resolution starts from. Default: IANA's, compiled in.
+    #[arg(help_heading = AUDIT, long, value_name = "FILE")]
+    pub root_hints: Option<PathBuf>,
+
+    /// A server of the zones' parent to ask for the delegation (ADDR or ADDR:PORT, IPv6 as `[ADDR]:PORT`) instead of finding them from the root. Repeatable.
+    #[arg(help_heading = AUDIT, long = "parent-server", value_name = "ADDR")]
+    pub parent_servers: Vec<String>,
+
+    /// One more name to ask about (A, AAAA, CNAME) at its zone's servers. Repeatable.
+    #[arg(help_heading = AUDIT, long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// How long to wait for each answer before asking again ("2s", "500ms"). Default 2s.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub server_timeout: Option<String>,
+
+    /// Tries after the first when a server does not answer. Default 2.
+    #[arg(help_heading = AUDIT, long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: Option<u32>,
+
+    /// Most queries per second sent to one server. Default 5.
+    #[arg(help_heading = AUDIT, long, value_name = "QPS")]
+    pub rate: Option<f64>,
+
+    /// The audit asks nothing after this long ("5m"); what is left is reported not asked. Default 5m.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub max_duration: Option<String>,
 }
 
 #[derive(Debug, Args)]

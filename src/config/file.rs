@@ -24,6 +24,30 @@ pub struct FileConfig {
     pub health: HealthSection,
     #[serde(default)]
     pub run: RunSection,
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// How `dnsentry audit` asks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Root hints file; IANA's, compiled in, when absent.
+    pub root_hints: Option<PathBuf>,
+    /// The parent's servers, instead of finding them from the root.
+    #[serde(default)]
+    pub parent_servers: Vec<Spanned<String>>,
+    /// More names to ask about.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Wait per try, e.g. "2s".
+    pub server_timeout: Option<Spanned<String>>,
+    /// Tries after the first.
+    pub retries: Option<Spanned<u32>>,
+    /// Most queries per second to one server.
+    pub rate: Option<Spanned<f64>>,
+    /// Nothing is asked after this long, e.g. "5m".
+    pub max_duration: Option<Spanned<String>>,
 }
 
 /// Which indicators and expected records to load.
@@ -183,6 +207,9 @@ fn rebase(cfg: &mut FileConfig, base: &Path) {
         rebase(p);
     }
     if let Some(p) = cfg.outputs.spool_dir.as_mut() {
+        rebase(p);
+    }
+    if let Some(p) = cfg.audit.root_hints.as_mut() {
         rebase(p);
     }
     for t in &mut cfg.outputs.syslog {

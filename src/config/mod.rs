@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use args::{CommonArgs, LiveFlags, RuleArgs, SyslogArgs};
+use args::{AuditFlags, CommonArgs, LiveFlags, RuleArgs, SyslogArgs};
 use file::{FileConfig, LoadedFile};
 use toml::Spanned;
 
@@ -65,7 +65,27 @@ pub struct Config {
     pub stats_json: Option<PathBuf>,
     pub quiet: bool,
     pub live: LiveConfig,
+    pub audit: AuditConfig,
 }
+
+/// What only `audit` uses (built and checked for every command, as
+/// [`LiveConfig`] is).
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// Root hints file; IANA's, compiled in, when `None`.
+    pub root_hints: Option<PathBuf>,
+    pub parent_servers: Vec<SocketAddr>,
+    pub names: Vec<String>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub rate: f64,
+    pub max_duration: Duration,
+}
+
+/// Tries after the first, at most.
+pub const MAX_RETRIES: u32 = 10;
+/// Queries per second to one server, at most.
+pub const MAX_RATE: f64 = 1000.0;
 
 /// What only `live` uses (built and checked for every command all the
 /// same, so that a config file `check` accepts is one `live` accepts).
@@ -81,14 +101,22 @@ pub struct LiveConfig {
 impl Config {
     /// Reads `--config` if given, merges the flags over it and validates
     /// every setting; the first error stops the run.
-    pub fn build(flags: &CommonArgs, live: &LiveFlags) -> Result<Config, ConfigError> {
-        Config::build_all(flags, live).map_err(|errors| errors.first)
+    pub fn build(
+        flags: &CommonArgs,
+        live: &LiveFlags,
+        audit: &AuditFlags,
+    ) -> Result<Config, ConfigError> {
+        Config::build_all(flags, live, audit).map_err(|errors| errors.first)
     }
 
     /// As [`Config::build`], but every setting is checked and every error
     /// returned (for `dnsentry check`), not only the first. A config file
     /// that is not valid TOML stops at its syntax error.
-    pub fn build_all(flags: &CommonArgs, live: &LiveFlags) -> Result<Config, ConfigErrors> {
+    pub fn build_all(
+        flags: &CommonArgs,
+        live: &LiveFlags,
+        audit: &AuditFlags,
+    ) -> Result<Config, ConfigErrors> {
         let loaded = flags
             .config
             .as_deref()
@@ -178,6 +206,7 @@ impl Config {
                 .or(file.outputs.sensor_name.as_deref()),
         ));
         let live = keep!(live_config(live, file, &dns_ports, &at));
+        let audit = keep!(audit_config(audit, file, &at));
 
         let (
             Some(threads),
@@ -189,6 +218,7 @@ impl Config {
             Some(dns_log_format),
             Some(sensor_name),
             Some(live),
+            Some(audit),
         ) = (
             threads,
             suppress,
@@ -199,6 +229,7 @@ impl Config {
             dns_log_format,
             sensor_name,
             live,
+            audit,
         )
         else {
             return Err(ConfigErrors::of(errors));
@@ -239,6 +270,7 @@ impl Config {
             rules: rule_sources(&flags.rules, file),
             outputs,
             live,
+            audit,
             dns_ports,
             threads,
             suppress,
@@ -467,6 +499,134 @@ fn delivery_options(
         flush_timeout: flush_timeout.unwrap_or(d.flush_timeout),
         ..d
     })
+}
+
+fn audit_config(
+    flags: &AuditFlags,
+    file: &FileConfig,
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<AuditConfig, ConfigError> {
+    let fa = &file.audit;
+    let parent_servers = if flags.parent_servers.is_empty() {
+        fa.parent_servers
+            .iter()
+            .map(|s| {
+                parse_server(s.get_ref()).map_err(|p| {
+                    at(
+                        s.span(),
+                        format!("audit.parent_servers {:?}: {p}", s.get_ref()),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        flags
+            .parent_servers
+            .iter()
+            .map(|s| {
+                parse_server(s).map_err(|problem| ConfigError::Flag {
+                    flag: "--parent-server",
+                    value: s.clone(),
+                    problem,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let duration = |flag: &'static str,
+                    v: Option<&String>,
+                    key: &str,
+                    fv: Option<&Spanned<String>>,
+                    default: Duration|
+     -> Result<Duration, ConfigError> {
+        let positive = |s: &str| {
+            parse_duration(s).and_then(|d| {
+                if d.is_zero() {
+                    Err("must be more than 0".to_string())
+                } else {
+                    Ok(d)
+                }
+            })
+        };
+        match (v, fv) {
+            (Some(s), _) => positive(s).map_err(|problem| ConfigError::Flag {
+                flag,
+                value: s.clone(),
+                problem,
+            }),
+            (None, Some(s)) => positive(s.get_ref())
+                .map_err(|p| at(s.span(), format!("audit.{key} {:?}: {p}", s.get_ref()))),
+            (None, None) => Ok(default),
+        }
+    };
+    let defaults = crate::audit::client::ClientOptions::default();
+    let timeout = duration(
+        "--server-timeout",
+        flags.server_timeout.as_ref(),
+        "server_timeout",
+        fa.server_timeout.as_ref(),
+        defaults.timeout,
+    )?;
+    let max_duration = duration(
+        "--max-duration",
+        flags.max_duration.as_ref(),
+        "max_duration",
+        fa.max_duration.as_ref(),
+        Duration::from_secs(300),
+    )?;
+    let retries = match (flags.retries, &fa.retries) {
+        (Some(r), _) => r,
+        (None, Some(r)) if *r.get_ref() > MAX_RETRIES => {
+            return Err(at(
+                r.span(),
+                format!("audit.retries {} is more than {MAX_RETRIES}", r.get_ref()),
+            ));
+        }
+        (None, Some(r)) => *r.get_ref(),
+        (None, None) => defaults.retries,
+    };
+    let rate_ok = |r: f64| r.is_finite() && r > 0.0 && r <= MAX_RATE;
+    let problem = format!("expected queries per second, more than 0 and at most {MAX_RATE}");
+    let rate = match (flags.rate, &fa.rate) {
+        (Some(r), _) if !rate_ok(r) => {
+            return Err(ConfigError::Flag {
+                flag: "--rate",
+                value: r.to_string(),
+                problem,
+            });
+        }
+        (Some(r), _) => r,
+        (None, Some(r)) if !rate_ok(*r.get_ref()) => {
+            return Err(at(
+                r.span(),
+                format!("audit.rate {}: {problem}", r.get_ref()),
+            ));
+        }
+        (None, Some(r)) => *r.get_ref(),
+        (None, None) => defaults.rate,
+    };
+    Ok(AuditConfig {
+        root_hints: flags.root_hints.clone().or_else(|| fa.root_hints.clone()),
+        parent_servers,
+        names: if flags.names.is_empty() {
+            fa.names.clone()
+        } else {
+            flags.names.clone()
+        },
+        timeout,
+        retries,
+        rate,
+        max_duration,
+    })
+}
+
+/// `ADDR`, `ADDR:PORT` or `[ADDR]:PORT`; port 53 when not given.
+fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| "expected an address, ADDR:PORT or [IPv6]:PORT".to_string())
 }
 
 fn live_config(

@@ -49,7 +49,7 @@ pub(super) fn check(
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
 ) {
-    if zones.any_resolvers() {
+    if zones.any_resolvers() && !m.asked {
         check_resolver(m, zones, resp, out);
     }
     // Name servers this response names for monitored zones, with the

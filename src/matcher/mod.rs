@@ -38,6 +38,10 @@ pub struct Matcher {
     /// Indicator matches that raised nothing since the last
     /// [`Matcher::take_ignored`].
     ignored: IgnoredCounts,
+    /// The responses answer the sensor's own questions (an audit): the
+    /// server was chosen, so who answered is not checked against the
+    /// zone's `resolvers`.
+    asked: bool,
 }
 
 impl Matcher {
@@ -49,6 +53,15 @@ impl Matcher {
             seen: HashMap::new(),
             response: None,
             ignored: IgnoredCounts::default(),
+            asked: false,
+        }
+    }
+
+    /// A matcher for answers to the sensor's own questions (see `asked`).
+    pub fn for_asked_answers(shared: SharedRules) -> Self {
+        Matcher {
+            asked: true,
+            ..Matcher::new(shared)
         }
     }
 

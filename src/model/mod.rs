@@ -12,6 +12,7 @@
 //! * [`Alert`]: one detection, ready for any output.
 
 pub mod addr;
+pub mod audit;
 mod defect;
 mod explain;
 pub mod flow;
@@ -92,17 +93,30 @@ pub struct SourceRef {
     pub packet: u64,
 }
 
+/// What the inputs of a run are, which decides what [`SourceRef::file`]
+/// indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Capture files: [`SourceNames::inputs`] are their names.
+    Files,
+    /// Interfaces, live: [`SourceNames::inputs`] are their names.
+    Interfaces,
+    /// The sensor's own questions (`dnsentry audit`): `file` indexes
+    /// these, one per answer, and `packet` counts the answers from 1.
+    Audit(Arc<[audit::AuditQuery]>),
+}
+
 /// What every record of a run says about where it was seen: the sensor's
-/// name and the run's inputs (capture files, or interfaces live), shared so
-/// that a packet carries an index rather than a string.
+/// name and the run's inputs (capture files, interfaces live, or the
+/// audit's questions), shared so that a packet carries an index rather
+/// than a string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceNames {
     /// `--sensor-name`, escaped as free text is.
     pub sensor: Arc<str>,
-    /// Input names, escaped as free text is.
+    /// Input names, escaped as free text is (none for an audit).
     pub inputs: Arc<[String]>,
-    /// Live: the inputs are interfaces, not files.
-    pub live: bool,
+    pub kind: SourceKind,
 }
 
 impl SourceNames {
@@ -110,7 +124,20 @@ impl SourceNames {
         SourceNames {
             sensor: text::escape_text(sensor).into(),
             inputs: inputs.into(),
-            live,
+            kind: if live {
+                SourceKind::Interfaces
+            } else {
+                SourceKind::Files
+            },
+        }
+    }
+
+    /// An audit's answers: `SourceRef { file: i, .. }` came from `queries[i]`.
+    pub fn audit(sensor: &str, queries: Vec<audit::AuditQuery>) -> SourceNames {
+        SourceNames {
+            sensor: text::escape_text(sensor).into(),
+            inputs: Arc::new([]),
+            kind: SourceKind::Audit(queries.into()),
         }
     }
 
@@ -124,14 +151,22 @@ impl SourceNames {
         self.inputs.get(index as usize).map_or("?", String::as_str)
     }
 
-    /// The capture file `index` names; `None` live.
+    /// The capture file `index` names; `None` live or in an audit.
     pub fn file(&self, index: u32) -> Option<&str> {
-        (!self.live).then(|| self.input(index))
+        matches!(self.kind, SourceKind::Files).then(|| self.input(index))
     }
 
-    /// The interface `index` names; `None` offline.
+    /// The interface `index` names; `None` offline or in an audit.
     pub fn interface(&self, index: u32) -> Option<&str> {
-        self.live.then(|| self.input(index))
+        matches!(self.kind, SourceKind::Interfaces).then(|| self.input(index))
+    }
+
+    /// The audit question `index` names; `None` unless this is an audit.
+    pub fn audit_query(&self, index: u32) -> Option<&audit::AuditQuery> {
+        match &self.kind {
+            SourceKind::Audit(queries) => queries.get(index as usize),
+            SourceKind::Files | SourceKind::Interfaces => None,
+        }
     }
 }
 

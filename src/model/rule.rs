@@ -58,6 +58,7 @@ pub enum RuleKind {
     SensorHealth,
     CaptureLoss,
     CaptureStalled,
+    AuditFailed,
 }
 
 /// One entry of the catalogue.
@@ -114,7 +115,7 @@ const AUDIT_RECORD: &str = "Audit the record at your DNS provider and registrar.
      certificates issued for the name since the change. If it was yours, update the expect file.";
 
 /// Every rule, detections in [`AlertKind::ALL`] order, then the sensor's.
-pub const CATALOGUE: [Rule; 14] = [
+pub const CATALOGUE: [Rule; 15] = [
     Rule {
         id: 9_000_001,
         rev: 1,
@@ -306,6 +307,19 @@ pub const CATALOGUE: [Rule; 14] = [
         remediation: "Check the interface, its cabling and the span port's configuration: \
             nothing is being detected while it stays silent.",
     },
+    Rule {
+        id: 9_000_104,
+        rev: 1,
+        kind: "audit_failed",
+        name: "DNSENTRY Audited server gave no answer",
+        category: "Sensor blindness",
+        description: "A server the audit asked about a monitored zone did not answer, refused, or answered something else than was asked.",
+        severity: severity_number(Severity::High),
+        attack: &[],
+        references: &[],
+        remediation: "Check that the server is up and reachable from the sensor, and that it \
+            still serves the zone: the zone's records on it were not audited.",
+    },
 ];
 
 /// The rule of `kind`.
@@ -315,6 +329,7 @@ pub fn rule(kind: RuleKind) -> &'static Rule {
         RuleKind::SensorHealth => AlertKind::ALL.len(),
         RuleKind::CaptureLoss => AlertKind::ALL.len() + 1,
         RuleKind::CaptureStalled => AlertKind::ALL.len() + 2,
+        RuleKind::AuditFailed => AlertKind::ALL.len() + 3,
     };
     // Every index above is in the catalogue (a unit test holds it).
     CATALOGUE.get(index).unwrap_or(&CATALOGUE[0])
@@ -350,6 +365,8 @@ mod tests {
         assert_eq!(AlertKind::IocAddress.rule().id, 9_000_001);
         assert_eq!(AlertKind::ConflictingResponse.rule().id, 9_000_011);
         assert_eq!(rule(RuleKind::CaptureStalled).id, 9_000_103);
+        assert_eq!(rule(RuleKind::AuditFailed).kind, "audit_failed");
+        assert_eq!(rule(RuleKind::AuditFailed).id, 9_000_104);
     }
 
     #[test]

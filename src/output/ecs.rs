@@ -772,7 +772,9 @@ pub fn write_sensor_event(
     let rule = sensor_rule(e);
     let kind = match e {
         SensorEvent::SensorHealth { .. } => "metric",
-        SensorEvent::CaptureLoss { .. } | SensorEvent::CaptureStalled { .. } => "alert",
+        SensorEvent::CaptureLoss { .. }
+        | SensorEvent::CaptureStalled { .. }
+        | SensorEvent::AuditFailed { .. } => "alert",
     };
     let doc = SensorDoc {
         timestamp: e.ts(),

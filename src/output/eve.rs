@@ -376,6 +376,18 @@ fn alert_metadata(
         put("ip_ttl_now", now.to_string());
         put("ip_ttl_before", before.to_string());
     }
+    // An audited answer has no pcap file: the question asked says where
+    // it came from.
+    if let Some(q) = sources.audit_query(a.meta.source.file) {
+        put("audit_server", q.server.to_string());
+        if let Some(n) = &q.server_name {
+            put("audit_server_name", n.clone());
+        }
+        put("audit_role", q.role.as_str().into());
+        put("audit_zone", q.zone.clone());
+        put("audit_question", q.question());
+        put("audit_transport", q.transport.as_str().into());
+    }
     match &a.detail {
         AlertDetail::Ioc(ind) => {
             put("indicator", ind.text());
@@ -518,14 +530,15 @@ struct StatsEvent<'a> {
 struct SensorAlertEvent<'a> {
     timestamp: String,
     event_type: &'static str,
-    in_iface: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_iface: Option<&'a str>,
     host: &'a str,
     alert: AlertObject<'a>,
 }
 
 /// Writes a sensor event: `sensor_health` as Suricata's `stats` event
-/// (its capture counters summed over the interfaces), `capture_loss` and
-/// `capture_stalled` as alerts of their own rules.
+/// (its capture counters summed over the interfaces), `capture_loss`,
+/// `capture_stalled` and `audit_failed` as alerts of their own rules.
 pub fn write_sensor_event(
     out: &mut impl Write,
     e: &SensorEvent,
@@ -571,7 +584,32 @@ pub fn write_sensor_event(
             let event = SensorAlertEvent {
                 timestamp: eve_time(ts),
                 event_type: "alert",
-                in_iface: interface,
+                in_iface: Some(interface),
+                host: &sources.sensor,
+                alert: alert_object(rule, Vec::new(), md),
+            };
+            write_json(&mut *out, &event)?;
+        }
+        SensorEvent::AuditFailed {
+            ts,
+            server,
+            role,
+            zone,
+            question,
+            reason,
+            ..
+        } => {
+            let mut md = BTreeMap::new();
+            md.insert("message", vec![e.message()]);
+            md.insert("audit_server", vec![server.clone()]);
+            md.insert("audit_role", vec![(*role).to_string()]);
+            md.insert("audit_zone", vec![zone.clone()]);
+            md.insert("audit_question", vec![question.clone()]);
+            md.insert("reason", vec![reason.clone()]);
+            let event = SensorAlertEvent {
+                timestamp: eve_time(ts),
+                event_type: "alert",
+                in_iface: None,
                 host: &sources.sensor,
                 alert: alert_object(rule, Vec::new(), md),
             };
@@ -583,7 +621,7 @@ pub fn write_sensor_event(
             let event = SensorAlertEvent {
                 timestamp: eve_time(ts),
                 event_type: "alert",
-                in_iface: interface,
+                in_iface: Some(interface),
                 host: &sources.sensor,
                 alert: alert_object(rule, Vec::new(), md),
             };

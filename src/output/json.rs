@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
+use crate::model::audit::AuditQuery;
 use crate::model::names::{rcode_name, type_name};
 use crate::model::rule::{Rule, RuleKind, Technique, rule};
 use crate::model::text::is_unsafe_char;
@@ -118,18 +119,50 @@ pub(crate) fn tunnel_view(t: &Option<crate::model::Tunnel>) -> Option<TunnelView
 }
 
 /// Where a packet was read: `{file, packet}` offline; live the interface
-/// has a field of its own and `source` holds the packet number alone.
+/// has a field of its own and `source` holds the packet number alone; an
+/// audited answer has `{packet, audit}`, the question that was asked.
 #[derive(Serialize)]
 pub(crate) struct SourceView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
     packet: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit: Option<AuditView<'a>>,
+}
+
+/// An audit question in a record: the server asked, in what role, for
+/// which monitored zone, what, and over what.
+#[derive(Serialize)]
+pub(crate) struct AuditView<'a> {
+    server: IpAddr,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_name: Option<&'a str>,
+    role: &'static str,
+    zone: &'a str,
+    qname: &'a str,
+    qtype: TypeName,
+    transport: &'static str,
+}
+
+pub(crate) fn audit_view(q: &AuditQuery) -> AuditView<'_> {
+    AuditView {
+        server: q.server.ip(),
+        port: q.server.port(),
+        server_name: q.server_name.as_deref(),
+        role: q.role.as_str(),
+        zone: &q.zone,
+        qname: &q.qname,
+        qtype: TypeName(q.qtype),
+        transport: q.transport.as_str(),
+    }
 }
 
 pub(crate) fn source_view(sources: &SourceNames, at: SourceRef) -> SourceView<'_> {
     SourceView {
         file: sources.file(at.file),
         packet: at.packet,
+        audit: sources.audit_query(at.file).map(audit_view),
     }
 }
 
@@ -562,6 +595,7 @@ pub fn sensor_rule(e: &SensorEvent) -> &'static Rule {
         SensorEvent::SensorHealth { .. } => RuleKind::SensorHealth,
         SensorEvent::CaptureLoss { .. } => RuleKind::CaptureLoss,
         SensorEvent::CaptureStalled { .. } => RuleKind::CaptureStalled,
+        SensorEvent::AuditFailed { .. } => RuleKind::AuditFailed,
     })
 }
 
@@ -580,4 +614,53 @@ pub fn write_sensor_event(
     };
     write_json(&mut *out, &view)?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::audit::AuditRole;
+    use crate::model::{AlertKind, Transport};
+
+    fn line(sources: &SourceNames) -> serde_json::Value {
+        let a = Alert::sample(
+            AlertKind::UnexpectedMx,
+            "example.org",
+            "mx.evil.test",
+            AlertDetail::Zone {
+                zone: "example.org".into(),
+                expected: vec!["mail.example.org".to_string()].into(),
+            },
+        );
+        let mut out = Vec::new();
+        write_alert(&mut out, &a, 1, 0, sources).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn an_audited_answer_names_the_question_instead_of_a_file() {
+        let query = AuditQuery {
+            server: "10.1.0.53:53".parse().unwrap(),
+            server_name: Some("ns1.example.org".into()),
+            role: AuditRole::Authoritative,
+            zone: "example.org".into(),
+            qname: "example.org".into(),
+            qtype: 15,
+            transport: Transport::Tcp,
+        };
+        let v = line(&SourceNames::audit("s", vec![query]));
+        assert_eq!(
+            v["source"],
+            serde_json::json!({"packet": 1, "audit": {
+                "server": "10.1.0.53", "port": 53, "server_name": "ns1.example.org",
+                "role": "authoritative", "zone": "example.org", "qname": "example.org",
+                "qtype": "MX", "transport": "tcp"}})
+        );
+        assert!(v.get("interface").is_none());
+        let v = line(&SourceNames::files("s", &["x.pcap"]));
+        assert_eq!(
+            v["source"],
+            serde_json::json!({"file": "x.pcap", "packet": 1})
+        );
+    }
 }

@@ -33,12 +33,16 @@ pub struct Processed {
     pub latest_ts: Option<i64>,
 }
 
-/// Which optional records to produce.
+/// Which optional records to produce, and what the responses are.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessOptions {
     pub dns_log: bool,
     pub weirds: bool,
     pub dns_log_format: Format,
+    /// The responses answer the sensor's own questions (`dnsentry
+    /// audit`), not captured traffic: which server answered was the
+    /// sensor's choice, not evidence against a zone's `resolvers`.
+    pub asked: bool,
 }
 
 /// Decodes and matches batches: one per worker thread.
@@ -51,8 +55,13 @@ pub struct Processor {
 
 impl Processor {
     pub fn new(rules: SharedRules, sources: SourceNames, options: ProcessOptions) -> Processor {
+        let matcher = if options.asked {
+            Matcher::for_asked_answers(rules)
+        } else {
+            Matcher::new(rules)
+        };
         Processor {
-            matcher: Matcher::new(rules),
+            matcher,
             sources,
             options,
             scratch: String::with_capacity(256),

@@ -316,6 +316,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
                     dns_log: cfg.outputs.dns_log.is_some(),
                     weirds: log_weirds,
                     dns_log_format: cfg.outputs.dns_log_format,
+                    asked: false,
                 },
             ),
         };

@@ -153,6 +153,9 @@ fn write_events(
             } => {
                 tracing::warn!(%interface, %reason, "Capture stalled");
             }
+            SensorEvent::AuditFailed { server, reason, .. } => {
+                tracing::warn!(%server, %reason, "Audit failed");
+            }
         }
         outputs.write(&Event::Sensor(e), sources)?;
     }

@@ -69,6 +69,23 @@ pub enum SensorEvent {
         interface: String,
         reason: String,
     },
+    /// An audit question that got no usable answer: the server is down,
+    /// unreachable, refuses, or answers something else than was asked.
+    AuditFailed {
+        ts: String,
+        severity: &'static str,
+        /// Address and port asked.
+        server: String,
+        /// Its host name, when known (presentation format, as decoded).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server_name: Option<String>,
+        /// `parent`, `authoritative` or `resolver`.
+        role: &'static str,
+        zone: String,
+        /// `NAME TYPE`.
+        question: String,
+        reason: String,
+    },
 }
 
 impl SensorEvent {
@@ -78,6 +95,7 @@ impl SensorEvent {
             SensorEvent::SensorHealth { .. } => "sensor_health",
             SensorEvent::CaptureLoss { .. } => "capture_loss",
             SensorEvent::CaptureStalled { .. } => "capture_stalled",
+            SensorEvent::AuditFailed { .. } => "audit_failed",
         }
     }
 
@@ -86,14 +104,15 @@ impl SensorEvent {
         match self {
             SensorEvent::SensorHealth { ts, .. }
             | SensorEvent::CaptureLoss { ts, .. }
-            | SensorEvent::CaptureStalled { ts, .. } => ts,
+            | SensorEvent::CaptureStalled { ts, .. }
+            | SensorEvent::AuditFailed { ts, .. } => ts,
         }
     }
 
     /// The interface a blindness event is about.
     pub fn interface(&self) -> Option<&str> {
         match self {
-            SensorEvent::SensorHealth { .. } => None,
+            SensorEvent::SensorHealth { .. } | SensorEvent::AuditFailed { .. } => None,
             SensorEvent::CaptureLoss { interface, .. }
             | SensorEvent::CaptureStalled { interface, .. } => Some(interface),
         }
@@ -139,19 +158,43 @@ impl SensorEvent {
             SensorEvent::CaptureStalled {
                 interface, reason, ..
             } => format!("{interface}: {reason}"),
+            SensorEvent::AuditFailed {
+                server,
+                server_name,
+                role,
+                zone,
+                question,
+                reason,
+                ..
+            } => {
+                let name = server_name
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                format!(
+                    "audit of zone {zone}: {role} server {server}{name} gave no answer to {question}: {reason}"
+                )
+            }
         };
         crate::model::text::escape_text(&m).into_owned()
     }
 
     /// An id unique to this event: FNV-1a of its kind, time and
     /// interface (a sensor raises one event of a kind per interface at a
-    /// time).
+    /// time), and for a failed audit its server and question.
     pub fn event_id(&self) -> u64 {
         use std::hash::Hasher;
         let mut h = fnv::FnvHasher::default();
         h.write(self.kind().as_bytes());
         h.write(self.ts().as_bytes());
         h.write(self.interface().unwrap_or_default().as_bytes());
+        if let SensorEvent::AuditFailed {
+            server, question, ..
+        } = self
+        {
+            h.write(server.as_bytes());
+            h.write(question.as_bytes());
+        }
         h.finish()
     }
 }

@@ -204,6 +204,23 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub responses_per_second: f64,
     pub threads: usize,
+    /// `dnsentry audit`: what was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditCounts>,
+}
+
+/// The questions of an audit (`dnsentry audit`).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct AuditCounts {
+    pub zones: u64,
+    /// Distinct server addresses asked about the zones.
+    pub servers: u64,
+    /// Questions sent, delegation lookups included: answered + failed.
+    pub questions_asked: u64,
+    pub answered: u64,
+    pub failed: u64,
+    /// Questions not sent (server given up on, no address, time up).
+    pub not_asked: u64,
 }
 
 impl Summary {
@@ -241,6 +258,7 @@ impl Summary {
             elapsed_seconds,
             responses_per_second,
             threads,
+            audit: None,
         }
     }
 
@@ -248,15 +266,30 @@ impl Summary {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "dnsentry: {} packets ({} bytes) from {} input(s) in {:.3} s, {} thread(s)",
-            self.packets_read,
-            self.bytes_read,
-            self.files.len(),
-            self.elapsed_seconds,
-            self.threads
-        );
+        if let Some(a) = &self.audit {
+            // An audit reads no packets: what it asked is its input.
+            let _ = writeln!(
+                s,
+                "dnsentry: audit of {} zone(s) at {} server(s) in {:.3} s: {} questions asked, {} answered, {} failed, {} not asked",
+                a.zones,
+                a.servers,
+                self.elapsed_seconds,
+                a.questions_asked,
+                a.answered,
+                a.failed,
+                a.not_asked
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "dnsentry: {} packets ({} bytes) from {} input(s) in {:.3} s, {} thread(s)",
+                self.packets_read,
+                self.bytes_read,
+                self.files.len(),
+                self.elapsed_seconds,
+                self.threads
+            );
+        }
         let _ = writeln!(
             s,
             "  DNS responses decoded: {} ({} partial), {:.0}/s",
@@ -270,7 +303,9 @@ impl Summary {
                 let _ = writeln!(s, "  {title}: {}", parts.join(" "));
             }
         };
-        line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
+        if self.audit.is_none() {
+            line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
+        }
         line(&mut s, "malformed", &self.malformed);
         let _ = write!(s, "  alerts: {}", self.alerts_total);
         if !self.alerts.is_empty() {

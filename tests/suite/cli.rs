@@ -1248,3 +1248,62 @@ fn check_reports_every_error_of_every_file() {
         stderr(&o)
     );
 }
+
+/// What `audit` refuses before it asks anything: no zones, a bad flag, a
+/// bad root hints file (which `check` reports too, at its line).
+#[test]
+fn audit_refuses_to_start_without_zones_or_with_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin().args(["audit", "--no-default-ioc"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("audit needs the zones to audit"),
+        "{}",
+        stderr(&o)
+    );
+
+    let zones = dir.path().join("zones.toml");
+    std::fs::write(&zones, "[[zone]]\nname = \"example.test\"\n").unwrap();
+    let o = bin()
+        .args(["audit", "--parent-server", "ns1.example.test", "--expect"])
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--parent-server \"ns1.example.test\": expected an address"),
+        "{}",
+        stderr(&o)
+    );
+
+    let hints = dir.path().join("root.hints");
+    std::fs::write(&hints, ". NS a.root.test.\na.root.test. A 10.0.0.300\n").unwrap();
+    let o = bin()
+        .args(["audit", "--root-hints"])
+        .arg(&hints)
+        .arg("--expect")
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!("{}:2: \"10.0.0.300\" is not an address", hints.display());
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[audit]\nroot_hints = \"root.hints\"\n").unwrap();
+    let o = bin()
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+    std::fs::write(&hints, ". NS a.root.test.\na.root.test. A 10.0.0.1\n").unwrap();
+    let o = bin()
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("root hints ok (1 root server addresses)"));
+}

@@ -75,6 +75,39 @@ const BAD: &[Bad] = &[
         ),
     },
     Bad {
+        what: "audit rate out of range in the config",
+        files: &[("c.toml", "[audit]\nrate = 0\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "audit.rate 0: expected queries per second, more than 0 and at most 1000",
+        ),
+    },
+    Bad {
+        what: "audit parent server that is no address in the config",
+        files: &[(
+            "c.toml",
+            "[audit]\n\nparent_servers = [\"192.0.2.1\", \"ns1.example\"]\n",
+        )],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            3,
+            "audit.parent_servers \"ns1.example\": expected an address, ADDR:PORT or [IPv6]:PORT",
+        ),
+    },
+    Bad {
+        what: "audit timeout of zero in the config",
+        files: &[("c.toml", "[audit]\nserver_timeout = \"0s\"\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "audit.server_timeout \"0s\": must be more than 0",
+        ),
+    },
+    Bad {
         what: "threads out of range in the config",
         files: &[("c.toml", "\n[run]\nthreads = 0\n")],
         flags: &["--config", "c.toml"],
@@ -388,7 +421,10 @@ fn the_example_config_documents_every_key() {
         }
     }
     let sections = accepted_keys("");
-    assert_eq!(sections, ["rules", "outputs", "capture", "health", "run"]);
+    assert_eq!(
+        sections,
+        ["rules", "outputs", "capture", "health", "run", "audit"]
+    );
     let mut tables: Vec<(String, String)> = sections
         .iter()
         .map(|s| (s.clone(), format!("[{s}]")))

@@ -1,5 +1,7 @@
 /// Allow entries and zone severities through the binary on the demo.
 mod allow;
+/// `dnsentry audit` against NSD serving a root, a TLD and the zone, in namespaces.
+mod audit;
 /// The real binary: flags, exit status, error messages, outputs.
 mod cli;
 /// One validated configuration: check and analyze reject the same FILE:LINE.

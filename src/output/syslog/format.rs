@@ -395,8 +395,9 @@ impl CefExtension {
 /// ArcSight CEF:0. Standard keys first: `rt` packet time (ms since the
 /// epoch), `dvchost` the sensor, `deviceInboundInterface` live, `app`
 /// DNS, `cat` the rule's category, `src`/`spt` the answering server,
-/// `dst`/`dpt` the client, `proto`, `externalId` unique per event, `cnt`
-/// the suppressed count, `msg` the sentence; then the labelled custom
+/// `dst`/`dpt` the client, `proto`, for an audited answer `shost` the
+/// server's name and `sourceServiceName` its role, `externalId` unique per
+/// event, `cnt` the suppressed count, `msg` the sentence; then the labelled custom
 /// ones: cs1 kind, cs2 qname, cs3 value, cs4 indicator, cs5 zone, cs6
 /// feed, cn1 the indicator's age in days, cn2 its confidence,
 /// flexString1 the alert id (the suppression group), flexString2 the
@@ -417,6 +418,16 @@ fn cef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNam
     x.put("dst", &m.dst_ip.to_string());
     x.put("dpt", &m.dst_port.to_string());
     x.put("proto", &m.transport.as_str().to_ascii_uppercase());
+    // An audited answer: the server asked (src) by name, and in what role.
+    if let Some(q) = sources.audit_query(m.source.file) {
+        if let Some(n) = &q.server_name {
+            x.put("shost", n);
+        }
+        x.put(
+            "sourceServiceName",
+            &format!("DNS {} (audit)", q.role.as_str()),
+        );
+    }
     x.put("externalId", &format!("{:016x}", a.event_id(id)));
     x.put("cnt", &count.to_string());
     x.put("msg", &a.message());
@@ -466,7 +477,8 @@ fn cef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
     x.put("cat", rule.category);
     x.put("externalId", &format!("{:016x}", e.event_id()));
     x.put("msg", &e.message());
-    if let SensorEvent::CaptureStalled { reason, .. } = e {
+    if let SensorEvent::CaptureStalled { reason, .. } | SensorEvent::AuditFailed { reason, .. } = e
+    {
         x.put("reason", reason);
     }
     x.labelled("cs1", "kind", e.kind());
@@ -515,7 +527,7 @@ fn sensor_counters(e: &SensorEvent) -> Vec<(&'static str, &'static str, String)>
             ("cn2", "dropped", dropped.to_string()),
             ("cfp1", "dropRate", drop_rate.to_string()),
         ],
-        SensorEvent::CaptureStalled { .. } => Vec::new(),
+        SensorEvent::CaptureStalled { .. } | SensorEvent::AuditFailed { .. } => Vec::new(),
     }
 }
 
@@ -566,7 +578,8 @@ impl LeefAttributes {
 /// client, `proto`; custom keys (README: a QRadar property list)
 /// `ruleId`, `ruleName`, `sensor`, `interface`, `msg`, `qname`, `qtype`,
 /// `owner`, `rrtype`, `value`, `indicator`, `zone`, `feed`,
-/// `indicatorAgeDays`, `indicatorConfidence`, `indicatorUrl`, `eventId`,
+/// `indicatorAgeDays`, `indicatorConfidence`, `indicatorUrl`, for an audited
+/// answer `auditServer`, `auditServerName`, `auditRole`, `auditQuestion`, `eventId`,
 /// `alertId`, `responseId`, `count`.
 fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNames) -> String {
     let m = &a.meta;
@@ -610,6 +623,14 @@ fn leef_alert(a: &Alert, f: &Fields<'_>, id: u64, count: u64, sources: &SourceNa
             x.put("indicatorUrl", u);
         }
     }
+    if let Some(q) = sources.audit_query(m.source.file) {
+        x.put("auditServer", &q.server.to_string());
+        if let Some(n) = &q.server_name {
+            x.put("auditServerName", n);
+        }
+        x.put("auditRole", q.role.as_str());
+        x.put("auditQuestion", &q.question());
+    }
     x.put("eventId", &format!("{:016x}", a.event_id(id)));
     x.put("alertId", &format!("{id:016x}"));
     x.put("responseId", &format!("{:016x}", a.response.id));
@@ -630,7 +651,8 @@ fn leef_sensor(e: &SensorEvent, sources: &SourceNames) -> String {
     );
     x.put("msg", &e.message());
     x.put("eventId", &format!("{:016x}", e.event_id()));
-    if let SensorEvent::CaptureStalled { reason, .. } = e {
+    if let SensorEvent::CaptureStalled { reason, .. } | SensorEvent::AuditFailed { reason, .. } = e
+    {
         x.put("reason", reason);
     }
     for (_, label, value) in sensor_counters(e) {
@@ -651,7 +673,9 @@ pub fn sensor_message(
     let kind = e.kind();
     let severity = match e {
         SensorEvent::SensorHealth { .. } => 6,
-        SensorEvent::CaptureLoss { .. } | SensorEvent::CaptureStalled { .. } => 2,
+        SensorEvent::CaptureLoss { .. }
+        | SensorEvent::CaptureStalled { .. }
+        | SensorEvent::AuditFailed { .. } => 2,
     };
     let body = match body {
         Body::Json => json_body(|v| write_sensor_event(v, e, sources)),
@@ -958,5 +982,36 @@ mod tests {
         assert_eq!(parse_facility("4"), Some(4));
         assert_eq!(parse_facility("24"), None);
         assert_eq!(parse_facility("banana"), None);
+    }
+
+    #[test]
+    fn an_audited_answer_names_its_server_and_question_in_cef_and_leef() {
+        use crate::model::audit::{AuditQuery, AuditRole};
+        let query = AuditQuery {
+            server: "10.1.0.53:53".parse().unwrap(),
+            // A name from a referral: attacker-chosen, escaped as decoded
+            // and again on the way out.
+            server_name: Some("ns1.evil\\010=x.test".into()),
+            role: AuditRole::Parent,
+            zone: "example.org".into(),
+            qname: "example.org".into(),
+            qtype: 2,
+            transport: Transport::Udp,
+        };
+        let audit = SourceNames::audit("sensor1", vec![query]);
+        let a = alert("example.org", "x");
+        let cef = alert_message(&a, 1, 0, Header::Rfc5424, Body::Cef, &origin(), &audit);
+        assert!(cef.contains("shost=ns1.evil\\\\010\\=x.test"), "{cef}");
+        assert!(
+            cef.contains("sourceServiceName=DNS parent (audit)"),
+            "{cef}"
+        );
+        let leef = alert_message(&a, 1, 0, Header::Rfc5424, Body::Leef, &origin(), &audit);
+        assert!(leef.contains("\tauditServer=10.1.0.53:53\t"), "{leef}");
+        assert!(leef.contains("\tauditRole=parent\t"), "{leef}");
+        assert!(leef.contains("\tauditQuestion=example.org NS\t"), "{leef}");
+        // Not an audit: none of it.
+        let plain = alert_message(&a, 1, 0, Header::Rfc5424, Body::Leef, &origin(), &sources());
+        assert!(!plain.contains("audit"), "{plain}");
     }
 }

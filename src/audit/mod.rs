@@ -1,0 +1,26 @@
+//! `dnsentry audit`: active checks of the organisation's own zones, the
+//! first mitigation of CISA AA19-024A ("audit public DNS records to verify
+//! they are resolving to the intended location"). A passive sensor sees
+//! only names someone happens to look up; the audit goes and asks.
+//!
+//! ```text
+//! hints ──▶ delegation ──▶ run (plan per zone) ──▶ report
+//! (root    (iterative,     parent: NS, DS         every answer through the
+//!  hints)   from the root)  authoritative: SOA,    pipeline's Processor and
+//!                           NS, MX, A/AAAA/CNAME   Emitter; failures as
+//!              client: UDP/TCP, checked, paced     audit_failed events
+//! ```
+//!
+//! Answers are compared by the passive matcher itself: each is decoded and
+//! matched as a captured response is ([`crate::pipeline::batch`]), so the
+//! alert kinds and zone semantics are the same by construction. Only the
+//! source differs: the question asked ([`crate::model::audit`]).
+
+pub mod client;
+pub mod delegation;
+pub mod hints;
+pub mod plan;
+pub mod report;
+pub mod run;
+
+pub use run::{AuditOptions, AuditResult, audit};

@@ -1,0 +1,91 @@
+//! An audit's answers into the outputs by the passive path: every answer
+//! is a payload of one batch, decoded, matched and written by the same
+//! [`Processor`] and [`Emitter`] as a captured response, with a source that
+//! names the question instead of a packet. Failures become `audit_failed`
+//! sensor events, never silence.
+
+use std::sync::Arc;
+
+use super::client::now;
+use super::run::AuditResult;
+use crate::matcher::policy::AlertPolicy;
+use crate::matcher::suppress::Suppressor;
+use crate::model::{PayloadBatch, SourceNames, SourceRef};
+use crate::output::{Event, OutputError, OutputSet, OutputTargets};
+use crate::pipeline::batch::{Emitter, ProcessOptions, Processor};
+use crate::rules::SharedRules;
+use crate::stats::{AuditCounts, CaptureCounters, OutputReport, Summary};
+
+/// Writes `result` to `outputs` and returns the run's summary.
+pub fn write(
+    result: AuditResult,
+    rules: &SharedRules,
+    targets: &OutputTargets,
+    mut outputs: OutputSet,
+    suppress_us: i64,
+    elapsed_seconds: f64,
+) -> (Summary, Result<(), OutputError>) {
+    let (queries, answers): (Vec<_>, Vec<_>) = result
+        .answers
+        .into_iter()
+        .map(|a| (a.query, a.answer))
+        .unzip();
+    let sources = SourceNames::audit(&targets.sensor_name, queries);
+    let mut batch = PayloadBatch::default();
+    for (i, a) in answers.iter().enumerate() {
+        let mut meta = a.response.meta;
+        meta.source = SourceRef {
+            file: u32::try_from(i).unwrap_or(u32::MAX),
+            packet: i as u64 + 1,
+        };
+        batch.push(meta, &a.bytes);
+    }
+    let mut processor = Processor::new(
+        Arc::clone(rules),
+        sources.clone(),
+        ProcessOptions {
+            dns_log: targets.dns_log.is_some(),
+            weirds: targets.weird_log.is_some(),
+            dns_log_format: targets.dns_log_format,
+            asked: true,
+        },
+    );
+    let processed = processor.process(batch, |_| {});
+    let mut emitter = Emitter::new(
+        Suppressor::new(suppress_us),
+        AlertPolicy::new(Arc::clone(rules), targets.sensor_name.clone()),
+        false,
+    );
+    let ts = now().to_string();
+    let written = emitter
+        .emit(processed, &mut outputs, &sources)
+        .and_then(|_| {
+            result
+                .failures
+                .iter()
+                .try_for_each(|f| outputs.write(&Event::Sensor(&f.event(&ts)), &sources))
+        })
+        .and_then(|()| outputs.flush());
+    let reports: Vec<OutputReport> = outputs.finish();
+    let mut summary = Summary::new(
+        Vec::new(),
+        &CaptureCounters::default(),
+        &emitter.counters,
+        &emitter.alerts,
+        elapsed_seconds,
+        1,
+    );
+    summary.suppressed = emitter.suppressed().to_map();
+    summary.allowed = emitter.policy_counts().allowed.clone();
+    summary.severity_off = emitter.policy_counts().severity_off.to_map();
+    summary.outputs = reports;
+    summary.audit = Some(AuditCounts {
+        zones: result.zones,
+        servers: result.servers,
+        questions_asked: result.asked,
+        answered: result.answered,
+        failed: result.failed,
+        not_asked: result.not_asked,
+    });
+    (summary, written.map(|_| ()))
+}

@@ -1,0 +1,278 @@
+//! `dnsentry audit` against real name servers: each test builds a root,
+//! the `test.` TLD and the organisation's `example.test` served by NSD in
+//! network namespaces it makes (tests/common/dnstree.rs), changes what an
+//! attacker with stolen credentials would change, and asserts the exact
+//! alerts. Like the live tests they need root (namespaces) and fail saying
+//! so rather than pass on nothing.
+
+use crate::common::dnstree::{
+    BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, SILENT, TLD, expect_file, good_delegation, org_zone,
+};
+
+fn row(
+    kind: &str,
+    owner: &str,
+    value: &str,
+    role: &str,
+    server: &str,
+) -> (String, String, String, String, String) {
+    (
+        kind.into(),
+        owner.into(),
+        value.into(),
+        role.into(),
+        server.into(),
+    )
+}
+
+/// The zone as the organisation serves it.
+fn good_org() -> String {
+    org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mail.example.test",
+        "198.18.53.80",
+    )
+}
+
+#[test]
+fn an_untouched_hierarchy_raises_nothing_and_every_question_is_answered() {
+    let h = Hierarchy::standard("au0", &good_delegation(), &good_org());
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    let a = &run.stats["audit"];
+    // Two to find the TLD's servers (root, then TLD: the referral), NS
+    // and DS at the TLD, then 20 at each of the zone's three server
+    // addresses (ns1, and ns2 over IPv4 and IPv6): SOA, NS, MX, A and
+    // AAAA of the apex, A, AAAA and CNAME of ns1, ns2, mail, www and big.
+    assert_eq!(a["questions_asked"], 64, "{}", run.stderr);
+    assert_eq!(a["answered"], 64);
+    assert_eq!(a["failed"], 0);
+    assert_eq!(a["not_asked"], 0);
+    assert_eq!(a["servers"], 4);
+    assert_eq!(run.stats["dns_responses"], 62);
+    assert!(
+        run.stderr
+            .contains("64 questions asked, 64 answered, 0 failed")
+    );
+    // ns2 was asked over IPv6 too, and big's truncated answer again over
+    // TCP, at each server.
+    let from_v6 = run.dns_log.iter().filter(|l| l["src_ip"] == NS2_V6).count();
+    assert_eq!(from_v6, 20);
+    let big_tcp: Vec<&serde_json::Value> = run
+        .dns_log
+        .iter()
+        .filter(|l| l["qname"] == BIG && l["qtype"] == "A")
+        .collect();
+    assert_eq!(big_tcp.len(), 3);
+    assert!(
+        big_tcp.iter().all(|l| l["transport"] == "tcp"),
+        "{big_tcp:#?}"
+    );
+    assert!(
+        big_tcp
+            .iter()
+            .all(|l| l["answers"].as_array().unwrap().len() == 100)
+    );
+    // Every packet the audit sent or received stayed in the test's
+    // networks (checked for every run), and there were packets.
+    assert!(run.packets.len() >= 2 * 64, "{}", run.packets.len());
+}
+
+#[test]
+fn the_config_files_audit_table_names_the_parent_servers() {
+    let h = Hierarchy::standard("au4", &good_delegation(), &good_org());
+    let config = h.dir.path().join("dnsentry.toml");
+    std::fs::write(
+        &config,
+        format!("[audit]\nparent_servers = [\"{TLD}\"]\nrate = 100\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &["--config", config.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The two questions that found the TLD's servers are not asked.
+    assert_eq!(run.stats["audit"]["questions_asked"], 62);
+    let first = &run.dns_log[0];
+    assert_eq!(first["src_ip"], TLD);
+    assert_eq!(first["qtype"], "NS");
+}
+
+#[test]
+fn an_a_and_an_mx_record_moved_at_the_servers_raise_their_alerts() {
+    let hijacked = org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mx.evil.test",
+        "203.0.113.66",
+    );
+    let h = Hierarchy::standard("au1", &good_delegation(), &hijacked);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // Every server serves the change: the repeats from ns2 (over IPv4
+    // and IPv6) are suppressed, as a captured repeat is.
+    assert_eq!(
+        run.detections(),
+        [
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                NS1
+            ),
+            row(
+                "unexpected_mx",
+                "example.test",
+                "mx.evil.test",
+                "authoritative",
+                NS1
+            ),
+        ]
+    );
+    assert_eq!(run.stats["suppressed"]["unexpected_address"], 2);
+    assert_eq!(run.stats["suppressed"]["unexpected_mx"], 2);
+    let mx = run
+        .lines
+        .iter()
+        .find(|l| l["kind"] == "unexpected_mx")
+        .unwrap();
+    assert_eq!(mx["source"]["audit"]["qname"], "example.test");
+    assert_eq!(mx["source"]["audit"]["qtype"], "MX");
+    assert_eq!(mx["source"]["audit"]["transport"], "udp");
+    assert_eq!(mx["source"]["audit"]["server_name"], "ns1.example.test");
+    assert_eq!(mx["src_ip"], NS1);
+    assert_eq!(mx["dst_ip"], crate::common::dnstree::AUDITOR);
+    assert_eq!(mx["expected"], serde_json::json!(["mail.example.test"]));
+
+    // The same answers in EVE: the question is the alert's metadata.
+    let eve = h.audit(&expect_file(&[]), &["--alerts-format", "eve"]);
+    let md = &eve
+        .lines
+        .iter()
+        .find(|l| l["alert"]["metadata"]["value"][0] == "mx.evil.test")
+        .expect("an EVE alert for the MX")["alert"]["metadata"];
+    assert_eq!(md["audit_role"][0], "authoritative");
+    assert_eq!(md["audit_question"][0], "example.test MX");
+    assert!(eve.lines.iter().all(|l| l.get("pcap_filename").is_none()));
+}
+
+#[test]
+fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
+    // The registry account is taken: the TLD now delegates example.test to
+    // the attacker's server, with new glue and no DS, and that server
+    // serves a copy of the zone with www moved.
+    let moved = format!(
+        "example.test. IN NS ns1.evil.test.\n\
+         ns1.evil.test. IN A {EVIL}\n"
+    );
+    let mut h = Hierarchy::standard("au2", &moved, &good_org());
+    let copy = org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66");
+    h.serve("evil", &[EVIL], "example.test.", &copy);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections(),
+        [
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "unexpected_ns",
+                "example.test",
+                "ns1.evil.test",
+                "parent",
+                TLD
+            ),
+            row(
+                "unexpected_ns_address",
+                "ns1.evil.test",
+                EVIL,
+                "parent",
+                TLD
+            ),
+        ]
+    );
+    // The organisation's own servers were asked too (their names and
+    // listed addresses), and found as expected.
+    assert_eq!(run.stats["audit"]["servers"], 5, "{}", run.stderr);
+    assert!(run.failures().is_empty(), "{:#?}", run.failures());
+}
+
+#[test]
+fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
+    let mut h = Hierarchy::standard("au3", &good_delegation(), &good_org());
+    // Listed as the zone's, but it serves another zone only.
+    let other = "$TTL 3600\nother.test. IN SOA ns.other.test. h.other.test. 1 1800 900 604800 300\n\
+                 other.test. IN NS ns.other.test.\n";
+    h.serve("lame", &[LAME], "other.test.", other);
+    // And one the sensor has no route to at all.
+    crate::common::live::ip(&["-n", &h.net.ns_b, "-6", "route", "del", "default"]).unwrap();
+    let unroutable = "2001:db8:ff::53";
+    let run = h.audit(&expect_file(&[SILENT, LAME, unroutable]), &[]);
+    assert_eq!(
+        run.code,
+        Some(1),
+        "exit 1: a question went unanswered\n{}",
+        run.stderr
+    );
+    assert!(run.detections().is_empty(), "{:?}", run.detections());
+    for f in run.failures() {
+        assert_eq!(f["role"], "authoritative");
+        assert_eq!(f["zone"], "example.test");
+        assert_eq!(f["rule"]["id"], 9000104);
+        assert_eq!(f["severity"], "high");
+    }
+    let of = |addr: &str| -> Vec<(String, String)> {
+        let server = format!("{addr}:53");
+        run.failures()
+            .iter()
+            .filter(|f| f["server"] == server.as_str())
+            .map(|f| {
+                (
+                    f["question"].as_str().unwrap().to_string(),
+                    f["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // Two questions asked and refused (ICMP port unreachable), then one
+    // event for the 18 not asked.
+    let silent = of(SILENT);
+    let questions: Vec<&str> = silent.iter().map(|(q, _)| q.as_str()).collect();
+    assert_eq!(
+        questions,
+        ["example.test SOA", "example.test NS", "example.test MX"]
+    );
+    assert!(silent[0].1.contains("refused"), "{silent:?}");
+    assert!(
+        silent[2].1.contains("nor the 17 question(s) after it"),
+        "{silent:?}"
+    );
+    // NSD answers REFUSED for a zone it does not serve.
+    let lame = of(LAME);
+    assert_eq!(lame.len(), 3, "{lame:?}");
+    assert_eq!(lame[0].1, "answered REFUSED");
+    // No route: nothing was sent, one event says so for all 20.
+    let unrouted = of(&format!("[{unroutable}]"));
+    assert_eq!(unrouted.len(), 1, "{unrouted:?}");
+    assert!(
+        unrouted[0]
+            .1
+            .starts_with("no route to the server from the sensor")
+            && unrouted[0]
+                .1
+                .ends_with("the 19 question(s) after it not asked"),
+        "{unrouted:?}"
+    );
+    assert_eq!(run.failures().len(), 7);
+    let a = &run.stats["audit"];
+    assert_eq!(a["failed"], 5);
+    assert_eq!(a["not_asked"], 55);
+    // The servers that answer were audited all the same.
+    assert_eq!(a["answered"], 64);
+    assert_eq!(a["questions_asked"], 69);
+}
