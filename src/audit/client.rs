@@ -374,7 +374,7 @@ pub fn check_answer(
         .name
         .trim_end_matches('.')
         .eq_ignore_ascii_case(&q.name)
-        || (q.name == "." && asked.name == ".");
+        || (q.name == "." && &*asked.name == ".");
     if !same_name || asked.qtype != q.qtype || asked.qclass != 1 {
         return Err("another question");
     }
