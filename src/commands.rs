@@ -327,9 +327,12 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
         || rule_sources(&args.rules, &crate::config::file::FileConfig::default()),
         |c| c.rules.clone(),
     );
-    let (_, report) = load_all(&sources);
+    let (rules, report) = load_all(&sources);
     for f in &report.files {
         println!("{}", f.render());
+    }
+    if !args.seen.is_empty() {
+        print_allow_usage(&rules, &args.seen, &mut errors);
     }
     for w in &report.warnings {
         eprintln!("{}", w.as_warning());
@@ -372,6 +375,45 @@ pub fn check(args: &CheckArgs) -> Result<Status, CommandError> {
     } else {
         Status::Partial
     })
+}
+
+/// Each allow entry against the counts of earlier runs (`check --seen`).
+fn print_allow_usage(rules: &crate::rules::Rules, stats: &[PathBuf], errors: &mut Vec<String>) {
+    use crate::rules::allow_usage::{Usage, read_run_counts, usage};
+    let mut runs = Vec::new();
+    for path in stats {
+        match read_run_counts(path) {
+            Ok(r) => runs.push(r),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+    println!(
+        "allow entries against {} run(s) ({}):",
+        runs.len(),
+        escape_text(&names.join(", "))
+    );
+    let entries = rules.allow_entries.entries();
+    if entries.is_empty() {
+        println!("  no allow entries in use");
+    }
+    for e in entries {
+        let verdict = match usage(e, &runs) {
+            Usage::Allowed(n) => format!("held back {n} alert(s)"),
+            Usage::Nothing { runs } => {
+                format!("matched nothing in {runs} run(s): still needed?")
+            }
+            Usage::NotInUse => "in no run's counts (added since, or not loaded there)".into(),
+        };
+        println!(
+            "  {} ({}): {verdict}",
+            escape_text(&e.label),
+            escape_text(&e.reason)
+        );
+    }
 }
 
 fn ports_or_default(ports: &[u16]) -> Vec<u16> {

@@ -436,4 +436,10 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub rules: RuleArgs,
+
+    /// Stats files of earlier runs (analyze or live `--stats-json`): each
+    /// allow entry is listed with the alerts it held back in them, so
+    /// entries that match nothing the sensors saw stand out.
+    #[arg(help_heading = INPUTS, long, value_name = "STATS_JSON")]
+    pub seen: Vec<PathBuf>,
 }

@@ -8,6 +8,7 @@
 
 mod access;
 pub mod allow;
+pub mod allow_usage;
 mod reload;
 
 use std::collections::BTreeMap;

@@ -138,6 +138,53 @@ fn allow_entries_silence_their_scope_and_expire_at_the_packets_time() {
         "{stdout}"
     );
     assert!(stdout.contains("3 allow entries, 1 expired"), "{stdout}");
+
+    // check --seen: against the run's stats, the entries that held back
+    // nothing stand out, the file named through another path (a link).
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+    let o = bin()
+        .arg("check")
+        .arg("--allow")
+        .arg(link.join("allow.toml"))
+        .arg("--seen")
+        .arg(dir.path().join("stats.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    let shown = |line: u32| format!("{}:{line}", link.join("allow.toml").display());
+    for (line, verdict) in [
+        (1, "(address move, change 4711): held back 3 alert(s)"),
+        (
+            7,
+            "(CDN trial, ended): matched nothing in 1 run(s): still needed?",
+        ),
+        (
+            13,
+            "(never seen): matched nothing in 1 run(s): still needed?",
+        ),
+    ] {
+        assert!(
+            stdout.contains(&format!("  {} {verdict}\n", shown(line))),
+            "{stdout}"
+        );
+    }
+    // A file that is not a stats file is an error naming it.
+    let o = bin()
+        .arg("check")
+        .arg("--allow")
+        .arg(&allow)
+        .arg("--seen")
+        .arg(&allow)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:1: not a dnsentry stats file", allow.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
