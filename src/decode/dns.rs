@@ -198,9 +198,10 @@ fn read_question(
 #[derive(Default)]
 struct NameCache {
     /// (offset, presentation); a handful of slots, overwritten in turn, so
-    /// a lookup is a short scan whatever the message holds.
-    slots: [(usize, Arc<str>); NAME_CACHE_SLOTS],
-    filled: usize,
+    /// a lookup is a short scan whatever the message holds. Empty slots
+    /// are `None`, not empty names: an empty `Arc<str>` is an allocation,
+    /// and a cache is made for every message.
+    slots: [Option<(usize, Arc<str>)>; NAME_CACHE_SLOTS],
     next: usize,
 }
 
@@ -223,18 +224,17 @@ impl NameCache {
 
     fn get(&self, offset: usize) -> Option<Arc<str>> {
         self.slots
-            .get(..self.filled)?
             .iter()
+            .flatten()
             .find(|(at, _)| *at == offset)
             .map(|(_, name)| Arc::clone(name))
     }
 
     fn put(&mut self, offset: usize, name: Arc<str>) {
         if let Some(slot) = self.slots.get_mut(self.next) {
-            *slot = (offset, name);
+            *slot = Some((offset, name));
         }
         self.next = (self.next + 1) % NAME_CACHE_SLOTS;
-        self.filled = (self.filled + 1).min(NAME_CACHE_SLOTS);
     }
 }
 
