@@ -1034,7 +1034,7 @@ fn help_groups_every_option_under_its_task() {
         (
             &["check"],
             with(&[
-                ("Inputs", &["--config"]),
+                ("Inputs", &["--config", "--seen"]),
                 ("Rules", RULES),
                 ("Run", &["--verbose"]),
             ]),
