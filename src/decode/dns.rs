@@ -18,10 +18,12 @@ use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::Header;
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
 
-use super::name::{Escapes, presentation, push_escaped, write_presentation};
+use super::name::{
+    Escapes, NameError, presentation, push_escaped, read_presentation, write_presentation,
+};
 use crate::model::Malformed;
 use crate::model::names::type_name;
 use crate::model::{
@@ -217,7 +219,19 @@ impl NameCache {
             dec.read_slice(2).map_err(|_| Malformed::DnsTruncated)?;
             return Ok(name);
         }
-        let name: Arc<str> = presentation(&Name::read(dec).map_err(defect_of)?).into();
+        // Formatted into a buffer kept by the thread, then shared: one
+        // allocation per new name, whatever its length.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<String> =
+                std::cell::RefCell::new(String::with_capacity(1024));
+        }
+        let (name, end) = SCRATCH.with_borrow_mut(|text| {
+            text.clear();
+            let end = read_presentation(msg, start, text).map_err(name_defect)?;
+            Ok::<_, Malformed>((Arc::<str>::from(text.as_str()), end))
+        })?;
+        dec.read_slice(end.saturating_sub(start))
+            .map_err(|_| Malformed::DnsTruncated)?;
         self.put(start, Arc::clone(&name));
         Ok(name)
     }
@@ -497,6 +511,15 @@ fn character_strings(mut bytes: &[u8]) -> Result<String, Malformed> {
 }
 
 /// Maps hickory's decode errors to the reasons counted in the summary.
+fn name_defect(e: NameError) -> Malformed {
+    match e {
+        NameError::Truncated => Malformed::DnsTruncated,
+        NameError::BadPointer => Malformed::DnsNameBadPointer,
+        NameError::BadLabel => Malformed::DnsLabelInvalid,
+        NameError::TooLong => Malformed::DnsNameTooLong,
+    }
+}
+
 fn defect_of(e: DecodeError) -> Malformed {
     match e {
         DecodeError::InsufficientBytes => Malformed::DnsTruncated,
@@ -603,6 +626,7 @@ mod tests {
     use super::*;
     use crate::model::{SourceRef, Timestamp, Transport};
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::Name;
     use hickory_proto::rr::Record;
     use hickory_proto::rr::rdata::{A, CNAME, MX, NS, TXT};
 
