@@ -62,7 +62,11 @@ fn seconds(micros: i64) -> f64 {
 fn time_label(period_seconds: f64) -> impl Fn(&f64) -> String {
     let format = if period_seconds <= 120.0 {
         "%H:%M:%S%.3f"
-    } else if period_seconds <= 2.0 * 86_400.0 {
+    } else if period_seconds <= 7_200.0 {
+        "%H:%M:%S"
+    } else if period_seconds <= 86_400.0 {
+        "%H:%M"
+    } else if period_seconds <= 14.0 * 86_400.0 {
         "%m-%d %H:%M"
     } else {
         "%Y-%m-%d"

@@ -23,17 +23,17 @@ use super::timeline::kind_index;
 pub const TOP: usize = 50;
 
 const STYLE: &str = "
-body{font-family:system-ui,sans-serif;margin:2em auto;padding:0 1em;color:#222;max-width:90em}
+body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 1em;color:#222;max-width:90em}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
 nav a{margin-right:1em}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0;font-size:.85em;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #ddd;padding:.2em .3em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.n{text-align:right;white-space:nowrap}
-td.t{white-space:nowrap}
 .high{color:#b00020;font-weight:bold}.medium{color:#9a5b00}
 .more{color:#666;font-style:italic}
 .warn{color:#b00020}
 code{font-family:ui-monospace,monospace;overflow-wrap:break-word}
+a,td.addr code{overflow-wrap:anywhere}td.addr{min-width:8em}
 dl.head{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}
 dl.head dt{font-weight:bold}dl.head dd{margin:0}
 svg{max-width:100%;height:auto}
@@ -49,6 +49,7 @@ body{margin:0;max-width:none;font-size:9pt}
 nav,.controls{display:none}
 h2,h3{break-after:avoid}
 tr{break-inside:avoid}
+table{display:table;font-size:7.5pt}td,code{overflow-wrap:anywhere}
 thead{display:table-header-group}
 a{color:inherit}
 th[aria-sort]::after{content:none}
@@ -177,8 +178,16 @@ fn capped(set: &Capped) -> Markup {
     }
 }
 
+/// An RFC 3339 time that may wrap between its date and its time.
+fn time(ts: &str) -> Markup {
+    match ts.split_once('T') {
+        Some((date, clock)) => html! { (date) "T" wbr; (clock) },
+        None => html! { (ts) },
+    }
+}
+
 fn span_cells(span: &Span) -> Markup {
-    html! { td.t { (span.first) } td.t { (span.last) } }
+    html! { td.t { (time(&span.first)) } td.t { (time(&span.last)) } }
 }
 
 fn headline(s: &Summary, h: &HealthSummary) -> Markup {
@@ -212,7 +221,7 @@ fn headline(s: &Summary, h: &HealthSummary) -> Markup {
             }
             dt { "Hijacked names" } dd #hijacked-count { (thousands(s.hijacked.len() as u64)) }
             dt { "Sensors" } dd { @for x in &s.sensors { code { (x) } " " } }
-            dt { "Captures" } dd {
+            dt { "Captures" } dd #captures {
                 @for x in s.captures.iter().take(TOP) { code { (x) } " " }
                 @if s.captures.len() > TOP { span.more { "and " (s.captures.len() - TOP) " more" } }
             }
@@ -228,14 +237,14 @@ fn health_sentence(h: &HealthSummary) -> Markup {
         } @else {
             @let dropped = h.packets_dropped();
             span class=[(dropped > 0).then_some("warn")] {
-                (thousands(dropped)) " packets dropped unseen (" (percent(h.loss())) ")"
+                (count_noun(dropped, "packet", "packets")) " dropped unseen (" (percent(h.loss())) " of the packets on the wire)"
             }
-            ", " (thousands(h.loss_intervals())) " intervals over the loss threshold, "
-            (thousands(h.stalls())) " stalls, "
+            ", " (count_noun(h.loss_intervals(), "interval", "intervals")) " over the loss threshold, "
+            (count_noun(h.stalls(), "stall", "stalls")) ", "
             span class=[(h.messages_lost() > 0).then_some("warn")] {
-                (thousands(h.messages_lost())) " alert messages lost by outputs"
+                (count_noun(h.messages_lost(), "message", "messages")) " lost by outputs"
             }
-            " (" (thousands(h.events)) " sensor events)"
+            " (" (count_noun(h.events, "sensor event", "sensor events")) ")"
         }
     }
 }
@@ -299,8 +308,8 @@ fn zones(s: &Summary) -> Markup {
                             td { code { (d.value) } }
                             (span_cells(&d.span))
                             td.n { (thousands(d.alerts)) }
-                            td { (capped(&d.clients)) }
-                            td { (capped(&d.servers)) }
+                            td.addr { (capped(&d.clients)) }
+                            td.addr { (capped(&d.servers)) }
                         }
                     }
                 }
@@ -333,7 +342,7 @@ fn indicators(s: &Summary) -> Markup {
                             td.n { (thousands(i.hits)) }
                             (span_cells(&i.span))
                             td { (capped(&i.names)) }
-                            td { (capped(&i.clients)) }
+                            td.addr { (capped(&i.clients)) }
                             td { code { (i.feed) } }
                             td { (i.source) @for u in &i.urls { br; (reference(u)) } }
                         }
@@ -448,10 +457,10 @@ fn phase_rows(name: &str, phase: &PhaseAnswers) -> Markup {
                 td { (set.qtype) }
                 td { (answers(&set.answers, &set.rcode)) }
                 td.n { (thousands(set.responses)) }
-                td.t { (set.first) }
-                td.t { (set.last) }
-                td { (capped(&set.clients)) }
-                td { (capped(&set.servers)) }
+                td.t { (time(&set.first)) }
+                td.t { (time(&set.last)) }
+                td.addr { (capped(&set.clients)) }
+                td.addr { (capped(&set.servers)) }
             }
         }
         @if phase.others > 0 {
@@ -506,8 +515,8 @@ fn health(h: &HealthSummary) -> Markup {
                                 td.n { (thousands(i.interface_dropped)) }
                                 td.n class=[(i.dropped() > 0).then_some("warn")] { (percent(i.loss())) }
                                 td.n { (thousands(i.seen.reports)) }
-                                td.t { (i.seen.first) }
-                                td.t { (i.seen.last) }
+                                td.t { (time(&i.seen.first)) }
+                                td.t { (time(&i.seen.last)) }
                             }
                         }
                     }
@@ -526,9 +535,9 @@ fn health(h: &HealthSummary) -> Markup {
                                 td.n { (thousands(l.dropped)) }
                                 td.n { (thousands(l.received.saturating_add(l.dropped))) }
                                 td.n.warn { (percent(l.worst_rate.max(0.0))) }
-                                td.t { (l.worst_at) }
-                                td.t { (l.seen.first) }
-                                td.t { (l.seen.last) }
+                                td.t { (time(&l.worst_at)) }
+                                td.t { (time(&l.seen.first)) }
+                                td.t { (time(&l.seen.last)) }
                             }
                         }
                     }
@@ -545,8 +554,8 @@ fn health(h: &HealthSummary) -> Markup {
                                 td { code { (s.sensor) } }
                                 td { code { (s.interface) } }
                                 td.n { (thousands(s.seen.reports)) }
-                                td.t { (s.seen.first) }
-                                td.t { (s.seen.last) }
+                                td.t { (time(&s.seen.first)) }
+                                td.t { (time(&s.seen.last)) }
                                 td { (s.last_reason) }
                             }
                         }
@@ -599,7 +608,7 @@ fn alert_table(s: &Summary) -> Markup {
                 tbody {
                     @for a in &s.table {
                         tr {
-                            td.t data-sort=(format!("{:020}", a.micros.max(0))) { (a.ts) }
+                            td.t data-sort=(format!("{:020}", a.micros.max(0))) { (time(&a.ts)) }
                             td class=(a.severity) data-sort=(severity_order(&a.severity)) { (a.severity) }
                             td { (a.kind) }
                             td { code { (a.owner) } }
