@@ -18,7 +18,7 @@ pub const ROWS: usize = 16;
 /// Columns the period is drawn in.
 const DRAWN_BINS: i64 = 200;
 const WIDTH: u32 = 1000;
-const ROW_HEIGHT: u32 = 24;
+const ROW_HEIGHT: u32 = 26;
 /// Characters of a row label shown.
 const LABEL_CHARS: usize = 40;
 
@@ -98,7 +98,7 @@ pub fn timeline_svg(rows: &[Row<'_>], period: &Span) -> Result<String, String> {
     let labels: Vec<String> = rows.iter().map(|r| shorten(&r.label)).collect();
     let label_width = labels
         .iter()
-        .map(|l| l.chars().count() as u32 * 7 + 16)
+        .map(|l| l.chars().count() as u32 * 8 + 16)
         .max()
         .unwrap_or(0)
         .clamp(120, 320);
@@ -123,7 +123,7 @@ pub fn timeline_svg(rows: &[Row<'_>], period: &Span) -> Result<String, String> {
             .x_labels(7)
             .x_label_formatter(&formatter)
             .x_desc("packet time (UTC)")
-            .label_style(("sans-serif", 12))
+            .label_style(("sans-serif", 13))
             .light_line_style(WHITE)
             .bold_line_style(RULE)
             .draw()
@@ -173,7 +173,7 @@ pub fn timeline_svg(rows: &[Row<'_>], period: &Span) -> Result<String, String> {
                 }))
                 .map_err(|e| fail(&e))?;
         }
-        let style = TextStyle::from(("sans-serif", 12).into_font())
+        let style = TextStyle::from(("sans-serif", 14).into_font())
             .color(&BLACK)
             .pos(Pos::new(HPos::Left, VPos::Center));
         for (i, label) in labels.iter().enumerate() {

@@ -208,7 +208,8 @@ pub struct HealthSummary {
     pub outputs: Vec<OutputHealth>,
     pub losses: Vec<LossHealth>,
     pub stalls: Vec<StallHealth>,
-    /// Events about sensors, interfaces or outputs past [`MAX_KEYS`].
+    /// Events about sensors, interfaces or outputs past the 1,000 of each
+    /// kept.
     pub untracked: u64,
 }
 

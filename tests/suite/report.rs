@@ -507,7 +507,45 @@ fn the_demos_report_in_a_browser_shows_its_counts_zones_indicators_and_hijacks_a
     assert!(element_text(dom, "health-summary").starts_with("no sensor events"));
     assert_eq!(element_text(dom, "captures"), "pcaps/demo-hijack.pcap ");
     assert!(seen.requests.is_empty(), "requests: {:?}", seen.requests);
+
+    // Sorting and filtering, driven as a reader would: the same page
+    // without its policy, so that a second script may click.
+    let page_text = std::fs::read_to_string(&page).unwrap();
+    let policy_start = page_text
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let policy_end = policy_start + page_text[policy_start..].find('>').unwrap() + 1;
+    let harness = page_text[..policy_start].to_string()
+        + &page_text[policy_end..].replace("</body>", HARNESS);
+    let harness_page = dir.path().join("harness.html");
+    std::fs::write(&harness_page, harness).unwrap();
+    let driven = browse(&harness_page, "demo-sorted-filtered", 800);
+    let last = alerts
+        .iter()
+        .map(|a| a["ts"].as_str().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(
+        element_text(&driven.dom, "harness"),
+        format!("high|medium|{last}|1| 1 of 16 rows shown")
+    );
 }
+
+/// Clicks the alert table's severity header twice, its time header
+/// twice, types a name in the filter, and writes what the table showed.
+const HARNESS: &str = r#"<script>
+var t = document.getElementById('alert-table'), h = t.tHead.rows[0].cells;
+var cell = function (c) { return t.tBodies[0].rows[0].cells[c].textContent; };
+h[1].click(); var ascending = cell(1);
+h[1].click(); var descending = cell(1);
+h[0].click(); h[0].click(); var latest = cell(0);
+var f = document.getElementById('alert-filter');
+f.value = 'VPN.example.org'; f.dispatchEvent(new Event('input'));
+var shown = Array.prototype.filter.call(t.tBodies[0].rows, function (r) { return !r.hidden; }).length;
+var out = document.createElement('pre'); out.id = 'harness';
+out.textContent = [ascending, descending, latest, shown, document.getElementById('alert-shown').textContent].join('|');
+document.body.appendChild(out);
+</script></body>"#;
 
 #[test]
 fn a_dns_log_in_any_format_tells_the_same_story() {
