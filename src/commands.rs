@@ -413,6 +413,7 @@ pub fn report(args: &ReportArgs) -> Result<Status, CommandError> {
     let inputs = ReportInputs {
         alerts: args.alerts.clone(),
         dns_logs: args.dns_logs.clone(),
+        expect: args.expect.clone(),
     };
     let written = write_report(&inputs, &args.output)?;
     eprintln!(

@@ -67,6 +67,10 @@ pub struct ReportArgs {
     #[arg(help_heading = INPUTS, long = "dns-log", value_name = "FILE", num_args = 1..)]
     pub dns_logs: Vec<PathBuf>,
 
+    /// Expected records of your zones (TOML, as analyze takes): the page names monitored zones without alerts, and judges the DNS log's answers against them. Repeatable.
+    #[arg(help_heading = INPUTS, long = "expect", value_name = "FILE")]
+    pub expect: Vec<PathBuf>,
+
     /// Where the HTML page goes (replaced if it exists).
     #[arg(help_heading = OUTPUTS, short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,

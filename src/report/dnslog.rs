@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::aggregate::{Capped, HijackedName, Span};
 use super::read::{each_line, micros, rfc3339};
 use crate::error::FileError;
+use crate::expect::ExpectedZones;
 use crate::model::text::escape_text;
 
 /// Hijacked names followed in the DNS log: the most alerted.
@@ -49,6 +50,9 @@ pub struct AnswerSet {
     pub last_micros: i64,
     pub clients: Capped,
     pub servers: Capped,
+    /// With `--expect`: whether every answer the zones' expected records
+    /// judge is allowed by them (`None`: none is judged).
+    pub expected: Option<bool>,
 }
 
 impl AnswerSet {
@@ -67,7 +71,7 @@ pub struct PhaseAnswers {
 }
 
 impl PhaseAnswers {
-    fn add(&mut self, phase: Phase, r: &Record<'_>) {
+    fn add(&mut self, phase: Phase, r: &Record<'_>, zones: Option<&ExpectedZones>) {
         if let Some(set) = self.sets.iter_mut().find(|s| r.is(s)) {
             set.responses += 1;
             if r.micros < set.first_micros {
@@ -123,6 +127,7 @@ impl PhaseAnswers {
             last_micros: r.micros,
             clients: Capped::default(),
             servers: Capped::default(),
+            expected: zones.and_then(|z| judge(z, &r.parts)),
         };
         set.clients.insert(&r.client);
         set.servers.insert(&r.server);
@@ -154,6 +159,8 @@ pub enum Outcome {
     PutBack,
     /// They are answers seen during the window.
     StillHijacked,
+    /// Neither, but the zones' expected records (`--expect`) allow them.
+    Expected,
     /// Neither (or there is nothing before the window to compare with).
     Changed,
 }
@@ -200,6 +207,8 @@ impl NameHistory {
                             Outcome::PutBack
                         } else if during.iter().any(|d| d.same_answers(a)) {
                             Outcome::StillHijacked
+                        } else if a.expected == Some(true) {
+                            Outcome::Expected
                         } else {
                             Outcome::Changed
                         };
@@ -231,6 +240,8 @@ struct Record<'a> {
     qtype: String,
     rcode: String,
     answers: Vec<String>,
+    /// Each answer's owner (lower case), type and data, for `--expect`.
+    parts: Vec<(String, String, String)>,
     client: Cow<'a, str>,
     server: Cow<'a, str>,
 }
@@ -372,6 +383,14 @@ fn record<'a>(v: &'a Value, qname: &str, format: Format) -> Result<Record<'a>, S
             ["/name", "/type", "/data"],
         ),
     };
+    let parts: Vec<(String, String, String)> = match v.pointer(list) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .take(ANSWERS + 1)
+            .map(|a| (s(a, keys[0]).to_lowercase(), s(a, keys[1]), s(a, keys[2])))
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut answers: Vec<String> = match v.pointer(list) {
         Some(Value::Array(items)) => items
             .iter()
@@ -400,16 +419,57 @@ fn record<'a>(v: &'a Value, qname: &str, format: Format) -> Result<Record<'a>, S
         qtype,
         rcode,
         answers,
+        parts,
         client: text(client),
         server: text(server),
     })
 }
 
+/// Whether the zones' expected records allow every answer of `parts`
+/// they have a say on; `None` when they have none (other types, names
+/// outside the zones).
+fn judge(zones: &ExpectedZones, parts: &[(String, String, String)]) -> Option<bool> {
+    let mut verdict = None;
+    for (owner, rtype, data) in parts {
+        let owner = owner.trim_end_matches('.');
+        let Some(zone) = zones.zone_for(owner) else {
+            continue;
+        };
+        let policy = zone.effective(owner);
+        let name = || {
+            data.split_whitespace()
+                .last()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_lowercase()
+        };
+        let allowed = match rtype.as_str() {
+            "A" => policy.a.zip(data.parse().ok()).map(|(p, ip)| p.allows(ip)),
+            "AAAA" => policy
+                .aaaa
+                .zip(data.parse().ok())
+                .map(|(p, ip)| p.allows(ip)),
+            "NS" => policy.ns.map(|p| p.allows(&name())),
+            "MX" => policy.mx.map(|p| p.allows(&name())),
+            "CNAME" => policy.cname.map(|p| p.allows(&name())),
+            _ => None,
+        };
+        match allowed {
+            Some(false) => return Some(false),
+            Some(true) => verdict = Some(true),
+            None => {}
+        }
+    }
+    verdict
+}
+
 /// The answers of the most alerted hijacked names (`hijacked` most alerts
-/// first) in the DNS logs at `paths`, streamed once.
+/// first) in the DNS logs at `paths`, streamed once; each answer set
+/// judged against `zones` when given.
 pub fn read_dns_logs(
     paths: &[PathBuf],
     hijacked: &[HijackedName],
+    zones: Option<&ExpectedZones>,
 ) -> Result<Vec<NameHistory>, FileError> {
     let mut histories: Vec<NameHistory> = hijacked
         .iter()
@@ -446,7 +506,7 @@ pub fn read_dns_logs(
             } else {
                 (Phase::During, &mut history.during)
             };
-            answers.add(phase, &r);
+            answers.add(phase, &r, zones);
             Ok(())
         })?;
     }
@@ -501,7 +561,7 @@ mod tests {
         lines.push(r#"{"ts":"2019-01-10T09:00:10Z","kind":"unexpected_address","qname":"mail.example.org"}"#.into());
         lines.push(r#"{"timestamp":"2019-01-10T09:00:40.000000+0000","event_type":"dns","src_ip":"10.1.0.53","dest_ip":"10.1.2.9","dns":{"rcode":"NOERROR","queries":[{"rrname":"mail.example.org","rrtype":"A"}],"answers":[{"rrname":"mail.example.org","rrtype":"A","ttl":300,"rdata":"192.0.2.25"}]}}"#.into());
         std::fs::write(&log, lines.join("\n")).unwrap();
-        let h = read_dns_logs(&[log], &[window(10, 20)]).unwrap();
+        let h = read_dns_logs(&[log], &[window(10, 20)], None).unwrap();
         let h = &h[0];
         assert_eq!(h.before.sets.len(), 1);
         assert_eq!(h.before.sets[0].responses, 2);
@@ -529,7 +589,7 @@ mod tests {
             .map(|t| native(t, "mail.example.org", &format!("192.0.2.{t}")))
             .collect();
         std::fs::write(&log, lines.join("\n")).unwrap();
-        let h = &read_dns_logs(&[log], &[window(10, 20)]).unwrap()[0];
+        let h = &read_dns_logs(&[log], &[window(10, 20)], None).unwrap()[0];
         assert_eq!(h.before.sets.len(), SETS);
         assert_eq!(
             h.before.sets[0].answers,
@@ -545,6 +605,38 @@ mod tests {
     }
 
     #[test]
+    fn answers_after_the_window_are_judged_against_the_expected_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("dns.json");
+        let lines = [
+            native(12, "mail.example.org", "185.20.187.8"),
+            native(30, "mail.example.org", "192.0.2.25"),
+        ];
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        let zones = crate::expect::parse_expect(
+            "zones.toml",
+            "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\n",
+        )
+        .unwrap();
+        let h = &read_dns_logs(&[log], &[window(10, 20)], Some(&zones)).unwrap()[0];
+        assert_eq!(h.during.sets[0].expected, Some(false));
+        assert_eq!(h.after.sets[0].expected, Some(true));
+        assert_eq!(h.stories()[0].after.unwrap().1, Outcome::Expected);
+        let other = [(
+            "www.other.test".to_string(),
+            "A".to_string(),
+            "192.0.2.1".to_string(),
+        )];
+        assert_eq!(judge(&zones, &other), None);
+        let mx = [(
+            "example.org".to_string(),
+            "MX".to_string(),
+            "10 mx.example.org".to_string(),
+        )];
+        assert_eq!(judge(&zones, &mx), None, "the zone sets no mx");
+    }
+
+    #[test]
     fn a_line_that_is_no_record_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("dns.json");
@@ -553,7 +645,7 @@ mod tests {
             format!("{}\n{{\"x\":1}}\n", native(1, "a.test", "192.0.2.1")),
         )
         .unwrap();
-        let e = read_dns_logs(&[log], &[window(10, 20)]).unwrap_err();
+        let e = read_dns_logs(&[log], &[window(10, 20)], None).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
     }
 }

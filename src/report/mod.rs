@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
+use crate::expect::{ExpectedZones, load_expect_file};
 use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_output};
 use crate::model::text::escape_path;
 
@@ -41,6 +42,9 @@ pub enum ReportError {
 pub struct ReportInputs {
     pub alerts: Vec<PathBuf>,
     pub dns_logs: Vec<PathBuf>,
+    /// The zones' expected records: monitored zones without alerts are
+    /// named, and the DNS log's answers judged against them.
+    pub expect: Vec<PathBuf>,
 }
 
 /// What a run of `report` read and wrote.
@@ -56,6 +60,15 @@ pub struct Written {
 /// alerts say were hijacked) and writes the page to `output`, replacing
 /// what was there. Nothing is written when an input cannot be read.
 pub fn write_report(inputs: &ReportInputs, output: &Path) -> Result<Written, ReportError> {
+    let zones = if inputs.expect.is_empty() {
+        None
+    } else {
+        let mut zones = ExpectedZones::default();
+        for path in &inputs.expect {
+            zones.merge(load_expect_file(path)?, &escape_path(path))?;
+        }
+        Some(zones)
+    };
     let mut alerts = aggregate::Aggregator::default();
     let mut health = sensor::HealthTally::default();
     for input in &inputs.alerts {
@@ -73,13 +86,23 @@ pub fn write_report(inputs: &ReportInputs, output: &Path) -> Result<Written, Rep
     let dns = if inputs.dns_logs.is_empty() {
         None
     } else {
-        Some(dnslog::read_dns_logs(&inputs.dns_logs, &summary.hijacked)?)
+        Some(dnslog::read_dns_logs(
+            &inputs.dns_logs,
+            &summary.hijacked,
+            zones.as_ref(),
+        )?)
     };
+    let monitored: Option<Vec<String>> = zones.as_ref().map(|z| {
+        let mut names: Vec<String> = z.zones().map(|z| z.name.to_string()).collect();
+        names.sort();
+        names
+    });
     let page = render::page(
         &summary,
         &render::Extras {
             health: &health,
             dns: dns.as_deref(),
+            monitored: monitored.as_deref(),
         },
     );
     let shown = escape_path(output);

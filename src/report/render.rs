@@ -97,6 +97,8 @@ pub struct Extras<'a> {
     pub health: &'a HealthSummary,
     /// `None` without `--dns-log`.
     pub dns: Option<&'a [NameHistory]>,
+    /// The zones of `--expect`, sorted; `None` without it.
+    pub monitored: Option<&'a [String]>,
 }
 
 /// The whole page.
@@ -126,6 +128,7 @@ pub fn page(summary: &Summary, extras: &Extras<'_>) -> String {
                 (timeline(summary))
                 h2 id="zones" { "Per zone" }
                 (zones(summary))
+                @if let Some(monitored) = extras.monitored { (quiet_zones(summary, monitored)) }
                 h2 id="indicators" { "Per indicator" }
                 (indicators(summary))
                 h2 id="hijacked" { "Hijacked names: before, during, after" }
@@ -320,6 +323,29 @@ fn zones(s: &Summary) -> Markup {
     }
 }
 
+/// The monitored zones (`--expect`) no alert names.
+fn quiet_zones(s: &Summary, monitored: &[String]) -> Markup {
+    let alerted: std::collections::HashSet<&str> =
+        s.zones.iter().map(|z| z.zone.as_str()).collect();
+    let quiet: Vec<&String> = monitored
+        .iter()
+        .filter(|z| !alerted.contains(z.as_str()))
+        .collect();
+    html! {
+        p #quiet-zones {
+            (count_noun(monitored.len() as u64, "zone", "zones")) " monitored (" code { "--expect" } "); "
+            @if quiet.is_empty() {
+                "every one has alerts."
+            } @else {
+                (count_noun(quiet.len() as u64, "has", "have")) " no alert: "
+                @for (i, z) in quiet.iter().take(TOP).enumerate() { @if i > 0 { ", " } code { (z) } }
+                @if quiet.len() > TOP { span.more { " and " (thousands((quiet.len() - TOP) as u64)) " more" } }
+                "."
+            }
+        }
+    }
+}
+
 /// A reference is a link only when it is a web address; anything else
 /// (a `github:` provenance, free text) is shown as text.
 fn reference(url: &str) -> Markup {
@@ -423,6 +449,7 @@ fn stories(h: &NameHistory) -> Markup {
                             @match outcome {
                                 Outcome::PutBack => { strong { "put back" } " (the last answers before the window)." }
                                 Outcome::StillHijacked => { strong.warn { "still the hijack's answers" } " (later alerts may have been suppressed)." }
+                                Outcome::Expected => { strong { "put back" } " (the zone's expected records)." }
                                 Outcome::Changed => @if story.before.is_some() {
                                     "changed, to neither the answers before nor those during the window."
                                 } @else {
@@ -456,6 +483,13 @@ fn phase_rows(name: &str, phase: &PhaseAnswers) -> Markup {
                 td { (name) }
                 td { (set.qtype) }
                 td { (answers(&set.answers, &set.rcode)) }
+                td {
+                    @match set.expected {
+                        Some(true) => "yes",
+                        Some(false) => span.warn { "no" },
+                        None => "",
+                    }
+                }
                 td.n { (thousands(set.responses)) }
                 td.t { (time(&set.first)) }
                 td.t { (time(&set.last)) }
@@ -466,7 +500,7 @@ fn phase_rows(name: &str, phase: &PhaseAnswers) -> Markup {
         @if phase.others > 0 {
             tr class=(name) {
                 td { (name) }
-                td colspan="7" .more { (thousands(phase.others)) " more responses with other answers" }
+                td colspan="8" .more { (thousands(phase.others)) " more responses with other answers" }
             }
         }
     }
@@ -480,7 +514,7 @@ fn history(h: &NameHistory) -> Markup {
             p.more { "The DNS log holds no response for this name." }
         } @else {
             table.history {
-                thead { tr { th { "phase" } th { "type" } th { "answers" } th { "responses" } th { "first seen" } th { "last seen" } th { "clients" } th { "served by" } } }
+                thead { tr { th { "phase" } th { "type" } th { "answers" } th { "expected" } th { "responses" } th { "first seen" } th { "last seen" } th { "clients" } th { "served by" } } }
                 tbody {
                     (phase_rows("before", &h.before))
                     (phase_rows("during", &h.during))
@@ -643,6 +677,7 @@ mod tests {
         Extras {
             health: h,
             dns: None,
+            monitored: None,
         }
     }
 

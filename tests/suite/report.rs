@@ -420,10 +420,16 @@ fn demo_report(dir: &Path, dns_format: &str) -> (Vec<Value>, PathBuf) {
         "native",
     );
     let name = format!("demo.{dns_format}.html");
+    let expect = project_file("pcaps/demo-hijack.zones.toml");
     report_with(
         dir,
         &[&alerts],
-        &["--dns-log".as_ref(), dns.as_os_str()],
+        &[
+            "--dns-log".as_ref(),
+            dns.as_os_str(),
+            "--expect".as_ref(),
+            expect.as_os_str(),
+        ],
         &name,
     );
     (read_json_lines(&alerts), dir.join(name))
@@ -499,10 +505,16 @@ fn the_demos_report_in_a_browser_shows_its_counts_zones_indicators_and_hijacks_a
         apex.contains("during, <code>NS ns1.rootdnservers.com</code>"),
         "{apex}"
     );
+    // With --expect, the mail host's answer after its window is judged
+    // against the zone's expected records: put back.
     let mail = history(dom, "mail.example.org");
     assert!(
-        mail.contains("after, <code>A 192.0.2.25</code> from 2019-01-10T09:00:04.262345Z: no longer the hijack's answers"),
+        mail.contains("after, <code>A 192.0.2.25</code> from 2019-01-10T09:00:04.262345Z: <strong>put back</strong> (the zone's expected records)"),
         "{mail}"
+    );
+    assert_eq!(
+        element_text(dom, "quiet-zones"),
+        "1 zone monitored (--expect); every one has alerts."
     );
     assert!(element_text(dom, "health-summary").starts_with("no sensor events"));
     assert_eq!(element_text(dom, "captures"), "pcaps/demo-hijack.pcap ");
@@ -624,10 +636,22 @@ fn a_large_campaigns_report_keeps_its_tables_bounded_and_reads_in_a_browser() {
     );
     let alerts = read_json_lines(&alerts_file);
     assert!(alerts.len() > 3000, "{} alerts", alerts.len());
+    // One more monitored zone, which nothing hijacked.
+    let monitored = dir.path().join("monitored.zones.toml");
+    std::fs::write(
+        &monitored,
+        c.expect_toml.clone() + "\n[[zone]]\nname = \"quiet.example\"\na = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
     let page = report_with(
         dir.path(),
         &[&alerts_file],
-        &["--dns-log".as_ref(), dns.as_os_str()],
+        &[
+            "--dns-log".as_ref(),
+            dns.as_os_str(),
+            "--expect".as_ref(),
+            monitored.as_os_str(),
+        ],
         "campaign.html",
     );
     assert!(page.len() < 5 << 20, "{} bytes", page.len());
@@ -668,6 +692,10 @@ fn a_large_campaigns_report_keeps_its_tables_bounded_and_reads_in_a_browser() {
     assert!(
         dom.contains(&zone(59)),
         "the last zone is still named somewhere"
+    );
+    assert_eq!(
+        element_text(dom, "quiet-zones"),
+        "61 zones monitored (--expect); 1 has no alert: quiet.example."
     );
     assert!(seen.requests.is_empty(), "requests: {:?}", seen.requests);
 }
