@@ -19,7 +19,7 @@ use crate::model::DnsResponse;
 use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
-use crate::report::{ReportError, write_report};
+use crate::report::{ReportError, ReportInputs, write_report};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
 use crate::stats::RuleStats;
 
@@ -564,11 +564,17 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
 
 /// `report`: alert files in, one HTML page out.
 pub fn report(args: &ReportArgs) -> Result<Status, CommandError> {
-    let written = write_report(&args.alerts, &args.output)?;
+    let inputs = ReportInputs {
+        alerts: args.alerts.clone(),
+        dns_logs: args.dns_logs.clone(),
+        expect: args.expect.clone(),
+    };
+    let written = write_report(&inputs, &args.output)?;
     eprintln!(
-        "dnsentry: report {}: {} alerts ({} sensor events), {} bytes",
+        "dnsentry: report {}: {} alerts, {} hijacked names, {} sensor events, {} bytes",
         escape_path(&args.output),
         written.alerts,
+        written.hijacked_names,
         written.sensor_events,
         written.bytes
     );

@@ -55,7 +55,7 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Ask the parent, every authoritative server of your zones (expect files) the questions a hijack changes the answers to, and alert as for captured answers.
     Audit(AuditArgs),
-    /// Write one self-contained HTML page of what alert files (native, eve or ecs) show: headline, timeline, per zone, per indicator, every alert.
+    /// Write one self-contained HTML page of what alert files (native, eve or ecs) show: headline, timeline, per zone, per indicator, hijacked names (with --dns-log their answers before, during and after), sensor health, the alerts.
     Report(ReportArgs),
 }
 
@@ -105,9 +105,17 @@ pub struct AuditFlags {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Alert files, in any of dnsentry's formats (native, eve, ecs; told apart by content).
+    /// Alert files, in any of dnsentry's formats (native, eve, ecs; told apart by content). Sensor events in them (sensor_health, capture_loss, capture_stalled) make the page's sensor health.
     #[arg(value_name = "ALERTS", required = true)]
     pub alerts: Vec<PathBuf>,
+
+    /// dnsentry's DNS log (any format, from analyze or live --dns-log): show what each hijacked name resolved to before, during and after its alerts. Repeatable; several files after the flag.
+    #[arg(help_heading = INPUTS, long = "dns-log", value_name = "FILE", num_args = 1..)]
+    pub dns_logs: Vec<PathBuf>,
+
+    /// Expected records of your zones (TOML, as analyze takes): the page names monitored zones without alerts, and judges the DNS log's answers against them. Repeatable.
+    #[arg(help_heading = INPUTS, long = "expect", value_name = "FILE")]
+    pub expect: Vec<PathBuf>,
 
     /// Where the HTML page goes (replaced if it exists).
     #[arg(help_heading = OUTPUTS, short = 'o', long = "output", value_name = "FILE")]

@@ -36,7 +36,8 @@ pub fn is_unsafe_char(c: char) -> bool {
 /// `s` with every unsafe character written `\u{XX}`; borrowed when there
 /// is none, as in nearly all text.
 pub fn escape_text(s: &str) -> Cow<'_, str> {
-    if !s.contains(is_unsafe_char) {
+    // Printable ASCII, nearly all text, is safe: checked a byte at a time.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.contains(is_unsafe_char) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);

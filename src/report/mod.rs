@@ -1,16 +1,25 @@
 //! `dnsentry report`: alert files (native, EVE or ECS) in, one HTML page
 //! out that an investigator can hand to people who will not read JSON.
-//! [`read`] takes each line apart whatever its format, [`aggregate`]
-//! counts per zone and indicator once, [`render`] writes the page.
+//! [`read`] takes each line apart whatever its format; [`aggregate`]
+//! counts alerts as they stream past (with [`timeline`] binning them over
+//! time) and [`sensor`] the sensor's own events; [`dnslog`] then streams
+//! the DNS logs for the hijacked names; [`chart`] draws the timeline and
+//! [`render`] writes the page. Memory is bounded by the distinct zones,
+//! names and indicators (each capped), never by the number of alerts.
 
 pub mod aggregate;
+pub mod chart;
+pub mod dnslog;
 pub mod read;
 pub mod render;
+pub mod sensor;
+pub mod timeline;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
+use crate::expect::{ExpectedZones, load_expect_file};
 use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_output};
 use crate::model::text::escape_path;
 
@@ -28,24 +37,74 @@ pub enum ReportError {
     },
 }
 
+/// What `report` reads.
+#[derive(Debug, Default)]
+pub struct ReportInputs {
+    pub alerts: Vec<PathBuf>,
+    pub dns_logs: Vec<PathBuf>,
+    /// The zones' expected records: monitored zones without alerts are
+    /// named, and the DNS log's answers judged against them.
+    pub expect: Vec<PathBuf>,
+}
+
 /// What a run of `report` read and wrote.
 #[derive(Debug)]
 pub struct Written {
     pub alerts: u64,
     pub sensor_events: u64,
+    pub hijacked_names: usize,
     pub bytes: usize,
 }
 
-/// Reads every alert of `inputs` and writes the page to `output`,
-/// replacing what was there.
-pub fn write_report(inputs: &[PathBuf], output: &Path) -> Result<Written, ReportError> {
-    let mut alerts = Vec::new();
-    let mut sensor_events = 0;
-    for input in inputs {
-        read::read_alerts(input, &mut alerts, &mut sensor_events)?;
+/// Reads every alert of `inputs` (then the DNS logs, for the names the
+/// alerts say were hijacked) and writes the page to `output`, replacing
+/// what was there. Nothing is written when an input cannot be read.
+pub fn write_report(inputs: &ReportInputs, output: &Path) -> Result<Written, ReportError> {
+    let zones = if inputs.expect.is_empty() {
+        None
+    } else {
+        let mut zones = ExpectedZones::default();
+        for path in &inputs.expect {
+            zones.merge(load_expect_file(path)?, &escape_path(path))?;
+        }
+        Some(zones)
+    };
+    let mut alerts = aggregate::Aggregator::default();
+    let mut health = sensor::HealthTally::default();
+    for input in &inputs.alerts {
+        read::each_line(input, "alert file", |line| {
+            match read::parse_line(line)? {
+                read::Line::Alert(alert) => alerts.add(*alert),
+                read::Line::Sensor(sample) => health.add(*sample),
+                read::Line::Other => {}
+            }
+            Ok(())
+        })?;
     }
-    let summary = aggregate::summarize(&alerts, sensor_events);
-    let page = render::page(&summary, &alerts);
+    let summary = alerts.finish();
+    let health = health.finish();
+    let dns = if inputs.dns_logs.is_empty() {
+        None
+    } else {
+        Some(dnslog::read_dns_logs(
+            &inputs.dns_logs,
+            &summary.hijacked,
+            zones.as_ref(),
+        )?)
+    };
+    let monitored: Option<Vec<String>> = zones.as_ref().map(|z| {
+        let mut names: Vec<String> = z.zones().map(|z| z.name.to_string()).collect();
+        names.sort();
+        names
+    });
+    let page = render::page(
+        &summary,
+        &render::Extras {
+            health: &health,
+            dns: dns.as_deref(),
+            monitored: monitored.as_deref(),
+        },
+    );
     let shown = escape_path(output);
     let output_error = |source: FsError| ReportError::Output {
         path: shown.clone(),
@@ -63,7 +122,8 @@ pub fn write_report(inputs: &[PathBuf], output: &Path) -> Result<Written, Report
     file.write_all(page.as_bytes()).map_err(write_error)?;
     Ok(Written {
         alerts: summary.alerts,
-        sensor_events,
+        sensor_events: health.events,
+        hijacked_names: summary.hijacked.len(),
         bytes: page.len(),
     })
 }

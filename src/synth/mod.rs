@@ -6,6 +6,7 @@
 //! time, transaction ids and client ports come from counters, not clocks or
 //! randomness.
 
+pub mod campaign;
 pub mod demo;
 pub mod encap;
 pub mod flood;
