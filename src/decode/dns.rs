@@ -108,6 +108,12 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         (counts.additionals, SectionSlot::Additional),
     ];
     for (count, slot) in sections {
+        // One allocation per section rather than regrowth from nothing.
+        // The count is the sender's claim: no more records than the rest
+        // of the message could hold (11 bytes at least each) are reserved.
+        let room = msg.len().saturating_sub(dec.index()) / 11;
+        slot.of(&mut resp)
+            .reserve_exact(usize::from(count).min(room).min(MAX_RECORDS_PER_MESSAGE));
         for _ in 0..count {
             match read_record(msg, &mut dec, &mut names) {
                 Ok(Parsed { record, defect }) => {

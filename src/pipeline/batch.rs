@@ -78,6 +78,7 @@ impl Processor {
     ) -> Processed {
         let mut out = Processed {
             seq: batch.seq,
+            digests: Digests::for_batch(batch.len()),
             ..Processed::default()
         };
         // Rules are taken once per batch, so a reload applies from the next
