@@ -110,6 +110,8 @@ pub struct Deviation {
     pub value: String,
     pub expected: Vec<String>,
     pub alerts: u64,
+    /// Responses behind the alerts (each alert's `count` + 1).
+    pub responses: u64,
     pub span: Span,
     pub clients: Capped,
     pub servers: Capped,
@@ -120,6 +122,7 @@ pub struct Deviation {
 pub struct ZoneSummary {
     pub zone: String,
     pub alerts: u64,
+    pub responses: u64,
     pub span: Span,
     /// Most alerts first.
     pub deviations: Vec<Deviation>,
@@ -134,6 +137,7 @@ pub struct IndicatorSummary {
     pub source: String,
     pub urls: Vec<String>,
     pub hits: u64,
+    pub responses: u64,
     pub span: Span,
     pub names: Capped,
     pub clients: Capped,
@@ -155,6 +159,9 @@ pub struct HijackedName {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     pub alerts: u64,
+    /// Responses behind the alerts: with suppression on, an alert line
+    /// stands for itself and the repeats held back before it.
+    pub responses: u64,
     pub span: Option<Span>,
     pub by_severity: BTreeMap<String, u64>,
     pub by_kind: BTreeMap<String, u64>,
@@ -240,6 +247,7 @@ impl Aggregator {
     pub fn add(&mut self, alert: ReportAlert) {
         let s = &mut self.summary;
         s.alerts += 1;
+        s.responses = s.responses.saturating_add(alert.responses());
         match &mut s.span {
             Some(span) => span.widen(&alert),
             None => s.span = Some(Span::new(&alert)),
@@ -273,6 +281,7 @@ impl Aggregator {
                             source: ioc.source.clone(),
                             urls: ioc.urls.clone(),
                             hits: 0,
+                            responses: 0,
                             span: Span::new(&alert),
                             names: Capped::default(),
                             clients: Capped::default(),
@@ -284,6 +293,7 @@ impl Aggregator {
             match entry {
                 Some(e) => {
                     e.hits += 1;
+                    e.responses = e.responses.saturating_add(alert.responses());
                     e.span.widen(&alert);
                     e.names.insert(&alert.qname.to_lowercase());
                     e.clients.insert(&alert.client);
@@ -312,6 +322,7 @@ impl Aggregator {
                 ZoneSummary {
                     zone: zone.to_string(),
                     alerts: 0,
+                    responses: 0,
                     span: Span::new(alert),
                     deviations: Vec::new(),
                     timeline: Histogram::default(),
@@ -320,6 +331,7 @@ impl Aggregator {
         }
         if let Some(z) = self.zones.get_mut(zone) {
             z.alerts += 1;
+            z.responses = z.responses.saturating_add(alert.responses());
             z.span.widen(alert);
             z.timeline.add(alert.micros, kind);
         }
@@ -338,11 +350,13 @@ impl Aggregator {
             value: alert.value.clone(),
             expected: alert.expected.clone(),
             alerts: 0,
+            responses: 0,
             span: Span::new(alert),
             clients: Capped::default(),
             servers: Capped::default(),
         });
         d.alerts += 1;
+        d.responses = d.responses.saturating_add(alert.responses());
         d.span.widen(alert);
         d.clients.insert(&alert.client);
         d.servers.insert(&alert.server);

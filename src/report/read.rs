@@ -41,6 +41,16 @@ pub struct ReportAlert {
     pub capture: Option<String>,
     pub message: String,
     pub indicator: Option<Indicator>,
+    /// Responses suppression held back since the previous alert of this
+    /// id (the alert's `count`): the alert stands for one more than this.
+    pub repeats: u64,
+}
+
+impl ReportAlert {
+    /// The responses this alert line stands for.
+    pub fn responses(&self) -> u64 {
+        self.repeats.saturating_add(1)
+    }
 }
 
 /// Where an IOC alert's indicator came from.
@@ -182,6 +192,9 @@ struct Doc<'a> {
     interface: Text<'a>,
     received: Option<u64>,
     dropped: Option<u64>,
+    /// Native and ECS (`dnsentry.count`): responses held back by
+    /// suppression since the previous alert of the same id.
+    count: Option<u64>,
     drop_rate: Option<f64>,
     #[serde(borrow)]
     reason: Text<'a>,
@@ -256,6 +269,8 @@ struct EveAlert<'a> {
 struct EveMetadata<'a> {
     #[serde(borrow)]
     dnsentry_kind: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    suppressed_count: Vec<Cow<'a, str>>,
     #[serde(borrow)]
     dnsentry_severity: Vec<Cow<'a, str>>,
     #[serde(borrow)]
@@ -442,6 +457,7 @@ fn native(d: Doc<'_>) -> Result<Line, String> {
         capture: d.source.as_ref().and_then(|s| optional(&s.file)),
         message: own(&d.message),
         indicator,
+        repeats: d.count.unwrap_or(0),
         ..ReportAlert::default()
     })
 }
@@ -575,6 +591,7 @@ fn eve(d: Doc<'_>) -> Result<Line, String> {
         capture: optional(&d.pcap_filename),
         message: first(&meta.message),
         indicator,
+        repeats: first(&meta.suppressed_count).parse().unwrap_or(0),
         ..ReportAlert::default()
     })
 }
@@ -620,6 +637,7 @@ fn ecs(d: Doc<'_>) -> Result<Line, String> {
         capture: inner.source.as_ref().and_then(|s| optional(&s.file)),
         message: own(&d.message),
         indicator,
+        repeats: inner.count.unwrap_or(0),
         ..ReportAlert::default()
     })
 }

@@ -202,6 +202,12 @@ fn headline(s: &Summary, h: &HealthSummary) -> Markup {
     html! {
         dl.head {
             dt { "Alerts" } dd #total-alerts { (thousands(s.alerts)) }
+            dt { "Responses behind them" } dd #total-responses {
+                (thousands(s.responses))
+                @if s.responses > s.alerts {
+                    " (suppression wrote one alert per name, kind and value per window; each alert's count says how many repeats it stood for)"
+                }
+            }
             dt { "Period (packet time)" } dd #period { (period) }
             dt { "By severity" } dd #by-severity {
                 @for (severity, n) in &s.by_severity {
@@ -301,7 +307,7 @@ fn zones(s: &Summary) -> Markup {
         @for zone in s.zones.iter().take(TOP) {
             h3 { "Zone " code { (zone.zone) } ": " (count_noun(zone.alerts, "alert", "alerts")) ", " (zone.span.first) " to " (zone.span.last) }
             table.zone {
-                thead { tr { th { "name" } th { "kind" } th { "expected" } th { "seen" } th { "first seen" } th { "last seen" } th { "alerts" } th { "clients" } th { "served by" } } }
+                thead { tr { th { "name" } th { "kind" } th { "expected" } th { "seen" } th { "first seen" } th { "last seen" } th { "alerts" } th { "responses" } th { "clients" } th { "served by" } } }
                 tbody {
                     @for d in zone.deviations.iter().take(TOP) {
                         tr {
@@ -311,6 +317,7 @@ fn zones(s: &Summary) -> Markup {
                             td { code { (d.value) } }
                             (span_cells(&d.span))
                             td.n { (thousands(d.alerts)) }
+                            td.n { (thousands(d.responses)) }
                             td.addr { (capped(&d.clients)) }
                             td.addr { (capped(&d.servers)) }
                         }
@@ -360,12 +367,13 @@ fn indicators(s: &Summary) -> Markup {
         @if s.indicators.is_empty() { p { "No indicator was seen." } }
         @else {
             table.indicators {
-                thead { tr { th { "indicator" } th { "hits" } th { "first seen" } th { "last seen" } th { "names" } th { "clients" } th { "feed" } th { "report" } } }
+                thead { tr { th { "indicator" } th { "hits" } th { "responses" } th { "first seen" } th { "last seen" } th { "names" } th { "clients" } th { "feed" } th { "report" } } }
                 tbody {
                     @for i in s.indicators.iter().take(TOP) {
                         tr {
                             td { code { (i.indicator) } }
                             td.n { (thousands(i.hits)) }
+                            td.n { (thousands(i.responses)) }
                             (span_cells(&i.span))
                             td { (capped(&i.names)) }
                             td.addr { (capped(&i.clients)) }

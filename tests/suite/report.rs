@@ -790,3 +790,46 @@ fn sensor_events_in_any_format_show_what_the_sensor_could_not_see() {
         }
     }
 }
+
+#[test]
+fn responses_held_back_by_suppression_are_counted_in_every_format() {
+    use dnsentry::synth::{Exchange, Scenario, a, rr};
+    let dir = tempfile::tempdir().unwrap();
+    // One hijacked answer 5 times within the hour, then 2 more after it:
+    // with the default 1h suppression, two alert lines, the second
+    // standing for itself and the 4 repeats held back before it.
+    let mut s = Scenario::new(1_547_200_000);
+    let hijack = Exchange::new("10.1.2.20", "10.1.0.53", "mail.example.org", RecordType::A)
+        .answer(rr("mail.example.org", 300, a("203.0.113.66")));
+    for _ in 0..5 {
+        s.exchange(&hijack);
+    }
+    s.pause(3_700);
+    for _ in 0..2 {
+        s.exchange(&hijack);
+    }
+    let capture = dir.path().join("repeats.pcap");
+    s.write_pcap_file(&capture).unwrap();
+    let expect = project_file("pcaps/demo-hijack.zones.toml");
+    for format in ["native", "eve", "ecs"] {
+        let alerts = analyze(
+            dir.path(),
+            &[&capture],
+            &["--expect", expect.to_str().unwrap(), "--no-default-ioc"],
+            format,
+        );
+        assert_eq!(read_json_lines(&alerts).len(), 2, "{format}");
+        let page = report(dir.path(), &[&alerts], &format!("repeats-{format}.html"));
+        assert_eq!(element_text(&page, "total-alerts"), "2", "{format}");
+        assert!(
+            element_text(&page, "total-responses").starts_with("6 ("),
+            "{format}: {}",
+            element_text(&page, "total-responses")
+        );
+        // The deviation's row: 2 alerts, 6 responses.
+        assert!(
+            page.contains(r#"<td class="n">2</td><td class="n">6</td>"#),
+            "{format}"
+        );
+    }
+}
