@@ -28,6 +28,11 @@ fn responses() -> Vec<DnsResponse> {
             ));
         s.exchange(&ex);
     }
+    decode_all(&s)
+}
+
+/// Every response of the scenario's capture, decoded.
+fn decode_all(s: &Scenario) -> Vec<DnsResponse> {
     let mut demux = Demux::new(PortSet::new(&[53]));
     let mut batch = PayloadBatch::default();
     for (i, (ts, f)) in s.frames().iter().enumerate() {
@@ -65,24 +70,7 @@ fn hostile_response() -> DnsResponse {
     }
     let mut s = Scenario::new(1_700_000_000);
     s.exchange(&ex);
-    let mut demux = Demux::new(PortSet::new(&[53]));
-    let mut batch = PayloadBatch::default();
-    for (i, (ts, f)) in s.frames().iter().enumerate() {
-        demux.frame(
-            LinkType::ETHERNET,
-            SourceRef {
-                file: 0,
-                packet: i as u64,
-            },
-            *ts,
-            f,
-            &mut batch,
-        );
-    }
-    batch
-        .iter()
-        .find_map(|(m, b)| decode_response(*m, b).ok())
-        .unwrap()
+    decode_all(&s).pop().unwrap()
 }
 
 /// A synthetic feed of `n` indicators: a third addresses, a third networks

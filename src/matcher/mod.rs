@@ -192,26 +192,14 @@ mod tests {
     use super::*;
     use crate::decode::dns::decode_response;
     use crate::expect::parse_expect;
-    use crate::model::{PacketMeta, SourceRef, Timestamp, Transport};
+    use crate::model::PacketMeta;
     use crate::rules::shared;
     use crate::synth::{Exchange, a, rr};
     use hickory_proto::rr::RecordType;
 
     fn decoded(ex: &Exchange) -> DnsResponse {
         let (_, response) = ex.messages(7);
-        let meta = PacketMeta {
-            ts: Timestamp(0),
-            src_ip: std::net::IpAddr::from([192, 0, 2, 53]),
-            src_port: 53,
-            dst_ip: std::net::IpAddr::from([198, 51, 100, 7]),
-            dst_port: 40000,
-            transport: Transport::Udp,
-            source: SourceRef { file: 0, packet: 1 },
-            vlan: Default::default(),
-            tunnel: None,
-            ip_ttl: 64,
-        };
-        decode_response(meta, &response).expect("a well-formed response")
+        decode_response(PacketMeta::sample(), &response).expect("a well-formed response")
     }
 
     #[test]

@@ -807,24 +807,33 @@ impl Alert {
 }
 
 #[cfg(test)]
+impl PacketMeta {
+    /// A UDP response from 10.1.0.53:53 to 10.1.2.3:40000 at 2019-01-10
+    /// 09:00 UTC, packet 1 of file 0, for unit tests.
+    pub(crate) fn sample() -> PacketMeta {
+        PacketMeta {
+            ts: Timestamp(1_547_110_800_000_000),
+            src_ip: std::net::IpAddr::from([10, 1, 0, 53]),
+            src_port: 53,
+            dst_ip: std::net::IpAddr::from([10, 1, 2, 3]),
+            dst_port: 40000,
+            transport: Transport::Udp,
+            source: SourceRef { file: 0, packet: 1 },
+            vlan: VlanStack::default(),
+            tunnel: None,
+            ip_ttl: 64,
+        }
+    }
+}
+
+#[cfg(test)]
 impl Alert {
     /// An A-record alert from 10.1.0.53 to 10.1.2.3 at 2019-01-10 09:00 UTC,
     /// for unit tests that need one whole alert.
     pub(crate) fn sample(kind: AlertKind, owner: &str, value: &str, detail: AlertDetail) -> Alert {
         Alert {
             kind,
-            meta: PacketMeta {
-                ts: Timestamp(1_547_110_800_000_000),
-                src_ip: std::net::IpAddr::from([10, 1, 0, 53]),
-                src_port: 53,
-                dst_ip: std::net::IpAddr::from([10, 1, 2, 3]),
-                dst_port: 40000,
-                transport: Transport::Udp,
-                source: SourceRef { file: 0, packet: 1 },
-                vlan: VlanStack::default(),
-                tunnel: None,
-                ip_ttl: 64,
-            },
+            meta: PacketMeta::sample(),
             txid: 1,
             qname: owner.into(),
             qtype: Some(1),
