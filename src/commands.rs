@@ -210,10 +210,15 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
         Some(path) => hints::load(path)?,
         None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
     };
+    let resolvers = match &a.resolvers {
+        Some(r) => r.clone(),
+        None => crate::audit::resolvconf::load(&a.resolv_conf)?,
+    };
     let options = AuditOptions {
         roots,
         parent_servers: a.parent_servers.clone(),
         names: a.names.clone(),
+        resolvers,
         client: ClientOptions {
             timeout: a.timeout,
             retries: a.retries,

@@ -21,6 +21,7 @@ pub mod delegation;
 pub mod hints;
 pub mod plan;
 pub mod report;
+pub mod resolvconf;
 pub mod run;
 
 pub use run::{AuditOptions, AuditResult, audit};

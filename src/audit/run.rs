@@ -33,6 +33,9 @@ pub struct AuditOptions {
     pub parent_servers: Vec<SocketAddr>,
     /// More names to ask about (each joins the zone it falls in).
     pub names: Vec<String>,
+    /// The organisation's resolvers: asked the authoritative servers'
+    /// questions with recursion desired.
+    pub resolvers: Vec<SocketAddr>,
     pub client: ClientOptions,
     /// The port name servers are asked on, when not given (53).
     pub port: u16,
@@ -66,7 +69,8 @@ pub struct AuditResult {
     pub answers: Vec<Asked>,
     pub failures: Vec<Failure>,
     pub zones: u64,
-    /// Distinct servers asked about the zones (parents and authoritative).
+    /// Distinct servers asked about the zones (parents, authoritative and
+    /// resolvers).
     pub servers: u64,
     /// Questions sent, delegation lookups included: each was answered or
     /// failed.
@@ -204,6 +208,34 @@ fn audit_zone(
         out,
     );
     note_servers(seen, &auth);
+
+    // What clients are told: an answer that differs from the zone's is a
+    // poisoned cache or someone on the path.
+    let resolvers: Vec<Target> = opts
+        .resolvers
+        .iter()
+        .map(|a| Target {
+            addr: *a,
+            name: None,
+        })
+        .collect();
+    let recursive: Vec<Question> = plan
+        .authoritative
+        .iter()
+        .map(|q| Question {
+            recurse: true,
+            ..q.clone()
+        })
+        .collect();
+    ask_all(
+        client,
+        &resolvers,
+        &recursive,
+        AuditRole::Resolver,
+        zone,
+        out,
+    );
+    note_servers(seen, &resolvers);
 }
 
 /// A server to ask.

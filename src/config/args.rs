@@ -86,6 +86,14 @@ pub struct AuditFlags {
     #[arg(help_heading = AUDIT, long = "name", value_name = "NAME")]
     pub names: Vec<String>,
 
+    /// A resolver of the organisation's to ask the same questions (recursion desired), ADDR or ADDR:PORT. Repeatable. Default: the nameservers of --resolv-conf.
+    #[arg(help_heading = AUDIT, long = "resolver", value_name = "ADDR")]
+    pub resolvers: Vec<String>,
+
+    /// Where the default resolvers are read from (its nameserver lines). Default /etc/resolv.conf.
+    #[arg(help_heading = AUDIT, long, value_name = "FILE")]
+    pub resolv_conf: Option<PathBuf>,
+
     /// How long to wait for each answer before asking again ("2s", "500ms"). Default 2s.
     #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
     pub server_timeout: Option<String>,

@@ -40,6 +40,11 @@ pub struct AuditSection {
     /// More names to ask about.
     #[serde(default)]
     pub names: Vec<String>,
+    /// Resolvers to ask the same questions; those of `resolv_conf` when
+    /// absent, none when empty.
+    pub resolvers: Option<Vec<Spanned<String>>>,
+    /// Where the default resolvers are read from.
+    pub resolv_conf: Option<PathBuf>,
     /// Wait per try, e.g. "2s".
     pub server_timeout: Option<Spanned<String>>,
     /// Tries after the first.
@@ -210,6 +215,9 @@ fn rebase(cfg: &mut FileConfig, base: &Path) {
         rebase(p);
     }
     if let Some(p) = cfg.audit.root_hints.as_mut() {
+        rebase(p);
+    }
+    if let Some(p) = cfg.audit.resolv_conf.as_mut() {
         rebase(p);
     }
     for t in &mut cfg.outputs.syslog {

@@ -76,6 +76,10 @@ pub struct AuditConfig {
     pub root_hints: Option<PathBuf>,
     pub parent_servers: Vec<SocketAddr>,
     pub names: Vec<String>,
+    /// Resolvers given (flag or file); `None`: those of `resolv_conf`,
+    /// read when the audit starts.
+    pub resolvers: Option<Vec<SocketAddr>>,
+    pub resolv_conf: PathBuf,
     pub timeout: Duration,
     pub retries: u32,
     pub rate: f64,
@@ -532,6 +536,33 @@ fn audit_config(
             })
             .collect::<Result<Vec<_>, _>>()?
     };
+    let resolvers = if !flags.resolvers.is_empty() {
+        Some(
+            flags
+                .resolvers
+                .iter()
+                .map(|s| {
+                    parse_server(s).map_err(|problem| ConfigError::Flag {
+                        flag: "--resolver",
+                        value: s.clone(),
+                        problem,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    } else if let Some(list) = &fa.resolvers {
+        Some(
+            list.iter()
+                .map(|s| {
+                    parse_server(s.get_ref()).map_err(|p| {
+                        at(s.span(), format!("audit.resolvers {:?}: {p}", s.get_ref()))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    } else {
+        None
+    };
     let duration = |flag: &'static str,
                     v: Option<&String>,
                     key: &str,
@@ -612,6 +643,12 @@ fn audit_config(
         } else {
             flags.names.clone()
         },
+        resolvers,
+        resolv_conf: flags
+            .resolv_conf
+            .clone()
+            .or_else(|| fa.resolv_conf.clone())
+            .unwrap_or_else(|| PathBuf::from(crate::audit::resolvconf::SYSTEM)),
         timeout,
         retries,
         rate,

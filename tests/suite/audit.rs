@@ -6,7 +6,8 @@
 //! so rather than pass on nothing.
 
 use crate::common::dnstree::{
-    BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, SILENT, TLD, expect_file, good_delegation, org_zone,
+    AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, POISONED, RESOLVER, SILENT, TLD,
+    expect_file, good_delegation, org_zone,
 };
 
 fn row(
@@ -275,4 +276,99 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     // The servers that answer were audited all the same.
     assert_eq!(a["answered"], 64);
     assert_eq!(a["questions_asked"], 69);
+}
+
+#[test]
+fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
+    let mut h = Hierarchy::standard("au5", &good_delegation(), &good_org());
+    h.resolve("unbound", RESOLVER, &[]);
+    // A cache told another address for www: poisoned, or a resolver on
+    // the path that rewrites.
+    h.resolve(
+        "poisoned",
+        POISONED,
+        &["www.example.test. 3600 IN A 203.0.113.66"],
+    );
+    // The system's resolver, from resolv.conf (the default): it resolves
+    // from the test's root and answers as the zone's servers do.
+    std::fs::write(
+        h.dir.path().join("resolv.conf"),
+        format!("# the test's\nsearch example.test\nnameserver {RESOLVER}\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The 64 of the untouched hierarchy, and the zone's 20 through the
+    // resolver.
+    assert_eq!(run.stats["audit"]["questions_asked"], 84, "{}", run.stderr);
+    assert_eq!(run.stats["audit"]["answered"], 84);
+    assert_eq!(run.stats["audit"]["servers"], 5);
+    let through: Vec<&serde_json::Value> = run
+        .dns_log
+        .iter()
+        .filter(|l| l["src_ip"] == RESOLVER)
+        .collect();
+    assert_eq!(through.len(), 20);
+    // Asked with recursion desired, answered with it available.
+    assert!(
+        through.iter().all(|l| l["flags"]["rd"] == true),
+        "{:#?}",
+        through[0]
+    );
+    assert!(through.iter().all(|l| l["flags"]["ra"] == true));
+
+    // --resolver replaces resolv.conf's, as the config file's
+    // `resolvers` does.
+    let config = h.dir.path().join("dnsentry.toml");
+    std::fs::write(&config, format!("[audit]\nresolvers = [\"{RESOLVER}\"]\n")).unwrap();
+    let run = h.audit(
+        &expect_file(&[]),
+        &["--config", config.to_str().unwrap(), "--resolver", POISONED],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections(),
+        [row(
+            "unexpected_address",
+            "www.example.test",
+            "203.0.113.66",
+            "resolver",
+            POISONED
+        )]
+    );
+    let alert = &run.lines[0];
+    assert_eq!(alert["src_ip"], POISONED);
+    assert_eq!(alert["source"]["audit"]["qtype"], "A");
+    assert!(
+        alert["source"]["audit"]
+            .get("server_name")
+            .is_none_or(|n| n.is_null())
+    );
+    assert_eq!(run.stats["audit"]["servers"], 5);
+    let run = h.audit(&expect_file(&[]), &["--config", config.to_str().unwrap()]);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    assert!(run.dns_log.iter().any(|l| l["src_ip"] == RESOLVER));
+
+    // A resolv.conf line that names no address stops the audit before it
+    // asks anything, naming the file and line.
+    std::fs::write(
+        h.dir.path().join("resolv.conf"),
+        format!("nameserver {RESOLVER}\nnameserver 198.18.53.300\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("resolv.conf:2: nameserver \"198.18.53.300\""),
+        "{}",
+        run.stderr
+    );
+    let auditor: [std::net::IpAddr; 2] = [AUDITOR.parse().unwrap(), AUDITOR_V6.parse().unwrap()];
+    assert!(
+        !run.packets.iter().any(|(s, _)| auditor.contains(s)),
+        "{:?}",
+        run.packets
+    );
 }
