@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod delegation;
+pub mod dnssec;
 pub mod hints;
 pub mod plan;
 pub mod report;

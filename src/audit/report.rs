@@ -6,10 +6,13 @@
 
 use std::sync::Arc;
 
-use super::client::now;
+use super::client::{Answer, now};
+use super::dnssec::Invalid;
 use super::run::AuditResult;
+use crate::expect::ExpectedZones;
 use crate::matcher::policy::AlertPolicy;
 use crate::matcher::suppress::Suppressor;
+use crate::model::{Alert, AlertDetail, AlertKind, ResponseInfo, Section};
 use crate::model::{PayloadBatch, SourceNames, SourceRef};
 use crate::output::{Event, OutputError, OutputSet, OutputTargets};
 use crate::pipeline::batch::{Emitter, ProcessOptions, Processor};
@@ -25,6 +28,9 @@ pub fn write(
     suppress_us: i64,
     elapsed_seconds: f64,
 ) -> (Summary, Result<(), OutputError>) {
+    let loaded = rules.load_full();
+    let zones = &loaded.expected;
+    let invalid = super::dnssec::check(zones, &result.answers, now_seconds());
     let (queries, answers): (Vec<_>, Vec<_>) = result
         .answers
         .into_iter()
@@ -50,7 +56,14 @@ pub fn write(
             asked: true,
         },
     );
-    let processed = processor.process(batch, |_| {});
+    let mut processed = processor.process(batch, |_| {});
+    for inv in invalid {
+        if let Some(a) = answers.get(inv.answer) {
+            processed.alerts.push(invalid_alert(zones, a, inv));
+        }
+    }
+    // In answer order, as the matcher's are.
+    processed.alerts.sort_by_key(|a| a.meta.source.packet);
     let mut emitter = Emitter::new(
         Suppressor::new(suppress_us),
         AlertPolicy::new(Arc::clone(rules), targets.sensor_name.clone()),
@@ -88,4 +101,41 @@ pub fn write(
         not_asked: result.not_asked,
     });
     (summary, written.map(|_| ()))
+}
+
+/// The wall clock in seconds, as RRSIG validity times count.
+fn now_seconds() -> u32 {
+    u32::try_from(now().0 / 1_000_000).unwrap_or(u32::MAX)
+}
+
+/// A signature that does not validate, as the alert every output writes.
+fn invalid_alert(zones: &ExpectedZones, a: &Answer, inv: Invalid) -> Alert {
+    let resp = &a.response;
+    let mut meta = resp.meta;
+    meta.source = SourceRef {
+        file: u32::try_from(inv.answer).unwrap_or(u32::MAX),
+        packet: inv.answer as u64 + 1,
+    };
+    let zone: Arc<str> = zones
+        .zone_for(&inv.zone)
+        .map_or_else(|| Arc::from(inv.zone.as_str()), |z| Arc::clone(&z.name));
+    Alert {
+        kind: AlertKind::DnssecInvalid,
+        meta,
+        txid: resp.txid,
+        qname: resp.qname().to_string(),
+        qtype: resp.qtype(),
+        owner: inv.owner,
+        rrtype: inv.rrtype,
+        section: Section::Answer,
+        value: inv.reason,
+        ttl: Some(inv.ttl),
+        detail: AlertDetail::Zone {
+            zone,
+            expected: inv.expected.into(),
+        },
+        ip_ttl_change: None,
+        severity_override: None,
+        response: Arc::new(ResponseInfo::of(resp)),
+    }
 }

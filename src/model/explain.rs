@@ -69,6 +69,10 @@ impl Alert {
                 m,
                 "{owner} {rr} in the signed zone {zone} came without {expected} although the query asked for DNSSEC"
             ),
+            AlertKind::DnssecInvalid => write!(
+                m,
+                "{owner} {rr} in the signed zone {zone} does not validate: {value} ({expected}): changed after signing, or signed by someone else"
+            ),
             AlertKind::ConflictingResponse => match &self.detail {
                 AlertDetail::Conflict(c) => write!(
                     m,

@@ -573,6 +573,7 @@ pub enum AlertKind {
     UnexpectedResolver,
     DnssecMissing,
     ConflictingResponse,
+    DnssecInvalid,
 }
 
 impl AlertKind {
@@ -580,7 +581,7 @@ impl AlertKind {
         AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AlertKind; 11] = [
+    pub const ALL: [AlertKind; 12] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
         AlertKind::UnexpectedAddress,
@@ -592,6 +593,7 @@ impl AlertKind {
         AlertKind::UnexpectedResolver,
         AlertKind::DnssecMissing,
         AlertKind::ConflictingResponse,
+        AlertKind::DnssecInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -607,6 +609,7 @@ impl AlertKind {
             AlertKind::UnexpectedResolver => "unexpected_resolver",
             AlertKind::DnssecMissing => "dnssec_missing",
             AlertKind::ConflictingResponse => "conflicting_response",
+            AlertKind::DnssecInvalid => "dnssec_invalid",
         }
     }
 
@@ -624,6 +627,7 @@ impl AlertKind {
             | AlertKind::UnexpectedNsAddress
             | AlertKind::UnexpectedResolver
             | AlertKind::DnssecMissing
+            | AlertKind::DnssecInvalid
             | AlertKind::ConflictingResponse => Severity::High,
             AlertKind::UnexpectedAddress
             | AlertKind::UnexpectedMx

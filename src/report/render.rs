@@ -49,6 +49,7 @@ fn colour(kind: &str) -> &'static str {
         "unexpected_resolver" => "#4e342e",
         "dnssec_missing" => "#37474f",
         "conflicting_response" => "#ad1457",
+        "dnssec_invalid" => "#4e342e",
         _ => "#757575",
     }
 }

@@ -106,6 +106,39 @@ pub fn org_zone(ns: &[&str], mx: &str, www: &str) -> String {
     z
 }
 
+/// `text` (a zone file of `zone`) signed with a new key-signing and
+/// zone-signing key (ECDSA P-256, ldns-keygen and ldns-signzone), in
+/// `dir`: the signed zone and the DS line for the parent.
+pub fn sign(dir: &Path, zone: &str, text: &str) -> (String, String) {
+    let dir = dir.join(format!("keys-{zone}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keygen = |ksk: bool| -> String {
+        let mut cmd = Command::new("ldns-keygen");
+        cmd.current_dir(&dir).args(["-a", "ECDSAP256SHA256"]);
+        if ksk {
+            cmd.arg("-k");
+        }
+        let out = cmd
+            .arg(zone)
+            .output()
+            .expect("ldns-keygen (scripts/install-deps --test) must be on PATH");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let ksk = keygen(true);
+    let zsk = keygen(false);
+    std::fs::write(dir.join("zone"), text).unwrap();
+    let out = Command::new("ldns-signzone")
+        .current_dir(&dir)
+        .args(["-o", zone, "zone", &ksk, &zsk])
+        .output()
+        .expect("ldns-signzone (scripts/install-deps --test) must be on PATH");
+    assert!(out.status.success(), "{out:?}");
+    let signed = std::fs::read_to_string(dir.join("zone.signed")).unwrap();
+    let ds = std::fs::read_to_string(dir.join(format!("{ksk}.ds"))).unwrap();
+    (signed, ds)
+}
+
 /// What the organisation expects of example.test.
 pub fn expect_file(extra_ns_addresses: &[&str]) -> String {
     let mut addrs = vec![

@@ -6,8 +6,8 @@
 //! so rather than pass on nothing.
 
 use crate::common::dnstree::{
-    AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, POISONED, RESOLVER, SILENT, TLD,
-    expect_file, good_delegation, org_zone,
+    AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2, NS2_V6, POISONED, RESOLVER, ROOT,
+    SILENT, TLD, expect_file, good_delegation, org_zone, root_zone, sign, tld_zone,
 };
 
 fn row(
@@ -370,5 +370,121 @@ fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
         !run.packets.iter().any(|(s, _)| auditor.contains(s)),
         "{:?}",
         run.packets
+    );
+}
+
+/// The organisation's zone signed (then `edit`ed), and its delegation
+/// with the DS (unless the attacker removed it) in the signed TLD, as a
+/// real TLD is.
+fn signed_hierarchy(tag: &str, edit: impl Fn(&str) -> String, with_ds: bool) -> Hierarchy {
+    let mut h = Hierarchy::new(tag);
+    let keys = h.dir.path().to_path_buf();
+    let (signed, ds) = sign(&keys, "example.test", &good_org());
+    let delegation = if with_ds {
+        format!("{}{ds}", good_delegation())
+    } else {
+        good_delegation()
+    };
+    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation));
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld);
+    h.serve("org", &[NS1, NS2, NS2_V6], "example.test.", &edit(&signed));
+    h
+}
+
+fn signed_expect() -> String {
+    expect_file(&[]) + "dnssec = true\n"
+}
+
+#[test]
+fn a_signed_zone_whose_signatures_validate_raises_nothing() {
+    let h = signed_hierarchy("au6", |z| z.to_string(), true);
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The 64 of the unsigned zone and its DNSKEY at each of 3 addresses.
+    assert_eq!(run.stats["audit"]["questions_asked"], 67, "{}", run.stderr);
+    let signed = run
+        .dns_log
+        .iter()
+        .filter(|l| {
+            l["answers"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| r["type"] == "RRSIG"))
+        })
+        .count();
+    // At each of 3 addresses SOA, NS, MX, DNSKEY, and the A of the apex,
+    // ns1, ns2, mail, www and big, ns2's AAAA (the rest is no data, proved
+    // in the authority section), and the parent's DS.
+    assert_eq!(signed, 3 * 11 + 1, "answers that carried signatures");
+}
+
+#[test]
+fn a_record_changed_after_signing_is_dnssec_invalid() {
+    // Someone with the DNS provider's password moves www within the
+    // allowed network, without the signing key: the old RRSIG stays.
+    let h = signed_hierarchy(
+        "au7",
+        |z| {
+            let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
+            assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
+            z.lines()
+                .map(|l| {
+                    if www(l) {
+                        l.replace("198.18.53.80", "198.18.53.60")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        },
+        true,
+    );
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections()
+            .into_iter()
+            .map(|(k, o, _, r, s)| (k, o, r, s))
+            .collect::<Vec<_>>(),
+        [(
+            "dnssec_invalid".to_string(),
+            "www.example.test".to_string(),
+            "authoritative".to_string(),
+            NS1.to_string()
+        )]
+    );
+    let alert = &run.lines[0];
+    assert_eq!(alert["rule"]["id"], 9000012);
+    assert_eq!(alert["rrtype"], "A");
+    assert!(
+        alert["value"].as_str().unwrap().contains("does not verify"),
+        "{alert:#}"
+    );
+    assert!(
+        alert["expected"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("DS key ")
+    );
+    assert_eq!(run.stats["suppressed"]["dnssec_invalid"], 2);
+}
+
+#[test]
+fn a_ds_gone_from_the_parent_is_dnssec_missing() {
+    let h = signed_hierarchy("au8", |z| z.to_string(), false);
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections(),
+        [row(
+            "dnssec_missing",
+            "example.test",
+            "delegation without DS",
+            "parent",
+            TLD
+        )]
     );
 }

@@ -286,8 +286,12 @@ fn every_document_of_the_scenario_captures_passes_and_every_kind_is_covered() {
         .filter(|(_, d)| d["event"]["kind"] == "alert")
         .filter_map(|(_, d)| d["dnsentry"]["kind"].as_str())
         .collect();
+    // dnssec_invalid is raised by `dnsentry audit` only (it validates
+    // signatures against the keys it asked for): no capture raises it;
+    // the same writer formats it as every other kind.
     let all: BTreeSet<&str> = dnsentry::model::AlertKind::ALL
         .iter()
+        .filter(|k| **k != dnsentry::model::AlertKind::DnssecInvalid)
         .map(|k| k.as_str())
         .collect();
     assert_eq!(kinds, all);
