@@ -17,29 +17,15 @@ use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
+use super::Finding;
 use super::delegation::folded;
 use super::run::Asked;
 use crate::expect::ExpectedZones;
+use crate::model::AlertKind;
 use crate::model::audit::AuditRole;
 
-/// One RRset whose signatures do not validate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid {
-    /// Index of the answer in the audit's answers.
-    pub answer: usize,
-    /// Owner, presentation format without the trailing dot.
-    pub owner: String,
-    pub rrtype: u16,
-    pub ttl: u32,
-    pub zone: String,
-    /// Why, e.g. `RRSIG by key 12345 does not verify`.
-    pub reason: String,
-    /// What would have validated it: the key tags the parent vouches for.
-    pub expected: Vec<String>,
-}
-
 /// Every RRset of a signed zone in `answers` that does not validate.
-pub fn check(zones: &ExpectedZones, answers: &[Asked], now: u32) -> Vec<Invalid> {
+pub fn check(zones: &ExpectedZones, answers: &[Asked], now: u32) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut by_zone: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, a) in answers.iter().enumerate() {
@@ -160,20 +146,21 @@ fn invalid(
     zone: &str,
     reason: String,
     expected: &[String],
-) -> Invalid {
+) -> Finding {
     let (owner, rrtype, ttl) = record.map_or((zone.to_string(), 0, 0), |r| {
         let text = r.name.to_ascii();
         let owner = text.trim_end_matches('.');
         let owner = if owner.is_empty() { "." } else { owner };
         (owner.to_string(), u16::from(r.record_type()), r.ttl)
     });
-    Invalid {
+    Finding {
+        kind: AlertKind::DnssecInvalid,
         answer,
         owner,
         rrtype,
-        ttl,
+        ttl: Some(ttl),
         zone: zone.to_string(),
-        reason,
+        value: reason,
         expected: expected.to_vec(),
     }
 }

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use super::Finding;
 use super::client::{Answer, now};
-use super::dnssec::Invalid;
 use super::run::AuditResult;
 use crate::expect::ExpectedZones;
 use crate::matcher::policy::AlertPolicy;
 use crate::matcher::suppress::Suppressor;
-use crate::model::{Alert, AlertDetail, AlertKind, ResponseInfo, Section};
+use crate::model::{Alert, AlertDetail, ResponseInfo, Section};
 use crate::model::{PayloadBatch, SourceNames, SourceRef};
 use crate::output::{Event, OutputError, OutputSet, OutputTargets};
 use crate::pipeline::batch::{Emitter, ProcessOptions, Processor};
@@ -30,7 +30,8 @@ pub fn write(
 ) -> (Summary, Result<(), OutputError>) {
     let loaded = rules.load_full();
     let zones = &loaded.expected;
-    let invalid = super::dnssec::check(zones, &result.answers, now_seconds());
+    let mut findings = super::dnssec::check(zones, &result.answers, now_seconds());
+    findings.extend(super::consistency::check(zones, &result.answers));
     let (queries, answers): (Vec<_>, Vec<_>) = result
         .answers
         .into_iter()
@@ -57,9 +58,9 @@ pub fn write(
         },
     );
     let mut processed = processor.process(batch, |_| {});
-    for inv in invalid {
-        if let Some(a) = answers.get(inv.answer) {
-            processed.alerts.push(invalid_alert(zones, a, inv));
+    for f in findings {
+        if let Some(a) = answers.get(f.answer) {
+            processed.alerts.push(finding_alert(zones, a, f));
         }
     }
     // In answer order, as the matcher's are.
@@ -108,8 +109,8 @@ fn now_seconds() -> u32 {
     u32::try_from(now().0 / 1_000_000).unwrap_or(u32::MAX)
 }
 
-/// A signature that does not validate, as the alert every output writes.
-fn invalid_alert(zones: &ExpectedZones, a: &Answer, inv: Invalid) -> Alert {
+/// A finding, as the alert every output writes.
+fn finding_alert(zones: &ExpectedZones, a: &Answer, inv: Finding) -> Alert {
     let resp = &a.response;
     let mut meta = resp.meta;
     meta.source = SourceRef {
@@ -120,7 +121,7 @@ fn invalid_alert(zones: &ExpectedZones, a: &Answer, inv: Invalid) -> Alert {
         .zone_for(&inv.zone)
         .map_or_else(|| Arc::from(inv.zone.as_str()), |z| Arc::clone(&z.name));
     Alert {
-        kind: AlertKind::DnssecInvalid,
+        kind: inv.kind,
         meta,
         txid: resp.txid,
         qname: resp.qname().to_string(),
@@ -128,8 +129,8 @@ fn invalid_alert(zones: &ExpectedZones, a: &Answer, inv: Invalid) -> Alert {
         owner: inv.owner,
         rrtype: inv.rrtype,
         section: Section::Answer,
-        value: inv.reason,
-        ttl: Some(inv.ttl),
+        value: inv.value,
+        ttl: inv.ttl,
         detail: AlertDetail::Zone {
             zone,
             expected: inv.expected.into(),

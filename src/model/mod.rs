@@ -574,6 +574,7 @@ pub enum AlertKind {
     DnssecMissing,
     ConflictingResponse,
     DnssecInvalid,
+    InconsistentServers,
 }
 
 impl AlertKind {
@@ -581,7 +582,7 @@ impl AlertKind {
         AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AlertKind; 12] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
         AlertKind::UnexpectedAddress,
@@ -594,6 +595,7 @@ impl AlertKind {
         AlertKind::DnssecMissing,
         AlertKind::ConflictingResponse,
         AlertKind::DnssecInvalid,
+        AlertKind::InconsistentServers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -610,6 +612,7 @@ impl AlertKind {
             AlertKind::DnssecMissing => "dnssec_missing",
             AlertKind::ConflictingResponse => "conflicting_response",
             AlertKind::DnssecInvalid => "dnssec_invalid",
+            AlertKind::InconsistentServers => "inconsistent_servers",
         }
     }
 
@@ -630,6 +633,7 @@ impl AlertKind {
             | AlertKind::DnssecInvalid
             | AlertKind::ConflictingResponse => Severity::High,
             AlertKind::UnexpectedAddress
+            | AlertKind::InconsistentServers
             | AlertKind::UnexpectedMx
             | AlertKind::UnexpectedCname
             | AlertKind::LowTtl => Severity::Medium,

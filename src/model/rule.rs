@@ -115,7 +115,7 @@ const AUDIT_RECORD: &str = "Audit the record at your DNS provider and registrar.
      certificates issued for the name since the change. If it was yours, update the expect file.";
 
 /// Every rule, detections in [`AlertKind::ALL`] order, then the sensor's.
-pub const CATALOGUE: [Rule; 16] = [
+pub const CATALOGUE: [Rule; 17] = [
     Rule {
         id: 9_000_001,
         rev: 1,
@@ -285,6 +285,21 @@ pub const CATALOGUE: [Rule; 16] = [
             change the DNS account passwords and add multi-factor authentication.",
     },
     Rule {
+        id: 9_000_013,
+        rev: 1,
+        kind: "inconsistent_servers",
+        name: "DNSENTRY Servers of a zone give different answers",
+        category: "DNS record change",
+        description: "Audited servers of one zone answered one question differently: authoritative servers with different SOA serials or records, or a resolver with an answer no authoritative server gave.",
+        severity: severity_number(Severity::Medium),
+        attack: &[DNS_SERVER, ADVERSARY_IN_THE_MIDDLE],
+        references: &[CISA_AA19_024A],
+        remediation: "Find which server is right: a secondary that stopped transferring \
+            serves an old zone, one that serves records nobody published was changed by \
+            someone else, and a resolver that answers what no authoritative server says is \
+            poisoned or intercepted. Fix the server, then audit again.",
+    },
+    Rule {
         id: 9_000_101,
         rev: 1,
         kind: "sensor_health",
@@ -380,6 +395,7 @@ mod tests {
         assert_eq!(AlertKind::IocAddress.rule().id, 9_000_001);
         assert_eq!(AlertKind::ConflictingResponse.rule().id, 9_000_011);
         assert_eq!(AlertKind::DnssecInvalid.rule().id, 9_000_012);
+        assert_eq!(AlertKind::InconsistentServers.rule().id, 9_000_013);
         assert_eq!(rule(RuleKind::CaptureStalled).id, 9_000_103);
         assert_eq!(rule(RuleKind::AuditFailed).kind, "audit_failed");
         assert_eq!(rule(RuleKind::AuditFailed).id, 9_000_104);

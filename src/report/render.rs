@@ -50,6 +50,7 @@ fn colour(kind: &str) -> &'static str {
         "dnssec_missing" => "#37474f",
         "conflicting_response" => "#ad1457",
         "dnssec_invalid" => "#4e342e",
+        "inconsistent_servers" => "#00695c",
         _ => "#757575",
     }
 }

@@ -256,7 +256,9 @@ pub struct Unbound {
 impl Unbound {
     /// A resolver on `addr` inside namespace `ns` whose root is the
     /// test's, without DNSSEC validation (`iterator` only), with
-    /// `local_data` records of its own (`local-data` lines).
+    /// `local_data` records of its own (`local-data` lines). `test.` is
+    /// one of the names Unbound answers NXDOMAIN for itself (RFC 6761):
+    /// here it is resolved.
     pub fn start(ns: &str, dir: &Path, label: &str, addr: &str, local_data: &[&str]) -> Unbound {
         let dir = dir.join(label);
         std::fs::create_dir_all(&dir).unwrap();
@@ -269,7 +271,8 @@ impl Unbound {
              \x20   use-syslog: no\n    verbosity: 1\n    num-threads: 1\n\
              \x20   root-hints: \"{d}/root.hints\"\n    module-config: \"iterator\"\n\
              \x20   access-control: 198.18.53.0/24 allow\n    do-ip6: no\n\
-             \x20   qname-minimisation: no\n"
+             \x20   qname-minimisation: no\n\
+             \x20   local-zone: \"test.\" nodefault\n"
         );
         for l in local_data {
             conf.push_str(&format!("    local-data: \"{l}\"\n"));

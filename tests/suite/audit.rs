@@ -171,9 +171,32 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
     h.serve("evil", &[EVIL], "example.test.", &copy);
     let run = h.audit(&expect_file(&[]), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // The attacker's copy of the zone differs from the organisation's
+    // servers (the newer zone, or the same serial and more servers): NS
+    // and www.
+    let ours = format!("{NS1}, {NS2}, {NS2_V6} say");
     assert_eq!(
         run.detections(),
         [
+            row(
+                "inconsistent_servers",
+                "example.test",
+                &format!(
+                    "{EVIL} says example.test NS ns1.evil.test; \
+                     {ours} example.test NS ns1.example.test, example.test NS ns2.example.test"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "{EVIL} says www.example.test A 203.0.113.66; {ours} www.example.test A 198.18.53.80"
+                ),
+                "authoritative",
+                EVIL
+            ),
             row(
                 "unexpected_address",
                 "www.example.test",
@@ -317,6 +340,13 @@ fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
         through[0]
     );
     assert!(through.iter().all(|l| l["flags"]["ra"] == true));
+    // Resolved from the test's root, not answered by Unbound itself.
+    let www = through
+        .iter()
+        .find(|l| l["qname"] == "www.example.test" && l["qtype"] == "A")
+        .unwrap();
+    assert_eq!(www["rcode_name"], "NOERROR", "{www:#}");
+    assert_eq!(www["answers"][0]["data"], "198.18.53.80", "{www:#}");
 
     // --resolver replaces resolv.conf's, as the config file's
     // `resolvers` does.
@@ -327,17 +357,34 @@ fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
         &["--config", config.to_str().unwrap(), "--resolver", POISONED],
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // Against the expect file, and against what the zone's servers say.
     assert_eq!(
         run.detections(),
-        [row(
-            "unexpected_address",
-            "www.example.test",
-            "203.0.113.66",
-            "resolver",
-            POISONED
-        )]
+        [
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "resolver {POISONED} says www.example.test A 203.0.113.66; \
+                     {NS1}, {NS2}, {NS2_V6} say www.example.test A 198.18.53.80"
+                ),
+                "resolver",
+                POISONED
+            ),
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "resolver",
+                POISONED
+            )
+        ]
     );
-    let alert = &run.lines[0];
+    let alert = run
+        .lines
+        .iter()
+        .find(|l| l["kind"] == "unexpected_address")
+        .unwrap();
     assert_eq!(alert["src_ip"], POISONED);
     assert_eq!(alert["source"]["audit"]["qtype"], "A");
     assert!(
@@ -487,4 +534,67 @@ fn a_ds_gone_from_the_parent_is_dnssec_missing() {
             TLD
         )]
     );
+}
+
+#[test]
+fn a_server_serving_an_older_zone_is_inconsistent_servers() {
+    // ns2 stopped taking the zone's transfers: it serves yesterday's
+    // serial, with www still at its old (allowed) address.
+    let mut h = Hierarchy::new("au9");
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld_zone(&good_delegation()));
+    h.serve("ns1", &[NS1], "example.test.", &good_org());
+    let old = good_org().replace(" 2026113001 ", " 2026112901 ").replace(
+        "www.example.test. IN A 198.18.53.80",
+        "www.example.test. IN A 198.18.53.50",
+    );
+    assert_ne!(old, good_org());
+    h.serve("ns2", &[NS2, NS2_V6], "example.test.", &old);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let found: Vec<(String, String, String, String)> = run
+        .detections()
+        .into_iter()
+        .map(|(k, o, _, r, s)| (k, o, r, s))
+        .collect();
+    let row4 = |owner: &str| {
+        (
+            "inconsistent_servers".to_string(),
+            owner.to_string(),
+            "authoritative".to_string(),
+            NS2.to_string(),
+        )
+    };
+    assert_eq!(found, [row4("example.test"), row4("www.example.test")]);
+    let value = |owner: &str| {
+        run.lines
+            .iter()
+            .find(|l| l["owner"] == owner)
+            .map(|l| (l["qtype"].clone(), l["value"].as_str().unwrap().to_string()))
+            .unwrap()
+    };
+    let (qtype, soa) = value("example.test");
+    assert_eq!(qtype, "SOA");
+    assert_eq!(
+        soa,
+        format!(
+            "{NS2}, {NS2_V6} say example.test SOA ns1.example.test serial 2026112901; \
+             {NS1} says example.test SOA ns1.example.test serial 2026113001"
+        )
+    );
+    let (_, www) = value("www.example.test");
+    assert_eq!(
+        www,
+        format!(
+            "{NS2}, {NS2_V6} say www.example.test A 198.18.53.50; \
+             {NS1} says www.example.test A 198.18.53.80"
+        )
+    );
+    let soa_alert = run
+        .lines
+        .iter()
+        .find(|l| l["owner"] == "example.test")
+        .unwrap();
+    assert_eq!(soa_alert["rule"]["id"], 9000013);
+    assert_eq!(soa_alert["severity"], "medium");
 }

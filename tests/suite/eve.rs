@@ -201,12 +201,15 @@ fn every_event_of_the_scenario_captures_validates_and_every_kind_is_covered() {
         .iter()
         .filter_map(|(_, e)| e["alert"]["metadata"]["dnsentry_kind"][0].as_str())
         .collect();
-    // dnssec_invalid is raised by `dnsentry audit` only (it validates
-    // signatures against the keys it asked for): no capture raises it;
-    // the same writer formats it as every other kind.
-    let all: BTreeSet<&str> = dnsentry::model::AlertKind::ALL
+    // dnssec_invalid and inconsistent_servers are raised by `dnsentry
+    // audit` only (signatures checked against the keys it asked for,
+    // servers compared with each other): no capture raises them; the same
+    // writer formats them as every other kind.
+    use dnsentry::model::AlertKind;
+    let audit_only = [AlertKind::DnssecInvalid, AlertKind::InconsistentServers];
+    let all: BTreeSet<&str> = AlertKind::ALL
         .iter()
-        .filter(|k| **k != dnsentry::model::AlertKind::DnssecInvalid)
+        .filter(|k| !audit_only.contains(k))
         .map(|k| k.as_str())
         .collect();
     assert_eq!(kinds, all);
