@@ -21,6 +21,7 @@ pub mod consistency;
 pub mod delegation;
 pub mod dnssec;
 pub mod hints;
+pub mod periodic;
 pub mod plan;
 pub mod report;
 pub mod resolvconf;

@@ -109,6 +109,10 @@ pub struct AuditFlags {
     /// The audit asks nothing after this long ("5m"); what is left is reported not asked. Default 5m.
     #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
     pub max_duration: Option<String>,
+
+    /// live only: audit the expect file's zones at start and then every DURATION ("15m"), into the run's outputs. Default: no audit.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub audit_every: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +393,9 @@ pub struct LiveArgs {
 
     #[command(flatten)]
     pub capture: LiveFlags,
+
+    #[command(flatten)]
+    pub audit: AuditFlags,
 }
 
 /// Capture and health settings of `live` (the config file's `[capture]`

@@ -53,6 +53,8 @@ pub struct AuditSection {
     pub rate: Option<Spanned<f64>>,
     /// Nothing is asked after this long, e.g. "5m".
     pub max_duration: Option<Spanned<String>>,
+    /// `live` audits every this long, e.g. "15m".
+    pub interval: Option<Spanned<String>>,
 }
 
 /// Which indicators and expected records to load.

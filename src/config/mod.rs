@@ -80,6 +80,8 @@ pub struct AuditConfig {
     /// read when the audit starts.
     pub resolvers: Option<Vec<SocketAddr>>,
     pub resolv_conf: PathBuf,
+    /// `live` audits at start and then every this long.
+    pub interval: Option<Duration>,
     pub timeout: Duration,
     pub retries: u32,
     pub rate: f64,
@@ -604,6 +606,16 @@ fn audit_config(
         fa.max_duration.as_ref(),
         Duration::from_secs(300),
     )?;
+    let interval = match (&flags.audit_every, &fa.interval) {
+        (None, None) => None,
+        (v, fv) => Some(duration(
+            "--audit-every",
+            v.as_ref(),
+            "interval",
+            fv.as_ref(),
+            Duration::ZERO,
+        )?),
+    };
     let retries = match (flags.retries, &fa.retries) {
         (Some(r), _) => r,
         (None, Some(r)) if *r.get_ref() > MAX_RETRIES => {
@@ -644,6 +656,7 @@ fn audit_config(
             flags.names.clone()
         },
         resolvers,
+        interval,
         resolv_conf: flags
             .resolv_conf
             .clone()

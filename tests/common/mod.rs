@@ -157,6 +157,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         after_open: None,
         suppress: spec.suppress,
         reopen: None,
+        injected: None,
     })
     .unwrap();
     Run {

@@ -598,3 +598,72 @@ fn a_server_serving_an_older_zone_is_inconsistent_servers() {
     assert_eq!(soa_alert["rule"]["id"], 9000013);
     assert_eq!(soa_alert["severity"], "medium");
 }
+
+#[test]
+fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
+    let hijacked = org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mx.evil.test",
+        "198.18.53.80",
+    );
+    let h = Hierarchy::standard("au10", &good_delegation(), &hijacked);
+    let dir = h.dir.path();
+    let path = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let expect = path("zones.toml", &expect_file(&[]));
+    let hints = path("root.hints", &crate::common::dnstree::root_hints());
+    let resolv = path("resolv.conf", "");
+    // The capture watches another port: what it sees of the audit's own
+    // traffic would otherwise raise the same alerts first (and the
+    // audit's would be suppressed as their repeats).
+    let sensor = crate::common::live::Sensor::start(
+        &h.net,
+        dir,
+        &[
+            "--expect",
+            &expect,
+            "--root-hints",
+            &hints,
+            "--resolv-conf",
+            &resolv,
+            "--audit-every",
+            "2s",
+            "--server-timeout",
+            "500ms",
+            "--rate",
+            "50",
+            "--dns-port",
+            "5353",
+        ],
+    );
+    let audited = |l: &serde_json::Value| l["source"]["audit"]["role"] == "authoritative";
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "unexpected_mx" && audited(l))
+    });
+    let mx = lines.iter().find(|l| l["kind"] == "unexpected_mx").unwrap();
+    assert_eq!(mx["value"], "mx.evil.test");
+    assert_eq!(mx["source"]["audit"]["server"], NS1);
+    assert_eq!(mx["source"]["audit"]["qtype"], "MX");
+    assert!(lines.iter().any(|l| l["kind"] == "sensor_health"));
+    // The next audit runs 2 s after the first began: its answers count in
+    // the health events (the capture itself sees no DNS on its port), and
+    // its finding is suppressed as a repeat.
+    sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(2 * 62))
+    });
+    let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Audit done"), "{stderr}");
+    let mx_alerts = crate::common::read_written_json_lines(&dir.join("alerts.json"))
+        .into_iter()
+        .filter(|l| l["kind"] == "unexpected_mx")
+        .count();
+    assert_eq!(mx_alerts, 1);
+}

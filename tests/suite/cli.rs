@@ -1276,6 +1276,30 @@ fn audit_refuses_to_start_without_zones_or_with_bad_settings() {
         stderr(&o)
     );
 
+    // Periodic audits are live's; and live's period must be a duration.
+    let o = bin()
+        .args(["audit", "--audit-every", "15m", "--expect"])
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--audit-every is for live"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args(["live", "-i", "lo", "--audit-every", "0s", "--expect"])
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--audit-every \"0s\": must be more than 0"),
+        "{}",
+        stderr(&o)
+    );
+
     let hints = dir.path().join("root.hints");
     std::fs::write(&hints, ". NS a.root.test.\na.root.test. A 10.0.0.300\n").unwrap();
     let o = bin()
