@@ -934,6 +934,20 @@ fn help_headings(subcommand: &[&str]) -> Headings {
     out
 }
 
+/// The flags of how an audit asks (`live` takes them for `--audit-every`).
+const AUDIT: &[&str] = &[
+    "--root-hints",
+    "--parent-server",
+    "--name",
+    "--resolver",
+    "--resolv-conf",
+    "--server-timeout",
+    "--retries",
+    "--rate",
+    "--max-duration",
+    "--audit-every",
+];
+
 /// `--help` groups the options by task, in every subcommand: no heading
 /// carries over to the options after a group, and every option is listed.
 #[test]
@@ -1029,6 +1043,8 @@ fn help_groups_every_option_under_its_task() {
                         "--metrics",
                     ],
                 ),
+                // `--audit-every` and how the periodic audit asks.
+                ("Audit", AUDIT),
             ]),
         ),
         (
