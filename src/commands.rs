@@ -182,6 +182,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
             let (tx, rx) = crossbeam_channel::bounded(4);
             let periodic = crate::audit::periodic::Periodic {
                 interval,
+                grace: config.audit.consistency_grace,
                 options: audit_options(&config.audit)?,
                 rules: Arc::clone(&rules),
                 targets: config.outputs.clone(),
@@ -233,9 +234,9 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
                 .into(),
         ));
     }
-    if args.audit.audit_every.is_some() {
+    if args.audit.audit_every.is_some() || args.audit.consistency_grace.is_some() {
         return Err(CommandError::Usage(
-            "--audit-every is for live: audit asks once".into(),
+            "--audit-every and --consistency-grace are for live: audit asks once, and raises servers that disagree at once".into(),
         ));
     }
     let options = audit_options(&config.audit)?(started);

@@ -22,12 +22,13 @@ use crate::stats::{AuditCounts, CaptureCounters, OutputReport, Summary};
 /// An audit's (or one zone's) answers and failures as the output stage
 /// takes them: matched, with the findings of answers compared with each
 /// other, and the `audit_failed` events. Answers are numbered from
-/// `first_packet`.
+/// `first_packet`; a finding `keep` refuses raises nothing (yet).
 pub fn process(
     result: AuditResult,
     rules: &SharedRules,
     targets: &OutputTargets,
     first_packet: u64,
+    mut keep: impl FnMut(&Finding) -> bool,
 ) -> Injected {
     let loaded = rules.load_full();
     let zones = &loaded.expected;
@@ -63,7 +64,7 @@ pub fn process(
     // The sensor asked: two answers to its questions are no race between
     // a server and an injector.
     processed.digests = Default::default();
-    for f in findings {
+    for f in findings.into_iter().filter(|f| keep(f)) {
         if let Some(a) = answers.get(f.answer) {
             let s = source(f.answer);
             processed.alerts.push(finding_alert(zones, a, s, f));
@@ -101,7 +102,7 @@ pub fn write(
         processed,
         sources,
         events,
-    } = process(result, rules, targets, 1);
+    } = process(result, rules, targets, 1, |_| true);
     let mut emitter = Emitter::new(
         Suppressor::new(suppress_us),
         AlertPolicy::new(Arc::clone(rules), targets.sensor_name.clone()),

@@ -113,6 +113,10 @@ pub struct AuditFlags {
     /// live only: audit the expect file's zones at start and then every DURATION ("15m"), into the run's outputs. Default: no audit.
     #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
     pub audit_every: Option<String>,
+
+    /// live only: servers of a zone that disagree (inconsistent_servers) are raised once they have disagreed, the same way, in every audit for this long ("1h"; "0s" at once). Default 1h.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub consistency_grace: Option<String>,
 }
 
 #[derive(Debug, Args)]

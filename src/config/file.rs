@@ -55,6 +55,8 @@ pub struct AuditSection {
     pub max_duration: Option<Spanned<String>>,
     /// `live` audits every this long, e.g. "15m".
     pub interval: Option<Spanned<String>>,
+    /// `live`: how long servers may disagree before it is raised.
+    pub consistency_grace: Option<Spanned<String>>,
 }
 
 /// Which indicators and expected records to load.

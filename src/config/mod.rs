@@ -82,6 +82,8 @@ pub struct AuditConfig {
     pub resolv_conf: PathBuf,
     /// `live` audits at start and then every this long.
     pub interval: Option<Duration>,
+    /// `live`: servers that disagree are raised after this long.
+    pub consistency_grace: Duration,
     pub timeout: Duration,
     pub retries: u32,
     pub rate: f64,
@@ -616,6 +618,21 @@ fn audit_config(
             Duration::ZERO,
         )?),
     };
+    // Zero is allowed here: raise at once.
+    let consistency_grace = match (&flags.consistency_grace, &fa.consistency_grace) {
+        (Some(v), _) => parse_duration(v).map_err(|problem| ConfigError::Flag {
+            flag: "--consistency-grace",
+            value: v.clone(),
+            problem,
+        })?,
+        (None, Some(v)) => parse_duration(v.get_ref()).map_err(|p| {
+            at(
+                v.span(),
+                format!("audit.consistency_grace {:?}: {p}", v.get_ref()),
+            )
+        })?,
+        (None, None) => Duration::from_secs(3600),
+    };
     let retries = match (flags.retries, &fa.retries) {
         (Some(r), _) => r,
         (None, Some(r)) if *r.get_ref() > MAX_RETRIES => {
@@ -657,6 +674,7 @@ fn audit_config(
         },
         resolvers,
         interval,
+        consistency_grace,
         resolv_conf: flags
             .resolv_conf
             .clone()

@@ -667,3 +667,70 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
         .count();
     assert_eq!(mx_alerts, 1);
 }
+
+#[test]
+fn live_raises_servers_that_disagree_once_they_outlast_the_grace() {
+    let mut h = Hierarchy::new("au11");
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld_zone(&good_delegation()));
+    h.serve("ns1", &[NS1], "example.test.", &good_org());
+    let old = good_org().replace(" 2026113001 ", " 2026112901 ");
+    h.serve("ns2", &[NS2, NS2_V6], "example.test.", &old);
+    let dir = h.dir.path();
+    let path = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let expect = path("zones.toml", &expect_file(&[]));
+    let hints = path("root.hints", &crate::common::dnstree::root_hints());
+    let resolv = path("resolv.conf", "");
+    let sensor = crate::common::live::Sensor::start(
+        &h.net,
+        dir,
+        &[
+            "--expect",
+            &expect,
+            "--root-hints",
+            &hints,
+            "--resolv-conf",
+            &resolv,
+            "--audit-every",
+            "1s",
+            "--consistency-grace",
+            "4s",
+            "--server-timeout",
+            "500ms",
+            "--rate",
+            "100",
+            "--dns-port",
+            "5353",
+        ],
+    );
+    let inconsistent = |lines: &[serde_json::Value]| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "inconsistent_servers")
+            .count()
+    };
+    // The first audit's answers are written (health counts them), and the
+    // servers' disagreement is not raised: it is younger than the grace.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(62))
+    });
+    assert_eq!(inconsistent(&lines), 0, "{lines:#?}");
+    // It is once the audits have seen it for 4 s.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        inconsistent(lines) >= 1
+    });
+    let soa = lines
+        .iter()
+        .find(|l| l["kind"] == "inconsistent_servers")
+        .unwrap();
+    assert_eq!(soa["qtype"], "SOA");
+    assert_eq!(soa["source"]["audit"]["server"], NS2);
+    let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+}

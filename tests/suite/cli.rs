@@ -946,6 +946,7 @@ const AUDIT: &[&str] = &[
     "--rate",
     "--max-duration",
     "--audit-every",
+    "--consistency-grace",
 ];
 
 /// `--help` groups the options by task, in every subcommand: no heading
@@ -1300,7 +1301,7 @@ fn audit_refuses_to_start_without_zones_or_with_bad_settings() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("--audit-every is for live"),
+        stderr(&o).contains("--audit-every and --consistency-grace are for live"),
         "{}",
         stderr(&o)
     );
