@@ -103,6 +103,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
         after_open: None,
         suppress: config.suppress,
         reopen: None,
+        injected: None,
     };
     finish(run(run_config), &config)
 }
@@ -115,7 +116,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         }
         return Ok(Status::Ok);
     }
-    let mut config = Config::build(&args.common, &args.capture, &AuditFlags::default())?;
+    let mut config = Config::build(&args.common, &args.capture, &args.audit)?;
     // Capture never waits for a SIEM: a full queue drops, counted.
     config.outputs.delivery.backpressure = false;
     // The spool is handed to --user; on the next start it is that user's.
@@ -168,6 +169,34 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     .watch(move || {
         let _ = reopen_tx.try_send(());
     })?;
+    let stop = stop_on_signals()?;
+    // The periodic audit: its thread only sends to the output thread, and
+    // ends when that one is gone or the run stops.
+    let injected = match config.audit.interval {
+        Some(interval) => {
+            if rules.load().expected.is_empty() {
+                return Err(CommandError::Usage(
+                    "--audit-every needs the zones to audit: give --expect FILE".into(),
+                ));
+            }
+            let (tx, rx) = crossbeam_channel::bounded(4);
+            let periodic = crate::audit::periodic::Periodic {
+                interval,
+                grace: config.audit.consistency_grace,
+                options: audit_options(&config.audit)?,
+                rules: Arc::clone(&rules),
+                targets: config.outputs.clone(),
+                tx,
+                stop: Arc::clone(&stop),
+            };
+            std::thread::Builder::new()
+                .name("audit".into())
+                .spawn(move || crate::audit::periodic::run(periodic))
+                .map_err(io_error("cannot start the audit thread"))?;
+            Some(rx)
+        }
+        None => None,
+    };
     let run_config = RunConfig {
         inputs: Inputs::Live {
             interfaces: live.interfaces.clone(),
@@ -181,10 +210,11 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         progress: false,
         metrics,
         rule_stats,
-        stop: stop_on_signals()?,
+        stop,
         after_open,
         suppress: config.suppress,
         reopen: Some(reopen_rx),
+        injected,
     };
     let status = finish(run(run_config), &config);
     drop(reload);
@@ -194,8 +224,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
 /// `dnsentry audit`: asks the zones' parent and authoritative servers and
 /// writes what the answers raise. `Partial` when a question got no answer.
 pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
-    use crate::audit::client::ClientOptions;
-    use crate::audit::{AuditOptions, audit, hints, report};
+    use crate::audit::{audit, report};
     let started = std::time::Instant::now();
     let config = Config::build(&args.common, &LiveFlags::default(), &args.audit)?;
     let loaded = load_rules(&config.rules)?;
@@ -205,23 +234,12 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
                 .into(),
         ));
     }
-    let a = &config.audit;
-    let roots = match &a.root_hints {
-        Some(path) => hints::load(path)?,
-        None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
-    };
-    let options = AuditOptions {
-        roots,
-        parent_servers: a.parent_servers.clone(),
-        names: a.names.clone(),
-        client: ClientOptions {
-            timeout: a.timeout,
-            retries: a.retries,
-            rate: a.rate,
-        },
-        port: 53,
-        deadline: started + a.max_duration,
-    };
+    if args.audit.audit_every.is_some() || args.audit.consistency_grace.is_some() {
+        return Err(CommandError::Usage(
+            "--audit-every and --consistency-grace are for live: audit asks once, and raises servers that disagree at once".into(),
+        ));
+    }
+    let options = audit_options(&config.audit)?(started);
     // Outputs open before anything is asked: an unwritable one fails now.
     let outputs = crate::output::OutputSet::open(&config.outputs)
         .map_err(|e| CommandError::Pipeline(PipelineError::Output(e)))?;
@@ -242,6 +260,38 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
     });
     let status = finish(outcome.map_err(PipelineError::Output), &config)?;
     Ok(if failed { Status::Partial } else { status })
+}
+
+/// What builds the options of one audit starting at an instant: the root
+/// hints and resolvers are read once, now, so a bad file fails the command
+/// before anything runs.
+fn audit_options(
+    a: &crate::config::AuditConfig,
+) -> Result<Box<dyn Fn(std::time::Instant) -> crate::audit::AuditOptions + Send>, CommandError> {
+    use crate::audit::client::ClientOptions;
+    use crate::audit::hints;
+    let roots = match &a.root_hints {
+        Some(path) => hints::load(path)?,
+        None => hints::parse(hints::BUILTIN_NAME, hints::BUILTIN)?,
+    };
+    let resolvers = match &a.resolvers {
+        Some(r) => r.clone(),
+        None => crate::audit::resolvconf::load(&a.resolv_conf)?,
+    };
+    let a = a.clone();
+    Ok(Box::new(move |started| crate::audit::AuditOptions {
+        roots: roots.clone(),
+        parent_servers: a.parent_servers.clone(),
+        names: a.names.clone(),
+        resolvers: resolvers.clone(),
+        client: ClientOptions {
+            timeout: a.timeout,
+            retries: a.retries,
+            rate: a.rate,
+        },
+        port: 53,
+        deadline: started + a.max_duration,
+    }))
 }
 
 /// The summary, `--stats-json`, and the exit status of a run.

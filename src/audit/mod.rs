@@ -17,10 +17,32 @@
 //! source differs: the question asked ([`crate::model::audit`]).
 
 pub mod client;
+pub mod consistency;
 pub mod delegation;
+pub mod dnssec;
 pub mod hints;
+pub mod periodic;
 pub mod plan;
 pub mod report;
+pub mod resolvconf;
 pub mod run;
 
 pub use run::{AuditOptions, AuditResult, audit};
+
+/// What the audit finds by comparing answers with each other (and not
+/// one answer with the expect file, which is the matcher's): one alert
+/// on one answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: crate::model::AlertKind,
+    /// Index of the answer in the audit's answers.
+    pub answer: usize,
+    /// Owner, presentation format without the trailing dot.
+    pub owner: String,
+    pub rrtype: u16,
+    pub ttl: Option<u32>,
+    /// The monitored zone (folded).
+    pub zone: String,
+    pub value: String,
+    pub expected: Vec<String>,
+}

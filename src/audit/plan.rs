@@ -15,6 +15,7 @@ pub const TYPE_SOA: u16 = 6;
 pub const TYPE_MX: u16 = 15;
 pub const TYPE_AAAA: u16 = 28;
 pub const TYPE_DS: u16 = 43;
+pub const TYPE_DNSKEY: u16 = 48;
 
 /// One monitored zone's audit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +77,10 @@ fn plan(zones: &ExpectedZones, z: &ZonePolicy, extra: &[String]) -> ZonePlan {
         ask(&zone, TYPE_NS),
         ask(&zone, TYPE_MX),
     ];
+    // A signed zone's keys, which every signature is checked against.
+    if z.dnssec {
+        authoritative.push(ask(&zone, TYPE_DNSKEY));
+    }
     for (i, n) in names.iter().enumerate() {
         authoritative.push(ask(n, TYPE_A));
         authoritative.push(ask(n, TYPE_AAAA));

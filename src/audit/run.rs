@@ -33,6 +33,9 @@ pub struct AuditOptions {
     pub parent_servers: Vec<SocketAddr>,
     /// More names to ask about (each joins the zone it falls in).
     pub names: Vec<String>,
+    /// The organisation's resolvers: asked the authoritative servers'
+    /// questions with recursion desired.
+    pub resolvers: Vec<SocketAddr>,
     pub client: ClientOptions,
     /// The port name servers are asked on, when not given (53).
     pub port: u16,
@@ -66,7 +69,8 @@ pub struct AuditResult {
     pub answers: Vec<Asked>,
     pub failures: Vec<Failure>,
     pub zones: u64,
-    /// Distinct servers asked about the zones (parents and authoritative).
+    /// Distinct servers asked about the zones (parents, authoritative and
+    /// resolvers).
     pub servers: u64,
     /// Questions sent, delegation lookups included: each was answered or
     /// failed.
@@ -80,30 +84,72 @@ pub struct AuditResult {
 
 /// Audits every zone of `zones`.
 pub fn audit(zones: &ExpectedZones, opts: &AuditOptions) -> AuditResult {
+    let mut all = AuditResult::default();
+    let mut servers: Vec<SocketAddr> = Vec::new();
+    audit_each(zones, opts, |zone, seen| {
+        all.zones += zone.zones;
+        all.asked += zone.asked;
+        all.answered += zone.answered;
+        all.failed += zone.failed;
+        all.not_asked += zone.not_asked;
+        all.answers.extend(zone.answers);
+        all.failures.extend(zone.failures);
+        for s in seen {
+            if !servers.contains(s) {
+                servers.push(*s);
+            }
+        }
+        true
+    });
+    all.servers = servers.len() as u64;
+    all
+}
+
+/// Audits the zones of `zones` one after the other, handing each zone's
+/// result (and the servers it asked) to `each` as soon as it is done;
+/// stops when `each` says `false`.
+pub fn audit_each(
+    zones: &ExpectedZones,
+    opts: &AuditOptions,
+    mut each: impl FnMut(AuditResult, &[SocketAddr]) -> bool,
+) {
     let client = Client::new(opts.client.clone(), opts.deadline);
     let resolver = Resolver {
         client: &client,
         roots: &opts.roots,
         port: opts.port,
     };
-    let mut out = AuditResult::default();
-    let mut servers_seen: Vec<SocketAddr> = Vec::new();
-    for plan in plans(zones, &opts.names) {
-        out.zones += 1;
-        audit_zone(&plan, opts, &client, &resolver, &mut out, &mut servers_seen);
-    }
-    out.servers = servers_seen.len() as u64;
-    let t = &client.tally;
     use std::sync::atomic::Ordering::Relaxed;
-    out.asked = t.asked.load(Relaxed);
-    // An error code or a lame answer is no answer about the zone.
-    let unusable = t.unusable.load(Relaxed);
-    out.answered = t.answered.load(Relaxed).saturating_sub(unusable);
-    out.failed = t.failed.load(Relaxed) + unusable;
-    // Name servers without an address: their questions were never asked.
-    let unaddressed = out.failures.iter().filter(|f| f.server.is_none()).count() as u64;
-    out.not_asked = t.not_asked.load(Relaxed) + unaddressed;
-    out
+    let t = &client.tally;
+    for plan in plans(zones, &opts.names) {
+        let before = [
+            t.asked.load(Relaxed),
+            t.answered.load(Relaxed),
+            t.failed.load(Relaxed),
+            t.not_asked.load(Relaxed),
+            t.unusable.load(Relaxed),
+        ];
+        let mut out = AuditResult {
+            zones: 1,
+            ..AuditResult::default()
+        };
+        let mut seen: Vec<SocketAddr> = Vec::new();
+        audit_zone(&plan, opts, &client, &resolver, &mut out, &mut seen);
+        let delta = |i: usize, now: u64| now - before.get(i).copied().unwrap_or(0);
+        out.servers = seen.len() as u64;
+        out.asked = delta(0, t.asked.load(Relaxed));
+        // An error code or a lame answer is no answer about the zone.
+        let unusable = delta(4, t.unusable.load(Relaxed));
+        out.answered = delta(1, t.answered.load(Relaxed)).saturating_sub(unusable);
+        out.failed = delta(2, t.failed.load(Relaxed)) + unusable;
+        // Name servers without an address: their questions were never
+        // asked.
+        let unaddressed = out.failures.iter().filter(|f| f.server.is_none()).count() as u64;
+        out.not_asked = delta(3, t.not_asked.load(Relaxed)) + unaddressed;
+        if !each(out, &seen) {
+            return;
+        }
+    }
 }
 
 fn audit_zone(
@@ -204,6 +250,34 @@ fn audit_zone(
         out,
     );
     note_servers(seen, &auth);
+
+    // What clients are told: an answer that differs from the zone's is a
+    // poisoned cache or someone on the path.
+    let resolvers: Vec<Target> = opts
+        .resolvers
+        .iter()
+        .map(|a| Target {
+            addr: *a,
+            name: None,
+        })
+        .collect();
+    let recursive: Vec<Question> = plan
+        .authoritative
+        .iter()
+        .map(|q| Question {
+            recurse: true,
+            ..q.clone()
+        })
+        .collect();
+    ask_all(
+        client,
+        &resolvers,
+        &recursive,
+        AuditRole::Resolver,
+        zone,
+        out,
+    );
+    note_servers(seen, &resolvers);
 }
 
 /// A server to ask.

@@ -86,6 +86,14 @@ pub struct AuditFlags {
     #[arg(help_heading = AUDIT, long = "name", value_name = "NAME")]
     pub names: Vec<String>,
 
+    /// A resolver of the organisation's to ask the same questions (recursion desired), ADDR or ADDR:PORT. Repeatable. Default: the nameservers of --resolv-conf.
+    #[arg(help_heading = AUDIT, long = "resolver", value_name = "ADDR")]
+    pub resolvers: Vec<String>,
+
+    /// Where the default resolvers are read from (its nameserver lines). Default /etc/resolv.conf.
+    #[arg(help_heading = AUDIT, long, value_name = "FILE")]
+    pub resolv_conf: Option<PathBuf>,
+
     /// How long to wait for each answer before asking again ("2s", "500ms"). Default 2s.
     #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
     pub server_timeout: Option<String>,
@@ -101,6 +109,14 @@ pub struct AuditFlags {
     /// The audit asks nothing after this long ("5m"); what is left is reported not asked. Default 5m.
     #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
     pub max_duration: Option<String>,
+
+    /// live only: audit the expect file's zones at start and then every DURATION ("15m"), into the run's outputs. Default: no audit.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub audit_every: Option<String>,
+
+    /// live only: servers of a zone that disagree (inconsistent_servers) are raised once they have disagreed, the same way, in every audit for this long ("1h"; "0s" at once). Default 1h.
+    #[arg(help_heading = AUDIT, long, value_name = "DURATION")]
+    pub consistency_grace: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +405,9 @@ pub struct LiveArgs {
 
     #[command(flatten)]
     pub capture: LiveFlags,
+
+    #[command(flatten)]
+    pub audit: AuditFlags,
 }
 
 /// Capture and health settings of `live` (the config file's `[capture]`

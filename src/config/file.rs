@@ -40,6 +40,11 @@ pub struct AuditSection {
     /// More names to ask about.
     #[serde(default)]
     pub names: Vec<String>,
+    /// Resolvers to ask the same questions; those of `resolv_conf` when
+    /// absent, none when empty.
+    pub resolvers: Option<Vec<Spanned<String>>>,
+    /// Where the default resolvers are read from.
+    pub resolv_conf: Option<PathBuf>,
     /// Wait per try, e.g. "2s".
     pub server_timeout: Option<Spanned<String>>,
     /// Tries after the first.
@@ -48,6 +53,10 @@ pub struct AuditSection {
     pub rate: Option<Spanned<f64>>,
     /// Nothing is asked after this long, e.g. "5m".
     pub max_duration: Option<Spanned<String>>,
+    /// `live` audits every this long, e.g. "15m".
+    pub interval: Option<Spanned<String>>,
+    /// `live`: how long servers may disagree before it is raised.
+    pub consistency_grace: Option<Spanned<String>>,
 }
 
 /// Which indicators and expected records to load.
@@ -210,6 +219,9 @@ fn rebase(cfg: &mut FileConfig, base: &Path) {
         rebase(p);
     }
     if let Some(p) = cfg.audit.root_hints.as_mut() {
+        rebase(p);
+    }
+    if let Some(p) = cfg.audit.resolv_conf.as_mut() {
         rebase(p);
     }
     for t in &mut cfg.outputs.syslog {

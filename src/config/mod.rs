@@ -76,6 +76,14 @@ pub struct AuditConfig {
     pub root_hints: Option<PathBuf>,
     pub parent_servers: Vec<SocketAddr>,
     pub names: Vec<String>,
+    /// Resolvers given (flag or file); `None`: those of `resolv_conf`,
+    /// read when the audit starts.
+    pub resolvers: Option<Vec<SocketAddr>>,
+    pub resolv_conf: PathBuf,
+    /// `live` audits at start and then every this long.
+    pub interval: Option<Duration>,
+    /// `live`: servers that disagree are raised after this long.
+    pub consistency_grace: Duration,
     pub timeout: Duration,
     pub retries: u32,
     pub rate: f64,
@@ -532,6 +540,33 @@ fn audit_config(
             })
             .collect::<Result<Vec<_>, _>>()?
     };
+    let resolvers = if !flags.resolvers.is_empty() {
+        Some(
+            flags
+                .resolvers
+                .iter()
+                .map(|s| {
+                    parse_server(s).map_err(|problem| ConfigError::Flag {
+                        flag: "--resolver",
+                        value: s.clone(),
+                        problem,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    } else if let Some(list) = &fa.resolvers {
+        Some(
+            list.iter()
+                .map(|s| {
+                    parse_server(s.get_ref()).map_err(|p| {
+                        at(s.span(), format!("audit.resolvers {:?}: {p}", s.get_ref()))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    } else {
+        None
+    };
     let duration = |flag: &'static str,
                     v: Option<&String>,
                     key: &str,
@@ -573,6 +608,31 @@ fn audit_config(
         fa.max_duration.as_ref(),
         Duration::from_secs(300),
     )?;
+    let interval = match (&flags.audit_every, &fa.interval) {
+        (None, None) => None,
+        (v, fv) => Some(duration(
+            "--audit-every",
+            v.as_ref(),
+            "interval",
+            fv.as_ref(),
+            Duration::ZERO,
+        )?),
+    };
+    // Zero is allowed here: raise at once.
+    let consistency_grace = match (&flags.consistency_grace, &fa.consistency_grace) {
+        (Some(v), _) => parse_duration(v).map_err(|problem| ConfigError::Flag {
+            flag: "--consistency-grace",
+            value: v.clone(),
+            problem,
+        })?,
+        (None, Some(v)) => parse_duration(v.get_ref()).map_err(|p| {
+            at(
+                v.span(),
+                format!("audit.consistency_grace {:?}: {p}", v.get_ref()),
+            )
+        })?,
+        (None, None) => Duration::from_secs(3600),
+    };
     let retries = match (flags.retries, &fa.retries) {
         (Some(r), _) => r,
         (None, Some(r)) if *r.get_ref() > MAX_RETRIES => {
@@ -612,6 +672,14 @@ fn audit_config(
         } else {
             flags.names.clone()
         },
+        resolvers,
+        interval,
+        consistency_grace,
+        resolv_conf: flags
+            .resolv_conf
+            .clone()
+            .or_else(|| fa.resolv_conf.clone())
+            .unwrap_or_else(|| PathBuf::from(crate::audit::resolvconf::SYSTEM)),
         timeout,
         retries,
         rate,

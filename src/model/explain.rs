@@ -69,6 +69,17 @@ impl Alert {
                 m,
                 "{owner} {rr} in the signed zone {zone} came without {expected} although the query asked for DNSSEC"
             ),
+            AlertKind::DnssecInvalid => write!(
+                m,
+                "{owner} {rr} in the signed zone {zone} does not validate: {value} ({expected}): changed after signing, or signed by someone else"
+            ),
+            AlertKind::InconsistentServers => write!(
+                m,
+                "the servers of zone {zone} answer {} {} differently: {value}",
+                self.qname,
+                self.qtype
+                    .map_or_else(|| "?".to_string(), |t| type_name(t).to_string())
+            ),
             AlertKind::ConflictingResponse => match &self.detail {
                 AlertDetail::Conflict(c) => write!(
                     m,

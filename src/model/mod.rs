@@ -573,6 +573,8 @@ pub enum AlertKind {
     UnexpectedResolver,
     DnssecMissing,
     ConflictingResponse,
+    DnssecInvalid,
+    InconsistentServers,
 }
 
 impl AlertKind {
@@ -580,7 +582,7 @@ impl AlertKind {
         AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AlertKind; 11] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::IocAddress,
         AlertKind::IocDomain,
         AlertKind::UnexpectedAddress,
@@ -592,6 +594,8 @@ impl AlertKind {
         AlertKind::UnexpectedResolver,
         AlertKind::DnssecMissing,
         AlertKind::ConflictingResponse,
+        AlertKind::DnssecInvalid,
+        AlertKind::InconsistentServers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -607,6 +611,8 @@ impl AlertKind {
             AlertKind::UnexpectedResolver => "unexpected_resolver",
             AlertKind::DnssecMissing => "dnssec_missing",
             AlertKind::ConflictingResponse => "conflicting_response",
+            AlertKind::DnssecInvalid => "dnssec_invalid",
+            AlertKind::InconsistentServers => "inconsistent_servers",
         }
     }
 
@@ -624,8 +630,10 @@ impl AlertKind {
             | AlertKind::UnexpectedNsAddress
             | AlertKind::UnexpectedResolver
             | AlertKind::DnssecMissing
+            | AlertKind::DnssecInvalid
             | AlertKind::ConflictingResponse => Severity::High,
             AlertKind::UnexpectedAddress
+            | AlertKind::InconsistentServers
             | AlertKind::UnexpectedMx
             | AlertKind::UnexpectedCname
             | AlertKind::LowTtl => Severity::Medium,

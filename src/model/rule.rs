@@ -115,7 +115,7 @@ const AUDIT_RECORD: &str = "Audit the record at your DNS provider and registrar.
      certificates issued for the name since the change. If it was yours, update the expect file.";
 
 /// Every rule, detections in [`AlertKind::ALL`] order, then the sensor's.
-pub const CATALOGUE: [Rule; 15] = [
+pub const CATALOGUE: [Rule; 17] = [
     Rule {
         id: 9_000_001,
         rev: 1,
@@ -270,6 +270,36 @@ pub const CATALOGUE: [Rule; 15] = [
             Certificate Transparency logs for certificates issued for the name.",
     },
     Rule {
+        id: 9_000_012,
+        rev: 1,
+        kind: "dnssec_invalid",
+        name: "DNSENTRY Signed zone answered with a signature that does not validate",
+        category: "Forged or stripped DNS answer",
+        description: "An audited answer of a signed zone carried an RRSIG that does not validate against the zone's DNSKEY, or a DNSKEY set no DS at the parent vouches for.",
+        severity: severity_number(Severity::High),
+        attack: &[ADVERSARY_IN_THE_MIDDLE, DNS_SERVER],
+        references: &[CISA_AA19_024A],
+        remediation: "Compare the record with the one you published: a record changed outside \
+            the signing process (at the DNS provider, or by someone who took its account) keeps \
+            its old signature. Re-sign from a known-good zone, check the DS at the registry, \
+            change the DNS account passwords and add multi-factor authentication.",
+    },
+    Rule {
+        id: 9_000_013,
+        rev: 1,
+        kind: "inconsistent_servers",
+        name: "DNSENTRY Servers of a zone give different answers",
+        category: "DNS record change",
+        description: "Audited servers of one zone answered one question differently: authoritative servers with different SOA serials or records, or a resolver with an answer no authoritative server gave.",
+        severity: severity_number(Severity::Medium),
+        attack: &[DNS_SERVER, ADVERSARY_IN_THE_MIDDLE],
+        references: &[CISA_AA19_024A],
+        remediation: "Find which server is right: a secondary that stopped transferring \
+            serves an old zone, one that serves records nobody published was changed by \
+            someone else, and a resolver that answers what no authoritative server says is \
+            poisoned or intercepted. Fix the server, then audit again.",
+    },
+    Rule {
         id: 9_000_101,
         rev: 1,
         kind: "sensor_health",
@@ -364,6 +394,8 @@ mod tests {
         // Pinned: SIEM content keys on these numbers.
         assert_eq!(AlertKind::IocAddress.rule().id, 9_000_001);
         assert_eq!(AlertKind::ConflictingResponse.rule().id, 9_000_011);
+        assert_eq!(AlertKind::DnssecInvalid.rule().id, 9_000_012);
+        assert_eq!(AlertKind::InconsistentServers.rule().id, 9_000_013);
         assert_eq!(rule(RuleKind::CaptureStalled).id, 9_000_103);
         assert_eq!(rule(RuleKind::AuditFailed).kind, "audit_failed");
         assert_eq!(rule(RuleKind::AuditFailed).id, 9_000_104);

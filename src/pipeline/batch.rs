@@ -46,6 +46,17 @@ pub struct ProcessOptions {
 }
 
 /// Decodes and matches batches: one per worker thread.
+/// Results made outside the capture path (a periodic audit's answers),
+/// written by the output thread between two batches through the same
+/// [`Emitter`]: the same suppression, allow entries and outputs. Each
+/// carries the names its sources index.
+#[derive(Debug)]
+pub struct Injected {
+    pub processed: Processed,
+    pub sources: SourceNames,
+    pub events: Vec<crate::stats::SensorEvent>,
+}
+
 pub struct Processor {
     matcher: Matcher,
     sources: SourceNames,

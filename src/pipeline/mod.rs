@@ -99,6 +99,9 @@ pub struct RunConfig {
     /// Each message reopens the output files at their paths (after a log
     /// rotation).
     pub reopen: Option<Receiver<()>>,
+    /// Results made beside the capture (`live --audit-every`), written
+    /// between batches.
+    pub injected: Option<Receiver<batch::Injected>>,
 }
 
 /// What a run did.
@@ -344,6 +347,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
             health.is_some(),
         ),
         reopen: cfg.reopen.take(),
+        injected: cfg.injected.take(),
     });
 
     let mut files = Vec::new();

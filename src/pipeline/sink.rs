@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, never, select, tick};
 
-use super::batch::{Emitter, Processed};
+use super::batch::{Emitter, Injected, Processed};
 use crate::health::{HealthBoard, HealthOptions, HealthReporter};
 use crate::model::SourceNames;
 use crate::output::{Event, OutputError, OutputKind, OutputSet};
@@ -29,6 +29,8 @@ pub(super) struct Ctx<'a> {
     /// Each message asks for the output files to be reopened at their
     /// paths.
     pub reopen: Option<Receiver<()>>,
+    /// Results made beside the capture (the periodic audit's).
+    pub injected: Option<Receiver<Injected>>,
 }
 
 /// What the output thread counted: alerts written, worker counters,
@@ -49,8 +51,10 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
         health,
         mut emitter,
         reopen,
+        injected,
     } = ctx;
     let reopen = reopen.unwrap_or_else(never);
+    let mut injected = injected.unwrap_or_else(never);
     let live = health.is_some();
     let ticker = match health {
         Some(h) => tick(h.interval),
@@ -74,6 +78,35 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                             stop.store(true, Ordering::Relaxed);
                             failure = Some(e);
                         }
+                    }
+                }
+                if live {
+                    board.publish_totals(|t| {
+                        t.workers = emitter.counters.clone();
+                        t.alerts = emitter.alerts.clone();
+                        t.policy = emitter.policy_counts().clone();
+                    });
+                }
+            }
+            recv(injected) -> msg => {
+                let Ok(batch) = msg else {
+                    // Whoever made them is done.
+                    injected = never();
+                    continue;
+                };
+                if failure.is_some() {
+                    continue;
+                }
+                let written = emitter
+                    .emit(batch.processed, outputs, &batch.sources)
+                    .and_then(|n| {
+                        write_events(outputs, batch.events, board, &batch.sources).map(|()| n)
+                    });
+                match written {
+                    Ok(n) => Progress::add(&progress.alerts, n),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        failure = Some(e);
                     }
                 }
                 if live {

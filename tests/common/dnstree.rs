@@ -29,6 +29,10 @@ pub const NS2: &str = "198.18.53.12";
 pub const SILENT: &str = "198.18.53.13";
 /// Serves another zone only: it refuses questions about example.test.
 pub const LAME: &str = "198.18.53.14";
+/// An Unbound resolver using the test's root.
+pub const RESOLVER: &str = "198.18.53.20";
+/// A second one, told a different address for www.example.test.
+pub const POISONED: &str = "198.18.53.21";
 /// Where a hijacked delegation points.
 pub const EVIL: &str = "198.18.53.99";
 pub const AUDITOR: &str = "198.18.53.200";
@@ -100,6 +104,39 @@ pub fn org_zone(ns: &[&str], mx: &str, www: &str) -> String {
         z.push_str(&format!("{BIG}. IN A 198.18.54.{i}\n"));
     }
     z
+}
+
+/// `text` (a zone file of `zone`) signed with a new key-signing and
+/// zone-signing key (ECDSA P-256, ldns-keygen and ldns-signzone), in
+/// `dir`: the signed zone and the DS line for the parent.
+pub fn sign(dir: &Path, zone: &str, text: &str) -> (String, String) {
+    let dir = dir.join(format!("keys-{zone}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keygen = |ksk: bool| -> String {
+        let mut cmd = Command::new("ldns-keygen");
+        cmd.current_dir(&dir).args(["-a", "ECDSAP256SHA256"]);
+        if ksk {
+            cmd.arg("-k");
+        }
+        let out = cmd
+            .arg(zone)
+            .output()
+            .expect("ldns-keygen (scripts/install-deps --test) must be on PATH");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let ksk = keygen(true);
+    let zsk = keygen(false);
+    std::fs::write(dir.join("zone"), text).unwrap();
+    let out = Command::new("ldns-signzone")
+        .current_dir(&dir)
+        .args(["-o", zone, "zone", &ksk, &zsk])
+        .output()
+        .expect("ldns-signzone (scripts/install-deps --test) must be on PATH");
+    assert!(out.status.success(), "{out:?}");
+    let signed = std::fs::read_to_string(dir.join("zone.signed")).unwrap();
+    let ds = std::fs::read_to_string(dir.join(format!("{ksk}.ds"))).unwrap();
+    (signed, ds)
 }
 
 /// What the organisation expects of example.test.
@@ -211,9 +248,84 @@ impl Drop for Nsd {
     }
 }
 
+/// One Unbound, stopped on drop.
+pub struct Unbound {
+    child: Child,
+}
+
+impl Unbound {
+    /// A resolver on `addr` inside namespace `ns` whose root is the
+    /// test's, without DNSSEC validation (`iterator` only), with
+    /// `local_data` records of its own (`local-data` lines). `test.` is
+    /// one of the names Unbound answers NXDOMAIN for itself (RFC 6761):
+    /// here it is resolved.
+    pub fn start(ns: &str, dir: &Path, label: &str, addr: &str, local_data: &[&str]) -> Unbound {
+        let dir = dir.join(label);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("root.hints"), root_hints()).unwrap();
+        let d = dir.display();
+        let mut conf = format!(
+            "server:\n    interface: {addr}\n    port: 53\n    do-daemonize: no\n\
+             \x20   username: \"\"\n    chroot: \"\"\n    directory: \"{d}\"\n\
+             \x20   pidfile: \"{d}/unbound.pid\"\n    logfile: \"{d}/unbound.log\"\n\
+             \x20   use-syslog: no\n    verbosity: 1\n    num-threads: 1\n\
+             \x20   root-hints: \"{d}/root.hints\"\n    module-config: \"iterator\"\n\
+             \x20   access-control: 198.18.53.0/24 allow\n    do-ip6: no\n\
+             \x20   qname-minimisation: no\n\
+             \x20   local-zone: \"test.\" nodefault\n"
+        );
+        for l in local_data {
+            conf.push_str(&format!("    local-data: \"{l}\"\n"));
+        }
+        conf.push_str("remote-control:\n    control-enable: no\n");
+        let conf_path = dir.join("unbound.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "unbound", "-d", "-c"])
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
+            .spawn()
+            .expect("unbound (scripts/install-deps --test) must be on PATH");
+        let log = dir.join("unbound.log");
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("start of service") {
+                break;
+            }
+            assert!(
+                !text.contains("error") && start.elapsed() < Duration::from_secs(20),
+                "Unbound did not start: {text}{}",
+                std::fs::read_to_string(dir.join("stderr.txt")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Unbound { child }
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The namespaces, the servers and the test's files. Fields drop in
 /// order: the servers stop before their namespace goes.
 pub struct Hierarchy {
+    pub resolvers: Vec<Unbound>,
     pub servers: Vec<Nsd>,
     pub net: Netns,
     pub dir: tempfile::TempDir,
@@ -232,7 +344,7 @@ impl Hierarchy {
             }
             ip(&args).unwrap();
         };
-        for a in [ROOT, TLD, NS1, NS2, SILENT, LAME, EVIL] {
+        for a in [ROOT, TLD, NS1, NS2, SILENT, LAME, EVIL, RESOLVER, POISONED] {
             add(&net.ns_a, &net.veth_a, format!("{a}/24"));
         }
         add(&net.ns_a, &net.veth_a, format!("{NS2_V6}/64"));
@@ -246,6 +358,7 @@ impl Hierarchy {
         ])
         .unwrap();
         Hierarchy {
+            resolvers: Vec::new(),
             servers: Vec::new(),
             net,
             dir: tempfile::tempdir().unwrap(),
@@ -256,6 +369,12 @@ impl Hierarchy {
     pub fn serve(&mut self, label: &str, addrs: &[&str], zone: &str, text: &str) {
         let nsd = Nsd::start(&self.net.ns_a, self.dir.path(), label, addrs, zone, text);
         self.servers.push(nsd);
+    }
+
+    /// Starts an Unbound on `addr` with `local_data` of its own.
+    pub fn resolve(&mut self, label: &str, addr: &str, local_data: &[&str]) {
+        let u = Unbound::start(&self.net.ns_a, self.dir.path(), label, addr, local_data);
+        self.resolvers.push(u);
     }
 
     /// Root, TLD (with `delegation`) and the organisation's two servers
@@ -276,6 +395,12 @@ impl Hierarchy {
         std::fs::write(&expect_path, expect).unwrap();
         let hints = dir.join("root.hints");
         std::fs::write(&hints, root_hints()).unwrap();
+        // No resolver unless the test names one: the host's own are not
+        // the test's.
+        let resolv_conf = dir.join("resolv.conf");
+        if !resolv_conf.exists() {
+            std::fs::write(&resolv_conf, "").unwrap();
+        }
         let alerts = dir.join("alerts.json");
         let stats = dir.join("stats.json");
         let dns_log = dir.join("dns.json");
@@ -288,6 +413,8 @@ impl Hierarchy {
             expect_path.to_str().unwrap(),
             "--root-hints",
             hints.to_str().unwrap(),
+            "--resolv-conf",
+            resolv_conf.to_str().unwrap(),
             "--name",
             "www.example.test",
             "--name",

@@ -158,6 +158,7 @@ pub fn run(spec: RunSpec<'_>) -> Run {
         after_open: None,
         suppress: spec.suppress,
         reopen: None,
+        injected: None,
     })
     .unwrap();
     Run {

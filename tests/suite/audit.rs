@@ -6,7 +6,8 @@
 //! so rather than pass on nothing.
 
 use crate::common::dnstree::{
-    BIG, EVIL, Hierarchy, LAME, NS1, NS2_V6, SILENT, TLD, expect_file, good_delegation, org_zone,
+    AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2, NS2_V6, POISONED, RESOLVER, ROOT,
+    SILENT, TLD, expect_file, good_delegation, org_zone, root_zone, sign, tld_zone,
 };
 
 fn row(
@@ -170,9 +171,32 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
     h.serve("evil", &[EVIL], "example.test.", &copy);
     let run = h.audit(&expect_file(&[]), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // The attacker's copy of the zone differs from the organisation's
+    // servers (the newer zone, or the same serial and more servers): NS
+    // and www.
+    let ours = format!("{NS1}, {NS2}, {NS2_V6} say");
     assert_eq!(
         run.detections(),
         [
+            row(
+                "inconsistent_servers",
+                "example.test",
+                &format!(
+                    "{EVIL} says example.test NS ns1.evil.test; \
+                     {ours} example.test NS ns1.example.test, example.test NS ns2.example.test"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "{EVIL} says www.example.test A 203.0.113.66; {ours} www.example.test A 198.18.53.80"
+                ),
+                "authoritative",
+                EVIL
+            ),
             row(
                 "unexpected_address",
                 "www.example.test",
@@ -275,4 +299,438 @@ fn a_server_that_does_not_answer_or_refuses_is_an_audit_failed_event() {
     // The servers that answer were audited all the same.
     assert_eq!(a["answered"], 64);
     assert_eq!(a["questions_asked"], 69);
+}
+
+#[test]
+fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
+    let mut h = Hierarchy::standard("au5", &good_delegation(), &good_org());
+    h.resolve("unbound", RESOLVER, &[]);
+    // A cache told another address for www: poisoned, or a resolver on
+    // the path that rewrites.
+    h.resolve(
+        "poisoned",
+        POISONED,
+        &["www.example.test. 3600 IN A 203.0.113.66"],
+    );
+    // The system's resolver, from resolv.conf (the default): it resolves
+    // from the test's root and answers as the zone's servers do.
+    std::fs::write(
+        h.dir.path().join("resolv.conf"),
+        format!("# the test's\nsearch example.test\nnameserver {RESOLVER}\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The 64 of the untouched hierarchy, and the zone's 20 through the
+    // resolver.
+    assert_eq!(run.stats["audit"]["questions_asked"], 84, "{}", run.stderr);
+    assert_eq!(run.stats["audit"]["answered"], 84);
+    assert_eq!(run.stats["audit"]["servers"], 5);
+    let through: Vec<&serde_json::Value> = run
+        .dns_log
+        .iter()
+        .filter(|l| l["src_ip"] == RESOLVER)
+        .collect();
+    assert_eq!(through.len(), 20);
+    // Asked with recursion desired, answered with it available.
+    assert!(
+        through.iter().all(|l| l["flags"]["rd"] == true),
+        "{:#?}",
+        through[0]
+    );
+    assert!(through.iter().all(|l| l["flags"]["ra"] == true));
+    // Resolved from the test's root, not answered by Unbound itself.
+    let www = through
+        .iter()
+        .find(|l| l["qname"] == "www.example.test" && l["qtype"] == "A")
+        .unwrap();
+    assert_eq!(www["rcode_name"], "NOERROR", "{www:#}");
+    assert_eq!(www["answers"][0]["data"], "198.18.53.80", "{www:#}");
+
+    // --resolver replaces resolv.conf's, as the config file's
+    // `resolvers` does.
+    let config = h.dir.path().join("dnsentry.toml");
+    std::fs::write(&config, format!("[audit]\nresolvers = [\"{RESOLVER}\"]\n")).unwrap();
+    let run = h.audit(
+        &expect_file(&[]),
+        &["--config", config.to_str().unwrap(), "--resolver", POISONED],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // Against the expect file, and against what the zone's servers say.
+    assert_eq!(
+        run.detections(),
+        [
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "resolver {POISONED} says www.example.test A 203.0.113.66; \
+                     {NS1}, {NS2}, {NS2_V6} say www.example.test A 198.18.53.80"
+                ),
+                "resolver",
+                POISONED
+            ),
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "resolver",
+                POISONED
+            )
+        ]
+    );
+    let alert = run
+        .lines
+        .iter()
+        .find(|l| l["kind"] == "unexpected_address")
+        .unwrap();
+    assert_eq!(alert["src_ip"], POISONED);
+    assert_eq!(alert["source"]["audit"]["qtype"], "A");
+    assert!(
+        alert["source"]["audit"]
+            .get("server_name")
+            .is_none_or(|n| n.is_null())
+    );
+    assert_eq!(run.stats["audit"]["servers"], 5);
+    let run = h.audit(&expect_file(&[]), &["--config", config.to_str().unwrap()]);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    assert!(run.dns_log.iter().any(|l| l["src_ip"] == RESOLVER));
+
+    // A resolv.conf line that names no address stops the audit before it
+    // asks anything, naming the file and line.
+    std::fs::write(
+        h.dir.path().join("resolv.conf"),
+        format!("nameserver {RESOLVER}\nnameserver 198.18.53.300\n"),
+    )
+    .unwrap();
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("resolv.conf:2: nameserver \"198.18.53.300\""),
+        "{}",
+        run.stderr
+    );
+    let auditor: [std::net::IpAddr; 2] = [AUDITOR.parse().unwrap(), AUDITOR_V6.parse().unwrap()];
+    assert!(
+        !run.packets.iter().any(|(s, _)| auditor.contains(s)),
+        "{:?}",
+        run.packets
+    );
+}
+
+/// The organisation's zone signed (then `edit`ed), and its delegation
+/// with the DS (unless the attacker removed it) in the signed TLD, as a
+/// real TLD is.
+fn signed_hierarchy(tag: &str, edit: impl Fn(&str) -> String, with_ds: bool) -> Hierarchy {
+    let mut h = Hierarchy::new(tag);
+    let keys = h.dir.path().to_path_buf();
+    let (signed, ds) = sign(&keys, "example.test", &good_org());
+    let delegation = if with_ds {
+        format!("{}{ds}", good_delegation())
+    } else {
+        good_delegation()
+    };
+    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation));
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld);
+    h.serve("org", &[NS1, NS2, NS2_V6], "example.test.", &edit(&signed));
+    h
+}
+
+fn signed_expect() -> String {
+    expect_file(&[]) + "dnssec = true\n"
+}
+
+#[test]
+fn a_signed_zone_whose_signatures_validate_raises_nothing() {
+    let h = signed_hierarchy("au6", |z| z.to_string(), true);
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.lines.is_empty(), "{:#?}", run.lines);
+    // The 64 of the unsigned zone and its DNSKEY at each of 3 addresses.
+    assert_eq!(run.stats["audit"]["questions_asked"], 67, "{}", run.stderr);
+    let signed = run
+        .dns_log
+        .iter()
+        .filter(|l| {
+            l["answers"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| r["type"] == "RRSIG"))
+        })
+        .count();
+    // At each of 3 addresses SOA, NS, MX, DNSKEY, and the A of the apex,
+    // ns1, ns2, mail, www and big, ns2's AAAA (the rest is no data, proved
+    // in the authority section), and the parent's DS.
+    assert_eq!(signed, 3 * 11 + 1, "answers that carried signatures");
+}
+
+#[test]
+fn a_record_changed_after_signing_is_dnssec_invalid() {
+    // Someone with the DNS provider's password moves www within the
+    // allowed network, without the signing key: the old RRSIG stays.
+    let h = signed_hierarchy(
+        "au7",
+        |z| {
+            let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
+            assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
+            z.lines()
+                .map(|l| {
+                    if www(l) {
+                        l.replace("198.18.53.80", "198.18.53.60")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        },
+        true,
+    );
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections()
+            .into_iter()
+            .map(|(k, o, _, r, s)| (k, o, r, s))
+            .collect::<Vec<_>>(),
+        [(
+            "dnssec_invalid".to_string(),
+            "www.example.test".to_string(),
+            "authoritative".to_string(),
+            NS1.to_string()
+        )]
+    );
+    let alert = &run.lines[0];
+    assert_eq!(alert["rule"]["id"], 9000012);
+    assert_eq!(alert["rrtype"], "A");
+    assert!(
+        alert["value"].as_str().unwrap().contains("does not verify"),
+        "{alert:#}"
+    );
+    assert!(
+        alert["expected"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("DS key ")
+    );
+    assert_eq!(run.stats["suppressed"]["dnssec_invalid"], 2);
+}
+
+#[test]
+fn a_ds_gone_from_the_parent_is_dnssec_missing() {
+    let h = signed_hierarchy("au8", |z| z.to_string(), false);
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.detections(),
+        [row(
+            "dnssec_missing",
+            "example.test",
+            "delegation without DS",
+            "parent",
+            TLD
+        )]
+    );
+}
+
+#[test]
+fn a_server_serving_an_older_zone_is_inconsistent_servers() {
+    // ns2 stopped taking the zone's transfers: it serves yesterday's
+    // serial, with www still at its old (allowed) address.
+    let mut h = Hierarchy::new("au9");
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld_zone(&good_delegation()));
+    h.serve("ns1", &[NS1], "example.test.", &good_org());
+    let old = good_org().replace(" 2026113001 ", " 2026112901 ").replace(
+        "www.example.test. IN A 198.18.53.80",
+        "www.example.test. IN A 198.18.53.50",
+    );
+    assert_ne!(old, good_org());
+    h.serve("ns2", &[NS2, NS2_V6], "example.test.", &old);
+    let run = h.audit(&expect_file(&[]), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let found: Vec<(String, String, String, String)> = run
+        .detections()
+        .into_iter()
+        .map(|(k, o, _, r, s)| (k, o, r, s))
+        .collect();
+    let row4 = |owner: &str| {
+        (
+            "inconsistent_servers".to_string(),
+            owner.to_string(),
+            "authoritative".to_string(),
+            NS2.to_string(),
+        )
+    };
+    assert_eq!(found, [row4("example.test"), row4("www.example.test")]);
+    let value = |owner: &str| {
+        run.lines
+            .iter()
+            .find(|l| l["owner"] == owner)
+            .map(|l| (l["qtype"].clone(), l["value"].as_str().unwrap().to_string()))
+            .unwrap()
+    };
+    let (qtype, soa) = value("example.test");
+    assert_eq!(qtype, "SOA");
+    assert_eq!(
+        soa,
+        format!(
+            "{NS2}, {NS2_V6} say example.test SOA ns1.example.test serial 2026112901; \
+             {NS1} says example.test SOA ns1.example.test serial 2026113001"
+        )
+    );
+    let (_, www) = value("www.example.test");
+    assert_eq!(
+        www,
+        format!(
+            "{NS2}, {NS2_V6} say www.example.test A 198.18.53.50; \
+             {NS1} says www.example.test A 198.18.53.80"
+        )
+    );
+    let soa_alert = run
+        .lines
+        .iter()
+        .find(|l| l["owner"] == "example.test")
+        .unwrap();
+    assert_eq!(soa_alert["rule"]["id"], 9000013);
+    assert_eq!(soa_alert["severity"], "medium");
+}
+
+#[test]
+fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
+    let hijacked = org_zone(
+        &["ns1.example.test", "ns2.example.test"],
+        "mx.evil.test",
+        "198.18.53.80",
+    );
+    let h = Hierarchy::standard("au10", &good_delegation(), &hijacked);
+    let dir = h.dir.path();
+    let path = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let expect = path("zones.toml", &expect_file(&[]));
+    let hints = path("root.hints", &crate::common::dnstree::root_hints());
+    let resolv = path("resolv.conf", "");
+    // The capture watches another port: what it sees of the audit's own
+    // traffic would otherwise raise the same alerts first (and the
+    // audit's would be suppressed as their repeats).
+    let sensor = crate::common::live::Sensor::start(
+        &h.net,
+        dir,
+        &[
+            "--expect",
+            &expect,
+            "--root-hints",
+            &hints,
+            "--resolv-conf",
+            &resolv,
+            "--audit-every",
+            "2s",
+            "--server-timeout",
+            "500ms",
+            "--rate",
+            "50",
+            "--dns-port",
+            "5353",
+        ],
+    );
+    let audited = |l: &serde_json::Value| l["source"]["audit"]["role"] == "authoritative";
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "unexpected_mx" && audited(l))
+    });
+    let mx = lines.iter().find(|l| l["kind"] == "unexpected_mx").unwrap();
+    assert_eq!(mx["value"], "mx.evil.test");
+    assert_eq!(mx["source"]["audit"]["server"], NS1);
+    assert_eq!(mx["source"]["audit"]["qtype"], "MX");
+    assert!(lines.iter().any(|l| l["kind"] == "sensor_health"));
+    // The next audit runs 2 s after the first began: its answers count in
+    // the health events (the capture itself sees no DNS on its port), and
+    // its finding is suppressed as a repeat.
+    sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(2 * 62))
+    });
+    let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Audit done"), "{stderr}");
+    let mx_alerts = crate::common::read_written_json_lines(&dir.join("alerts.json"))
+        .into_iter()
+        .filter(|l| l["kind"] == "unexpected_mx")
+        .count();
+    assert_eq!(mx_alerts, 1);
+}
+
+#[test]
+fn live_raises_servers_that_disagree_once_they_outlast_the_grace() {
+    let mut h = Hierarchy::new("au11");
+    h.serve("root", &[ROOT], ".", &root_zone());
+    h.serve("tld", &[TLD], "test.", &tld_zone(&good_delegation()));
+    h.serve("ns1", &[NS1], "example.test.", &good_org());
+    let old = good_org().replace(" 2026113001 ", " 2026112901 ");
+    h.serve("ns2", &[NS2, NS2_V6], "example.test.", &old);
+    let dir = h.dir.path();
+    let path = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let expect = path("zones.toml", &expect_file(&[]));
+    let hints = path("root.hints", &crate::common::dnstree::root_hints());
+    let resolv = path("resolv.conf", "");
+    let sensor = crate::common::live::Sensor::start(
+        &h.net,
+        dir,
+        &[
+            "--expect",
+            &expect,
+            "--root-hints",
+            &hints,
+            "--resolv-conf",
+            &resolv,
+            "--audit-every",
+            "1s",
+            "--consistency-grace",
+            "4s",
+            "--server-timeout",
+            "500ms",
+            "--rate",
+            "100",
+            "--dns-port",
+            "5353",
+        ],
+    );
+    let inconsistent = |lines: &[serde_json::Value]| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "inconsistent_servers")
+            .count()
+    };
+    // The first audit's answers are written (health counts them), and the
+    // servers' disagreement is not raised: it is younger than the grace.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        lines
+            .iter()
+            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(62))
+    });
+    assert_eq!(inconsistent(&lines), 0, "{lines:#?}");
+    // It is once the audits have seen it for 4 s.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+        inconsistent(lines) >= 1
+    });
+    let soa = lines
+        .iter()
+        .find(|l| l["kind"] == "inconsistent_servers")
+        .unwrap();
+    assert_eq!(soa["qtype"], "SOA");
+    assert_eq!(soa["source"]["audit"]["server"], NS2);
+    let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -934,6 +934,21 @@ fn help_headings(subcommand: &[&str]) -> Headings {
     out
 }
 
+/// The flags of how an audit asks (`live` takes them for `--audit-every`).
+const AUDIT: &[&str] = &[
+    "--root-hints",
+    "--parent-server",
+    "--name",
+    "--resolver",
+    "--resolv-conf",
+    "--server-timeout",
+    "--retries",
+    "--rate",
+    "--max-duration",
+    "--audit-every",
+    "--consistency-grace",
+];
+
 /// `--help` groups the options by task, in every subcommand: no heading
 /// carries over to the options after a group, and every option is listed.
 #[test]
@@ -1029,6 +1044,8 @@ fn help_groups_every_option_under_its_task() {
                         "--metrics",
                     ],
                 ),
+                // `--audit-every` and how the periodic audit asks.
+                ("Audit", AUDIT),
             ]),
         ),
         (
@@ -1272,6 +1289,30 @@ fn audit_refuses_to_start_without_zones_or_with_bad_settings() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("--parent-server \"ns1.example.test\": expected an address"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Periodic audits are live's; and live's period must be a duration.
+    let o = bin()
+        .args(["audit", "--audit-every", "15m", "--expect"])
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--audit-every and --consistency-grace are for live"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args(["live", "-i", "lo", "--audit-every", "0s", "--expect"])
+        .arg(&zones)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--audit-every \"0s\": must be more than 0"),
         "{}",
         stderr(&o)
     );

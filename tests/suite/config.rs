@@ -98,6 +98,16 @@ const BAD: &[Bad] = &[
         ),
     },
     Bad {
+        what: "audit resolver that is no address in the config",
+        files: &[("c.toml", "[audit]\nresolvers = [\"resolver.example\"]\n")],
+        flags: &["--config", "c.toml"],
+        expect: (
+            "c.toml",
+            2,
+            "audit.resolvers \"resolver.example\": expected an address, ADDR:PORT or [IPv6]:PORT",
+        ),
+    },
+    Bad {
         what: "audit timeout of zero in the config",
         files: &[("c.toml", "[audit]\nserver_timeout = \"0s\"\n")],
         flags: &["--config", "c.toml"],

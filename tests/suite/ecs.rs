@@ -286,8 +286,15 @@ fn every_document_of_the_scenario_captures_passes_and_every_kind_is_covered() {
         .filter(|(_, d)| d["event"]["kind"] == "alert")
         .filter_map(|(_, d)| d["dnsentry"]["kind"].as_str())
         .collect();
-    let all: BTreeSet<&str> = dnsentry::model::AlertKind::ALL
+    // dnssec_invalid and inconsistent_servers are raised by `dnsentry
+    // audit` only (signatures checked against the keys it asked for,
+    // servers compared with each other): no capture raises them; the same
+    // writer formats them as every other kind.
+    use dnsentry::model::AlertKind;
+    let audit_only = [AlertKind::DnssecInvalid, AlertKind::InconsistentServers];
+    let all: BTreeSet<&str> = AlertKind::ALL
         .iter()
+        .filter(|k| !audit_only.contains(k))
         .map(|k| k.as_str())
         .collect();
     assert_eq!(kinds, all);
