@@ -55,31 +55,44 @@ pub const DECODED_FLOOR: usize = 4096;
 /// [`DECODED_PER_WIRE_BYTE`] bytes of text per message byte
 /// (`dns_decode_budget`), keeping what came before.
 pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malformed> {
+    let mut resp = DnsResponse::empty(meta);
+    decode_response_into(meta, msg, &mut resp)?;
+    Ok(resp)
+}
+
+/// [`decode_response`] into a response the caller keeps from one message
+/// to the next: its record vectors keep their room, so a worker decodes
+/// without allocating them again (their allocation and release were ~5%
+/// of a benign run). Everything of the previous message is replaced;
+/// after an error `resp` holds nothing of value.
+pub fn decode_response_into(
+    meta: PacketMeta,
+    msg: &[u8],
+    resp: &mut DnsResponse,
+) -> Result<(), Malformed> {
     let mut dec = BinDecoder::new(msg);
     let Header { metadata, counts } =
         Header::read(&mut dec).map_err(|_| Malformed::DnsHeaderTruncated)?;
     let flags_hi = msg.get(2).copied().unwrap_or(0);
     let flags_lo = msg.get(3).copied().unwrap_or(0);
-    let mut resp = DnsResponse {
-        meta,
-        txid: metadata.id,
-        opcode: (flags_hi >> 3) & 0x0f,
-        rcode: flags_lo & 0x0f,
-        flags: DnsFlags {
-            aa: metadata.authoritative,
-            tc: metadata.truncation,
-            rd: metadata.recursion_desired,
-            ra: metadata.recursion_available,
-            ad: metadata.authentic_data,
-            cd: metadata.checking_disabled,
-        },
-        question: None,
-        answers: Vec::new(),
-        authority: Vec::new(),
-        additional: Vec::new(),
-        edns: None,
-        defect: None,
+    resp.meta = meta;
+    resp.txid = metadata.id;
+    resp.opcode = (flags_hi >> 3) & 0x0f;
+    resp.rcode = flags_lo & 0x0f;
+    resp.flags = DnsFlags {
+        aa: metadata.authoritative,
+        tc: metadata.truncation,
+        rd: metadata.recursion_desired,
+        ra: metadata.recursion_available,
+        ad: metadata.authentic_data,
+        cd: metadata.checking_disabled,
     };
+    resp.question = None;
+    resp.answers.clear();
+    resp.authority.clear();
+    resp.additional.clear();
+    resp.edns = None;
+    resp.defect = None;
 
     let mut names = NameCache::default();
     for i in 0..counts.queries {
@@ -91,7 +104,7 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
             }
             Err(e) => {
                 resp.defect = Some(e);
-                return Ok(resp);
+                return Ok(());
             }
         }
     }
@@ -112,7 +125,7 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
         // The count is the sender's claim: no more records than the rest
         // of the message could hold (11 bytes at least each) are reserved.
         let room = msg.len().saturating_sub(dec.index()) / 11;
-        slot.of(&mut resp)
+        slot.of(resp)
             .reserve_exact(usize::from(count).min(room).min(MAX_RECORDS_PER_MESSAGE));
         for _ in 0..count {
             match read_record(msg, &mut dec, &mut names) {
@@ -121,7 +134,7 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
                     decoded = decoded.saturating_add(text_len(&record));
                     if records > MAX_RECORDS_PER_MESSAGE || decoded > budget {
                         resp.defect = Some(Malformed::DnsDecodeBudget);
-                        return Ok(resp);
+                        return Ok(());
                     }
                     if defect.is_some() && resp.defect.is_none() {
                         resp.defect = defect;
@@ -136,16 +149,16 @@ pub fn decode_response(meta: PacketMeta, msg: &[u8]) -> Result<DnsResponse, Malf
                         // A second or undecodable OPT stays visible as a record.
                         resp.defect.get_or_insert(Malformed::DnsOptInvalid);
                     }
-                    slot.of(&mut resp).push(record);
+                    slot.of(resp).push(record);
                 }
                 Err(defect) => {
                     resp.defect = Some(defect);
-                    return Ok(resp);
+                    return Ok(());
                 }
             }
         }
     }
-    Ok(resp)
+    Ok(())
 }
 
 /// Bytes of text a record adds to what is logged and matched.

@@ -532,6 +532,23 @@ pub struct DnsResponse {
 }
 
 impl DnsResponse {
+    /// A response to `meta` holding nothing yet, for a decoder to fill.
+    pub fn empty(meta: PacketMeta) -> DnsResponse {
+        DnsResponse {
+            meta,
+            txid: 0,
+            opcode: 0,
+            rcode: 0,
+            flags: DnsFlags::default(),
+            question: None,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+            edns: None,
+            defect: None,
+        }
+    }
+
     pub fn qname(&self) -> &str {
         self.question.as_ref().map_or("", |q| &*q.name)
     }

@@ -4,7 +4,7 @@
 //! [`Emitter::emit`] (spoofing check, suppression, every output), so
 //! what is fuzzed is what runs.
 
-use crate::decode::dns::decode_response;
+use crate::decode::dns::decode_response_into;
 use crate::matcher::Matcher;
 use crate::matcher::policy::AlertPolicy;
 use crate::matcher::spoof::{Digests, SpoofDetector};
@@ -62,6 +62,9 @@ pub struct Processor {
     sources: SourceNames,
     options: ProcessOptions,
     scratch: String,
+    /// The response being worked on, kept from one message to the next so
+    /// its record vectors are not allocated again for each.
+    resp: Option<DnsResponse>,
 }
 
 impl Processor {
@@ -76,6 +79,7 @@ impl Processor {
             sources,
             options,
             scratch: String::with_capacity(256),
+            resp: None,
         }
     }
 
@@ -98,27 +102,29 @@ impl Processor {
         let mut decode_weirds = Vec::new();
         for (meta, bytes) in batch.iter() {
             out.latest_ts = Some(out.latest_ts.map_or(meta.ts.0, |t| t.max(meta.ts.0)));
-            let defect = match decode_response(*meta, bytes) {
-                Ok(resp) => {
+            let resp = self.resp.get_or_insert_with(|| DnsResponse::empty(*meta));
+            let defect = match decode_response_into(*meta, bytes, resp) {
+                Ok(()) => {
+                    let resp = &*resp;
                     out.counters.responses += 1;
                     out.counters.records +=
                         (resp.answers.len() + resp.authority.len() + resp.additional.len()) as u64;
                     if resp.defect.is_some() {
                         out.counters.partial += 1;
                     }
-                    observe(&resp);
-                    self.matcher.check(&resp, &mut out.alerts);
-                    out.digests.add(&resp, &mut self.scratch);
+                    observe(resp);
+                    self.matcher.check(resp, &mut out.alerts);
+                    out.digests.add(resp, &mut self.scratch);
                     if self.options.dns_log {
                         match self.options.dns_log_format {
                             Format::Native => {
-                                json::write_dns_log(&mut out.dns_log, &resp, &self.sources);
+                                json::write_dns_log(&mut out.dns_log, resp, &self.sources);
                             }
                             Format::Eve => {
-                                eve::write_dns_log(&mut out.dns_log, &resp, &self.sources)
+                                eve::write_dns_log(&mut out.dns_log, resp, &self.sources)
                             }
                             Format::Ecs => {
-                                ecs::write_dns_log(&mut out.dns_log, &resp, &self.sources)
+                                ecs::write_dns_log(&mut out.dns_log, resp, &self.sources)
                             }
                         }
                     }
