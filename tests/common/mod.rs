@@ -353,6 +353,14 @@ pub fn sample_sensor_events() -> (
             allowed: Vec::new(),
             severity_off: Default::default(),
             outputs: Vec::new(),
+            audit: Some(dnsentry::stats::AuditCounts {
+                zones: 2,
+                servers: 4,
+                questions_asked: 128,
+                answered: 126,
+                failed: 1,
+                not_asked: 1,
+            }),
             is_final: false,
         },
         SensorEvent::CaptureLoss {

@@ -616,6 +616,7 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
     let expect = path("zones.toml", &expect_file(&[]));
     let hints = path("root.hints", &crate::common::dnstree::root_hints());
     let resolv = path("resolv.conf", "");
+    let stats = dir.join("stats.json");
     // The capture watches another port: what it sees of the audit's own
     // traffic would otherwise raise the same alerts first (and the
     // audit's would be suppressed as their repeats).
@@ -623,6 +624,10 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
         &h.net,
         dir,
         &[
+            "--stats-json",
+            stats.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:9153",
             "--expect",
             &expect,
             "--root-hints",
@@ -650,17 +655,88 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
     assert_eq!(mx["source"]["audit"]["server"], NS1);
     assert_eq!(mx["source"]["audit"]["qtype"], "MX");
     assert!(lines.iter().any(|l| l["kind"] == "sensor_health"));
-    // The next audit runs 2 s after the first began: its answers count in
-    // the health events (the capture itself sees no DNS on its port), and
-    // its finding is suppressed as a repeat.
-    sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+    // Two to find the TLD's servers, NS and DS at the TLD, then 14 at
+    // each of the zone's three server addresses: SOA, NS, MX, A and AAAA
+    // of the apex, A, AAAA and CNAME of ns1, ns2 and mail.
+    const PER_AUDIT: u64 = 2 + 2 + 3 * 14;
+    // The next audit runs 2 s after the first began: the health events
+    // count both audits' questions, and its finding is suppressed as a
+    // repeat.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
         lines
             .iter()
-            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(2 * 62))
+            .any(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(2))
     });
+    let health = lines
+        .iter()
+        .find(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(2))
+        .unwrap();
+    let zones = health["audit"]["zones"].as_u64().unwrap();
+    assert_eq!(
+        health["audit"],
+        serde_json::json!({
+            "zones": zones,
+            "servers": 4,
+            "questions_asked": zones * PER_AUDIT,
+            "answered": zones * PER_AUDIT,
+            "failed": 0,
+            "not_asked": 0,
+        }),
+        "{health:#}"
+    );
+    // The answers are the audit's, not the capture's: it saw no DNS on
+    // its port.
+    assert_eq!(health["dns_responses"], 0, "{health:#}");
+    // Every health event counts from the start: none before the first
+    // zone is done, and then whole audits.
+    let health_zones: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["kind"] == "sensor_health")
+        .map(|l| l["audit"]["zones"].as_u64().unwrap())
+        .collect();
+    assert!(
+        health_zones.windows(2).all(|w| w[0] <= w[1]),
+        "{health_zones:?}"
+    );
+    let samples =
+        crate::common::parse_metrics(&crate::suite::live::scrape(&h.net, 9153, None).1, false);
+    let question = |outcome: &str| {
+        crate::suite::live::sample(
+            &samples,
+            "dnsentry_audit_questions_total",
+            &[("outcome", outcome)],
+        )
+    };
+    let scraped = question("asked");
+    assert!(scraped >= (zones * PER_AUDIT) as f64, "{scraped}");
+    assert_eq!(question("answered"), scraped);
+    assert_eq!(question("failed"), 0.0);
+    assert_eq!(question("not_asked"), 0.0);
     let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("Audit done"), "{stderr}");
+    // The run's summary: every question of the audits it finished (the
+    // last one may have been stopped between zones: one zone here).
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let a = &summary["audit"];
+    let zones = a["zones"].as_u64().unwrap();
+    assert!(zones >= 2, "{summary:#}");
+    assert_eq!(a["questions_asked"].as_u64(), Some(zones * PER_AUDIT));
+    assert_eq!(a["answered"], a["questions_asked"]);
+    assert_eq!(
+        (a["failed"].as_u64(), a["not_asked"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(a["servers"], 4);
+    assert_eq!(summary["dns_responses"], 0);
+    assert!(
+        stderr.contains(&format!(
+            "audits: {zones} zone audit(s) at 4 server(s): {} questions asked",
+            zones * PER_AUDIT
+        )),
+        "{stderr}"
+    );
     let mx_alerts = crate::common::read_written_json_lines(&dir.join("alerts.json"))
         .into_iter()
         .filter(|l| l["kind"] == "unexpected_mx")

@@ -332,6 +332,7 @@ fn sensor_events_pass_health_as_a_metric_blindness_as_alerts() {
     assert_eq!(health["rule"]["id"], "9000101");
     assert_eq!(health["observer"]["name"], "sensor-7");
     assert_eq!(health["dnsentry"]["interfaces"][0]["received"], 100);
+    assert_eq!(health["dnsentry"]["audit"]["questions_asked"], 128);
     let loss = &docs[1].1;
     assert_eq!(loss["event"]["kind"], "alert");
     assert_eq!(loss["rule"]["id"], "9000102");
