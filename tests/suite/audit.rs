@@ -162,13 +162,8 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
     // The registry account is taken: the TLD now delegates example.test to
     // the attacker's server, with new glue and no DS, and that server
     // serves a copy of the zone with www moved.
-    let moved = format!(
-        "example.test. IN NS ns1.evil.test.\n\
-         ns1.evil.test. IN A {EVIL}\n"
-    );
-    let mut h = Hierarchy::standard("au2", &moved, &good_org());
-    let copy = org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66");
-    h.serve("evil", &[EVIL], "example.test.", &copy);
+    let mut h = Hierarchy::standard("au2", &moved_delegation(""), &good_org());
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
     let run = h.audit(&expect_file(&[]), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     // The attacker's copy of the zone differs from the organisation's
@@ -421,22 +416,25 @@ fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
 }
 
 /// The organisation's zone signed (then `edit`ed), and its delegation
-/// with the DS (unless the attacker removed it) in the signed TLD, as a
-/// real TLD is.
-fn signed_hierarchy(tag: &str, edit: impl Fn(&str) -> String, with_ds: bool) -> Hierarchy {
+/// (made from the zone's DS record) in the signed TLD, as a real TLD is.
+fn signed_hierarchy(
+    tag: &str,
+    edit: impl Fn(&str) -> String,
+    delegation: impl Fn(&str) -> String,
+) -> Hierarchy {
     let mut h = Hierarchy::new(tag);
     let keys = h.dir.path().to_path_buf();
     let (signed, ds) = sign(&keys, "example.test", &good_org());
-    let delegation = if with_ds {
-        format!("{}{ds}", good_delegation())
-    } else {
-        good_delegation()
-    };
-    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation));
+    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation(&ds)));
     h.serve("root", &[ROOT], ".", &root_zone());
     h.serve("tld", &[TLD], "test.", &tld);
     h.serve("org", &[NS1, NS2, NS2_V6], "example.test.", &edit(&signed));
     h
+}
+
+/// The delegation as the organisation made it: with its DS.
+fn with_ds(ds: &str) -> String {
+    format!("{}{ds}", good_delegation())
 }
 
 fn signed_expect() -> String {
@@ -445,7 +443,7 @@ fn signed_expect() -> String {
 
 #[test]
 fn a_signed_zone_whose_signatures_validate_raises_nothing() {
-    let h = signed_hierarchy("au6", |z| z.to_string(), true);
+    let h = signed_hierarchy("au6", |z| z.to_string(), with_ds);
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.lines.is_empty(), "{:#?}", run.lines);
@@ -487,7 +485,7 @@ fn a_record_changed_after_signing_is_dnssec_invalid() {
                 .join("\n")
                 + "\n"
         },
-        true,
+        with_ds,
     );
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -521,7 +519,9 @@ fn a_record_changed_after_signing_is_dnssec_invalid() {
 
 #[test]
 fn a_ds_gone_from_the_parent_is_dnssec_missing() {
-    let h = signed_hierarchy("au8", |z| z.to_string(), false);
+    // The registry account is taken, and the DS deleted (the first step
+    // of moving a signed zone away unnoticed by validating resolvers).
+    let h = signed_hierarchy("au8", |z| z.to_string(), |_| good_delegation());
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
@@ -534,6 +534,124 @@ fn a_ds_gone_from_the_parent_is_dnssec_missing() {
             TLD
         )]
     );
+}
+
+/// The TLD's delegation of example.test as the attacker leaves it: their
+/// server, with its glue, and no DS.
+fn moved_delegation(_ds: &str) -> String {
+    format!(
+        "example.test. IN NS ns1.evil.test.\n\
+         ns1.evil.test. IN A {EVIL}\n"
+    )
+}
+
+/// The attacker's copy of the zone: unsigned (they have no key), www
+/// moved.
+fn attackers_copy() -> String {
+    org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66")
+}
+
+#[test]
+fn a_signed_zone_moved_at_the_tld_without_its_ds_raises_every_change() {
+    // The issue's attacker change whole, on a signed zone: the registry
+    // account is taken, the TLD names the attacker's server with new glue
+    // and no DS, and that server serves an unsigned copy with www moved.
+    let mut h = signed_hierarchy("au12", |z| z.to_string(), moved_delegation);
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let ours = format!("{NS1}, {NS2}, {NS2_V6} say");
+    let unsigned = |owner: &str, rrtype: &str| {
+        row(
+            "dnssec_missing",
+            owner,
+            &format!("unsigned {rrtype}"),
+            "authoritative",
+            EVIL,
+        )
+    };
+    assert_eq!(
+        run.detections(),
+        [
+            unsigned("big.example.test", "A"),
+            // At the parent: the delegation lost its DS.
+            row(
+                "dnssec_missing",
+                "example.test",
+                "delegation without DS",
+                "parent",
+                TLD
+            ),
+            // Every RRset the attacker's server answers is unsigned in a
+            // zone expected signed (their copy has no key to sign with).
+            unsigned("example.test", "A"),
+            unsigned("example.test", "MX"),
+            unsigned("example.test", "NS"),
+            unsigned("example.test", "SOA"),
+            unsigned("mail.example.test", "A"),
+            unsigned("ns1.example.test", "A"),
+            unsigned("ns2.example.test", "A"),
+            unsigned("ns2.example.test", "AAAA"),
+            unsigned("www.example.test", "A"),
+            // It disagrees with the organisation's servers (which still
+            // serve the signed zone) on NS and www.
+            row(
+                "inconsistent_servers",
+                "example.test",
+                &format!(
+                    "{EVIL} says example.test NS ns1.evil.test; \
+                     {ours} example.test NS ns1.example.test, example.test NS ns2.example.test"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "{EVIL} says www.example.test A 203.0.113.66; {ours} www.example.test A 198.18.53.80"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                EVIL
+            ),
+            // At the parent: the new name server and its glue.
+            row(
+                "unexpected_ns",
+                "example.test",
+                "ns1.evil.test",
+                "parent",
+                TLD
+            ),
+            row(
+                "unexpected_ns_address",
+                "ns1.evil.test",
+                EVIL,
+                "parent",
+                TLD
+            ),
+        ]
+    );
+    // The attacker's answers name their server in the authority section
+    // each time: repeats of the parent's finding.
+    assert_eq!(run.stats["suppressed"]["unexpected_ns"], 10);
+    // No signature the organisation's servers give is found wrong: the
+    // zone they serve is still the signed one (with no DS, nothing above
+    // vouches for its keys, and the DS's absence is the alert).
+    assert!(
+        !run.lines.iter().any(|l| l["kind"] == "dnssec_invalid"),
+        "{:#?}",
+        run.lines
+    );
+    // The organisation's servers and the attacker's, all answered.
+    assert_eq!(run.stats["audit"]["servers"], 5, "{}", run.stderr);
+    assert!(run.failures().is_empty(), "{:#?}", run.failures());
 }
 
 #[test]
