@@ -239,6 +239,18 @@ for line in sys.stdin:
         .collect()
 }
 
+/// Fails listing every event of `events` that Suricata's EVE schema
+/// refuses.
+pub fn assert_eve_valid(events: &[(String, Value)]) {
+    let errors = eve_schema_errors(events);
+    assert!(
+        errors.is_empty(),
+        "{} invalid:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
 /// One sample of a Prometheus exposition, as a real parser read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSample {

@@ -5,6 +5,8 @@
 //! alerts. Like the live tests they need root (namespaces) and fail saying
 //! so rather than pass on nothing.
 
+use serde_json::Value;
+
 use crate::common::dnstree::{
     AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2, NS2_V6, POISONED, RESOLVER, ROOT,
     SILENT, TLD, expect_file, good_delegation, org_zone, root_zone, sign, tld_zone,
@@ -464,29 +466,29 @@ fn a_signed_zone_whose_signatures_validate_raises_nothing() {
     assert_eq!(signed, 3 * 11 + 1, "answers that carried signatures");
 }
 
+/// The signed zone with www's A moved within the allowed network, its
+/// old RRSIG kept.
+fn changed_after_signing(z: &str) -> String {
+    let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
+    assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
+    z.lines()
+        .map(|l| {
+            if www(l) {
+                l.replace("198.18.53.80", "198.18.53.60")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 #[test]
 fn a_record_changed_after_signing_is_dnssec_invalid() {
     // Someone with the DNS provider's password moves www within the
     // allowed network, without the signing key: the old RRSIG stays.
-    let h = signed_hierarchy(
-        "au7",
-        |z| {
-            let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
-            assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
-            z.lines()
-                .map(|l| {
-                    if www(l) {
-                        l.replace("198.18.53.80", "198.18.53.60")
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n"
-        },
-        with_ds,
-    );
+    let h = signed_hierarchy("au7", changed_after_signing, with_ds);
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
@@ -652,6 +654,46 @@ fn a_signed_zone_moved_at_the_tld_without_its_ds_raises_every_change() {
     // The organisation's servers and the attacker's, all answered.
     assert_eq!(run.stats["audit"]["servers"], 5, "{}", run.stderr);
     assert!(run.failures().is_empty(), "{:#?}", run.failures());
+}
+
+/// The alerts, `audit_failed` events and DNS-log records of audits in
+/// `format`, each labelled, for the EVE and ECS checks: www changed after
+/// signing at the zone's servers (`dnssec_invalid`) with a listed server
+/// where nothing listens (`audit_failed`), and the signed zone moved at
+/// the TLD (`inconsistent_servers`, `dnssec_missing`, the parent's
+/// alerts). `tag` names the test's namespaces (each caller its own).
+pub(crate) fn documents(format: dnsentry::output::Format, tag: &str) -> Vec<(String, Value)> {
+    use dnsentry::output::Format;
+    let name = match format {
+        Format::Native => "native",
+        Format::Eve => "eve",
+        Format::Ecs => "ecs",
+    };
+    let flags = ["--alerts-format", name, "--dns-log-format", name];
+    let mut out = Vec::new();
+    let mut add = |label: &str, run: crate::common::dnstree::Audit| {
+        assert!(!run.lines.is_empty(), "{label}: {}", run.stderr);
+        for (what, lines) in [("alert", run.lines), ("dns", run.dns_log)] {
+            out.extend(
+                lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| (format!("audit-{label}:{what}:{}", i + 1), l)),
+            );
+        }
+    };
+    let h = signed_hierarchy(&format!("{tag}1"), changed_after_signing, with_ds);
+    let expect = expect_file(&[SILENT]) + "dnssec = true\n";
+    let run = h.audit(&expect, &flags);
+    assert_eq!(run.code, Some(1), "SILENT answers nothing: {}", run.stderr);
+    add("invalid", run);
+    drop(h);
+    let mut h = signed_hierarchy(&format!("{tag}2"), |z| z.to_string(), moved_delegation);
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
+    let run = h.audit(&signed_expect(), &flags);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    add("moved", run);
+    out
 }
 
 #[test]
