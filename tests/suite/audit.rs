@@ -949,12 +949,13 @@ fn live_raises_servers_that_disagree_once_they_outlast_the_grace() {
             .filter(|l| l["kind"] == "inconsistent_servers")
             .count()
     };
-    // The first audit's answers are written (health counts them), and the
-    // servers' disagreement is not raised: it is younger than the grace.
+    // The first audit's answers are written (health counts its zone),
+    // and the servers' disagreement is not raised: it is younger than the
+    // grace.
     let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
         lines
             .iter()
-            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(62))
+            .any(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(1))
     });
     assert_eq!(inconsistent(&lines), 0, "{lines:#?}");
     // It is once the audits have seen it for 4 s.
