@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::capture::live::LiveStats;
-use crate::stats::{AlertCounts, CaptureCounters, PolicyCounts, WorkerCounters};
+use crate::stats::{AlertCounts, AuditCounts, CaptureCounters, PolicyCounts, WorkerCounters};
 use crate::stats::{IfaceReport, OutputReport, OutputStats, SensorEvent};
 
 /// When health is reported and what counts as going blind.
@@ -65,6 +65,8 @@ pub struct Totals {
     pub policy: PolicyCounts,
     /// Sensor events (health, loss, stall) written.
     pub sensor_events: u64,
+    /// The periodic audit's questions so far, when it runs.
+    pub audit: Option<AuditCounts>,
 }
 
 /// Shared by capture threads (writers of their slot), the output thread
@@ -249,6 +251,7 @@ impl HealthReporter {
                 allowed: totals.policy.allowed.clone(),
                 severity_off: totals.policy.severity_off.to_map(),
                 outputs: board.outputs(),
+                audit: totals.audit,
                 is_final,
             },
         );

@@ -10,7 +10,8 @@
 //! while to reach every secondary, and a periodic audit can tell a
 //! secondary that lags from one that stopped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -44,6 +45,9 @@ pub struct Periodic {
 /// Audits until `stop` is set or the output thread is gone.
 pub fn run(p: Periodic) {
     let mut grace = Grace::default();
+    // Every server any audit of the run asked: the run's counts name each
+    // once.
+    let mut servers: HashSet<SocketAddr> = HashSet::new();
     loop {
         let started = Instant::now();
         let opts = (p.options)(started);
@@ -51,7 +55,7 @@ pub fn run(p: Periodic) {
         let mut open = true;
         let (mut asked, mut failed) = (0u64, 0u64);
         let rules = p.rules.load_full();
-        audit_each(&rules.expected, &opts, |zone, _| {
+        audit_each(&rules.expected, &opts, |zone, seen| {
             if p.stop.load(Ordering::Relaxed) {
                 open = false;
                 return false;
@@ -59,9 +63,10 @@ pub fn run(p: Periodic) {
             let answers = zone.answers.len() as u64;
             asked += zone.asked;
             failed += zone.failed + zone.not_asked;
-            let injected = report::process(zone, &p.rules, &p.targets, packet, |f| {
+            let mut injected = report::process(zone, &p.rules, &p.targets, packet, |f| {
                 grace.keep(f, started, p.grace)
             });
+            injected.audit.servers = seen.iter().filter(|s| servers.insert(**s)).count() as u64;
             packet += answers;
             open = p.tx.send(injected).is_ok();
             open

@@ -30,6 +30,7 @@ pub fn process(
     first_packet: u64,
     mut keep: impl FnMut(&Finding) -> bool,
 ) -> Injected {
+    let audit = counts(&result);
     let loaded = rules.load_full();
     let zones = &loaded.expected;
     let mut findings = super::dnssec::check(zones, &result.answers, now_seconds());
@@ -78,6 +79,19 @@ pub fn process(
         processed,
         sources,
         events,
+        audit,
+    }
+}
+
+/// What `result` asked.
+fn counts(result: &AuditResult) -> AuditCounts {
+    AuditCounts {
+        zones: result.zones,
+        servers: result.servers,
+        questions_asked: result.asked,
+        answered: result.answered,
+        failed: result.failed,
+        not_asked: result.not_asked,
     }
 }
 
@@ -90,18 +104,11 @@ pub fn write(
     suppress_us: i64,
     elapsed_seconds: f64,
 ) -> (Summary, Result<(), OutputError>) {
-    let counts = AuditCounts {
-        zones: result.zones,
-        servers: result.servers,
-        questions_asked: result.asked,
-        answered: result.answered,
-        failed: result.failed,
-        not_asked: result.not_asked,
-    };
     let Injected {
         processed,
         sources,
         events,
+        audit,
     } = process(result, rules, targets, 1, |_| true);
     let mut emitter = Emitter::new(
         Suppressor::new(suppress_us),
@@ -129,7 +136,7 @@ pub fn write(
     summary.allowed = emitter.policy_counts().allowed.clone();
     summary.severity_off = emitter.policy_counts().severity_off.to_map();
     summary.outputs = reports;
-    summary.audit = Some(counts);
+    summary.audit = Some(audit);
     (summary, written.map(|_| ()))
 }
 

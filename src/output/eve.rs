@@ -537,7 +537,9 @@ struct SensorAlertEvent<'a> {
 }
 
 /// Writes a sensor event: `sensor_health` as Suricata's `stats` event
-/// (its capture counters summed over the interfaces), `capture_loss`,
+/// (its capture counters summed over the interfaces; the schema allows no
+/// key of ours there, so the audit's counts are in the native and ECS
+/// events only), `capture_loss`,
 /// `capture_stalled` and `audit_failed` as alerts of their own rules.
 pub fn write_sensor_event(
     out: &mut impl Write,

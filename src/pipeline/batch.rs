@@ -55,6 +55,9 @@ pub struct Injected {
     pub processed: Processed,
     pub sources: SourceNames,
     pub events: Vec<crate::stats::SensorEvent>,
+    /// The questions behind these answers; `servers` counts those not
+    /// counted before in the run.
+    pub audit: crate::stats::AuditCounts,
 }
 
 pub struct Processor {

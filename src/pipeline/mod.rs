@@ -371,7 +371,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     // failed run: nothing already alerted is lost. The metrics endpoint
     // stops last.
     let output_reports = outputs.finish();
-    let (alert_counts, worker_counters, suppressed, policy) = written?;
+    let (alert_counts, worker_counters, suppressed, policy, audit) = written?;
 
     let mut summary = Summary::new(
         files,
@@ -385,6 +385,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
     summary.allowed = policy.allowed;
     summary.severity_off = policy.severity_off.to_map();
     summary.outputs = output_reports;
+    summary.audit = audit;
     Ok(RunOutcome {
         summary,
         input_errors,

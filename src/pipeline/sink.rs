@@ -14,7 +14,7 @@ use crate::health::{HealthBoard, HealthOptions, HealthReporter};
 use crate::model::SourceNames;
 use crate::output::{Event, OutputError, OutputKind, OutputSet};
 use crate::progress::Progress;
-use crate::stats::{AlertCounts, PolicyCounts, SensorEvent, WorkerCounters};
+use crate::stats::{AlertCounts, AuditCounts, PolicyCounts, SensorEvent, WorkerCounters};
 
 pub(super) struct Ctx<'a> {
     pub rx: Receiver<Processed>,
@@ -34,8 +34,15 @@ pub(super) struct Ctx<'a> {
 }
 
 /// What the output thread counted: alerts written, worker counters,
-/// alerts suppressed, and what allow entries and zone severities held back.
-pub(super) type Written = (AlertCounts, WorkerCounters, AlertCounts, PolicyCounts);
+/// alerts suppressed, what allow entries and zone severities held back,
+/// and the periodic audit's questions (when it runs).
+pub(super) type Written = (
+    AlertCounts,
+    WorkerCounters,
+    AlertCounts,
+    PolicyCounts,
+    Option<AuditCounts>,
+);
 
 /// Writes until the workers hang up. On a write error it stops writing,
 /// tells the capture side to stop, and drains the channel so no thread
@@ -54,6 +61,8 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
         injected,
     } = ctx;
     let reopen = reopen.unwrap_or_else(never);
+    // Counted from the start when there is an audit: none done yet is 0.
+    let mut audit = injected.as_ref().map(|_| AuditCounts::default());
     let mut injected = injected.unwrap_or_else(never);
     let live = health.is_some();
     let ticker = match health {
@@ -61,6 +70,9 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
         None => never(),
     };
     let mut reporter = health.map(HealthReporter::new);
+    if live {
+        publish(board, &emitter, &audit);
+    }
     let mut pending: BTreeMap<u64, Processed> = BTreeMap::new();
     let mut next = 0u64;
     let mut failure: Option<OutputError> = None;
@@ -81,15 +93,11 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                     }
                 }
                 if live {
-                    board.publish_totals(|t| {
-                        t.workers = emitter.counters.clone();
-                        t.alerts = emitter.alerts.clone();
-                        t.policy = emitter.policy_counts().clone();
-                    });
+                    publish(board, &emitter, &audit);
                 }
             }
             recv(injected) -> msg => {
-                let Ok(batch) = msg else {
+                let Ok(mut batch) = msg else {
                     // Whoever made them is done.
                     injected = never();
                     continue;
@@ -97,6 +105,13 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                 if failure.is_some() {
                     continue;
                 }
+                if let Some(a) = audit.as_mut() {
+                    *a += &batch.audit;
+                }
+                // The audit's answers are counted as its questions: the
+                // responses decoded stay those captured.
+                let c = &mut batch.processed.counters;
+                (c.responses, c.partial, c.records) = (0, 0, 0);
                 let written = emitter
                     .emit(batch.processed, outputs, &batch.sources)
                     .and_then(|n| {
@@ -110,11 +125,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
                     }
                 }
                 if live {
-                    board.publish_totals(|t| {
-                        t.workers = emitter.counters.clone();
-                        t.alerts = emitter.alerts.clone();
-                        t.policy = emitter.policy_counts().clone();
-                    });
+                    publish(board, &emitter, &audit);
                 }
             }
             recv(reopen) -> msg => {
@@ -136,11 +147,7 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
     if let Some(r) = reporter.as_mut()
         && failure.is_none()
     {
-        board.publish_totals(|t| {
-            t.workers = emitter.counters.clone();
-            t.alerts = emitter.alerts.clone();
-            t.policy = emitter.policy_counts().clone();
-        });
+        publish(board, &emitter, &audit);
         if let Err(e) = write_events(outputs, r.report(board, true), board, sources) {
             failure = Some(e);
         }
@@ -157,8 +164,19 @@ pub(super) fn output_loop(ctx: Ctx<'_>) -> Result<Written, OutputError> {
             emitter.counters.clone(),
             emitter.suppressed().clone(),
             emitter.policy_counts().clone(),
+            audit,
         )),
     }
+}
+
+/// The output thread's counts, for the health events and the metrics.
+fn publish(board: &HealthBoard, emitter: &Emitter, audit: &Option<AuditCounts>) {
+    board.publish_totals(|t| {
+        t.workers = emitter.counters.clone();
+        t.alerts = emitter.alerts.clone();
+        t.policy = emitter.policy_counts().clone();
+        t.audit = audit.clone();
+    });
 }
 
 /// Writes health and blindness events to every output that takes them,

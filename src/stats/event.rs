@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{AllowCount, OutputReport};
+use super::{AllowCount, AuditCounts, OutputReport};
 
 /// One interface in a `sensor_health` event.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -50,6 +50,11 @@ pub enum SensorEvent {
         severity_off: BTreeMap<&'static str, u64>,
         /// Per alert output: queued, sent, spooled, evicted, dropped.
         outputs: Vec<OutputReport>,
+        /// The periodic audit's questions so far (`live --audit-every`);
+        /// its answers are not in `dns_responses`, which counts captured
+        /// ones.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audit: Option<AuditCounts>,
         #[serde(rename = "final")]
         is_final: bool,
     },
@@ -128,6 +133,7 @@ impl SensorEvent {
                 interfaces,
                 dns_responses,
                 alerts,
+                audit,
                 ..
             } => {
                 let received: u64 = interfaces.iter().map(|i| i.received).sum();
@@ -136,9 +142,18 @@ impl SensorEvent {
                     .map(|i| i.kernel_dropped + i.interface_dropped)
                     .sum();
                 let alerts: u64 = alerts.values().sum();
+                let audit = audit
+                    .as_ref()
+                    .map(|a| {
+                        format!(
+                            ", audit questions: {} asked, {} answered, {} failed, {} not asked",
+                            a.questions_asked, a.answered, a.failed, a.not_asked
+                        )
+                    })
+                    .unwrap_or_default();
                 format!(
                     "up {uptime_seconds} s: {received} packets received, {dropped} dropped, \
-                     {dns_responses} DNS responses, {alerts} alerts"
+                     {dns_responses} DNS responses, {alerts} alerts{audit}"
                 )
             }
             SensorEvent::CaptureLoss {

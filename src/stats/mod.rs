@@ -204,16 +204,19 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub responses_per_second: f64,
     pub threads: usize,
-    /// `dnsentry audit`: what was asked.
+    /// `dnsentry audit` and `live --audit-every`: what was asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditCounts>,
 }
 
-/// The questions of an audit (`dnsentry audit`).
+/// The questions of an audit (`dnsentry audit`), or of every audit of a
+/// live run so far (`live --audit-every`).
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct AuditCounts {
+    /// Zones audited (in live: each zone once per audit).
     pub zones: u64,
-    /// Distinct server addresses asked about the zones.
+    /// Distinct server addresses asked about the zones (in live: over
+    /// every audit of the run).
     pub servers: u64,
     /// Questions sent, delegation lookups included: answered + failed.
     pub questions_asked: u64,
@@ -221,6 +224,17 @@ pub struct AuditCounts {
     pub failed: u64,
     /// Questions not sent (server given up on, no address, time up).
     pub not_asked: u64,
+}
+
+impl AddAssign<&AuditCounts> for AuditCounts {
+    fn add_assign(&mut self, o: &AuditCounts) {
+        self.zones += o.zones;
+        self.servers += o.servers;
+        self.questions_asked += o.questions_asked;
+        self.answered += o.answered;
+        self.failed += o.failed;
+        self.not_asked += o.not_asked;
+    }
 }
 
 impl Summary {
@@ -266,7 +280,8 @@ impl Summary {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        if let Some(a) = &self.audit {
+        let audit_only = self.audit.as_ref().filter(|_| self.files.is_empty());
+        if let Some(a) = audit_only {
             // An audit reads no packets: what it asked is its input.
             let _ = writeln!(
                 s,
@@ -290,6 +305,14 @@ impl Summary {
                 self.threads
             );
         }
+        if let Some(a) = self.audit.as_ref().filter(|_| audit_only.is_none()) {
+            // Live with --audit-every: the audits beside the capture.
+            let _ = writeln!(
+                s,
+                "  audits: {} zone audit(s) at {} server(s): {} questions asked, {} answered, {} failed, {} not asked",
+                a.zones, a.servers, a.questions_asked, a.answered, a.failed, a.not_asked
+            );
+        }
         let _ = writeln!(
             s,
             "  DNS responses decoded: {} ({} partial), {:.0}/s",
@@ -303,7 +326,7 @@ impl Summary {
                 let _ = writeln!(s, "  {title}: {}", parts.join(" "));
             }
         };
-        if self.audit.is_none() {
+        if audit_only.is_none() {
             line(&mut s, "skipped (not DNS)", &self.skipped_not_dns);
         }
         line(&mut s, "malformed", &self.malformed);

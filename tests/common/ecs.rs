@@ -184,3 +184,14 @@ pub fn ecs_errors(docs: &[(String, Value)]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Fails listing every problem of every labelled document.
+pub fn assert_ecs_valid(docs: &[(String, Value)]) {
+    let errors = ecs_errors(docs);
+    assert!(
+        errors.is_empty(),
+        "{} invalid:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}

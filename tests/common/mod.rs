@@ -239,6 +239,18 @@ for line in sys.stdin:
         .collect()
 }
 
+/// Fails listing every event of `events` that Suricata's EVE schema
+/// refuses.
+pub fn assert_eve_valid(events: &[(String, Value)]) {
+    let errors = eve_schema_errors(events);
+    assert!(
+        errors.is_empty(),
+        "{} invalid:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
 /// One sample of a Prometheus exposition, as a real parser read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSample {
@@ -353,6 +365,14 @@ pub fn sample_sensor_events() -> (
             allowed: Vec::new(),
             severity_off: Default::default(),
             outputs: Vec::new(),
+            audit: Some(dnsentry::stats::AuditCounts {
+                zones: 2,
+                servers: 4,
+                questions_asked: 128,
+                answered: 126,
+                failed: 1,
+                not_asked: 1,
+            }),
             is_final: false,
         },
         SensorEvent::CaptureLoss {

@@ -5,6 +5,8 @@
 //! alerts. Like the live tests they need root (namespaces) and fail saying
 //! so rather than pass on nothing.
 
+use serde_json::Value;
+
 use crate::common::dnstree::{
     AUDITOR, AUDITOR_V6, BIG, EVIL, Hierarchy, LAME, NS1, NS2, NS2_V6, POISONED, RESOLVER, ROOT,
     SILENT, TLD, expect_file, good_delegation, org_zone, root_zone, sign, tld_zone,
@@ -162,13 +164,8 @@ fn a_delegation_moved_at_the_tld_raises_unexpected_ns_and_its_glue() {
     // The registry account is taken: the TLD now delegates example.test to
     // the attacker's server, with new glue and no DS, and that server
     // serves a copy of the zone with www moved.
-    let moved = format!(
-        "example.test. IN NS ns1.evil.test.\n\
-         ns1.evil.test. IN A {EVIL}\n"
-    );
-    let mut h = Hierarchy::standard("au2", &moved, &good_org());
-    let copy = org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66");
-    h.serve("evil", &[EVIL], "example.test.", &copy);
+    let mut h = Hierarchy::standard("au2", &moved_delegation(""), &good_org());
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
     let run = h.audit(&expect_file(&[]), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     // The attacker's copy of the zone differs from the organisation's
@@ -421,22 +418,25 @@ fn a_resolver_that_answers_otherwise_than_the_zone_is_named_in_the_alert() {
 }
 
 /// The organisation's zone signed (then `edit`ed), and its delegation
-/// with the DS (unless the attacker removed it) in the signed TLD, as a
-/// real TLD is.
-fn signed_hierarchy(tag: &str, edit: impl Fn(&str) -> String, with_ds: bool) -> Hierarchy {
+/// (made from the zone's DS record) in the signed TLD, as a real TLD is.
+fn signed_hierarchy(
+    tag: &str,
+    edit: impl Fn(&str) -> String,
+    delegation: impl Fn(&str) -> String,
+) -> Hierarchy {
     let mut h = Hierarchy::new(tag);
     let keys = h.dir.path().to_path_buf();
     let (signed, ds) = sign(&keys, "example.test", &good_org());
-    let delegation = if with_ds {
-        format!("{}{ds}", good_delegation())
-    } else {
-        good_delegation()
-    };
-    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation));
+    let (tld, _) = sign(&keys, "test", &tld_zone(&delegation(&ds)));
     h.serve("root", &[ROOT], ".", &root_zone());
     h.serve("tld", &[TLD], "test.", &tld);
     h.serve("org", &[NS1, NS2, NS2_V6], "example.test.", &edit(&signed));
     h
+}
+
+/// The delegation as the organisation made it: with its DS.
+fn with_ds(ds: &str) -> String {
+    format!("{}{ds}", good_delegation())
 }
 
 fn signed_expect() -> String {
@@ -445,7 +445,7 @@ fn signed_expect() -> String {
 
 #[test]
 fn a_signed_zone_whose_signatures_validate_raises_nothing() {
-    let h = signed_hierarchy("au6", |z| z.to_string(), true);
+    let h = signed_hierarchy("au6", |z| z.to_string(), with_ds);
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.lines.is_empty(), "{:#?}", run.lines);
@@ -466,29 +466,29 @@ fn a_signed_zone_whose_signatures_validate_raises_nothing() {
     assert_eq!(signed, 3 * 11 + 1, "answers that carried signatures");
 }
 
+/// The signed zone with www's A moved within the allowed network, its
+/// old RRSIG kept.
+fn changed_after_signing(z: &str) -> String {
+    let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
+    assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
+    z.lines()
+        .map(|l| {
+            if www(l) {
+                l.replace("198.18.53.80", "198.18.53.60")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 #[test]
 fn a_record_changed_after_signing_is_dnssec_invalid() {
     // Someone with the DNS provider's password moves www within the
     // allowed network, without the signing key: the old RRSIG stays.
-    let h = signed_hierarchy(
-        "au7",
-        |z| {
-            let www = |l: &str| l.starts_with("www.example.test.") && l.contains("\tA\t");
-            assert_eq!(z.lines().filter(|l| www(l)).count(), 1, "{z}");
-            z.lines()
-                .map(|l| {
-                    if www(l) {
-                        l.replace("198.18.53.80", "198.18.53.60")
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n"
-        },
-        true,
-    );
+    let h = signed_hierarchy("au7", changed_after_signing, with_ds);
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
@@ -521,7 +521,9 @@ fn a_record_changed_after_signing_is_dnssec_invalid() {
 
 #[test]
 fn a_ds_gone_from_the_parent_is_dnssec_missing() {
-    let h = signed_hierarchy("au8", |z| z.to_string(), false);
+    // The registry account is taken, and the DS deleted (the first step
+    // of moving a signed zone away unnoticed by validating resolvers).
+    let h = signed_hierarchy("au8", |z| z.to_string(), |_| good_delegation());
     let run = h.audit(&signed_expect(), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
@@ -534,6 +536,164 @@ fn a_ds_gone_from_the_parent_is_dnssec_missing() {
             TLD
         )]
     );
+}
+
+/// The TLD's delegation of example.test as the attacker leaves it: their
+/// server, with its glue, and no DS.
+fn moved_delegation(_ds: &str) -> String {
+    format!(
+        "example.test. IN NS ns1.evil.test.\n\
+         ns1.evil.test. IN A {EVIL}\n"
+    )
+}
+
+/// The attacker's copy of the zone: unsigned (they have no key), www
+/// moved.
+fn attackers_copy() -> String {
+    org_zone(&["ns1.evil.test"], "mail.example.test", "203.0.113.66")
+}
+
+#[test]
+fn a_signed_zone_moved_at_the_tld_without_its_ds_raises_every_change() {
+    // The issue's attacker change whole, on a signed zone: the registry
+    // account is taken, the TLD names the attacker's server with new glue
+    // and no DS, and that server serves an unsigned copy with www moved.
+    let mut h = signed_hierarchy("au12", |z| z.to_string(), moved_delegation);
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
+    let run = h.audit(&signed_expect(), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let ours = format!("{NS1}, {NS2}, {NS2_V6} say");
+    let unsigned = |owner: &str, rrtype: &str| {
+        row(
+            "dnssec_missing",
+            owner,
+            &format!("unsigned {rrtype}"),
+            "authoritative",
+            EVIL,
+        )
+    };
+    assert_eq!(
+        run.detections(),
+        [
+            unsigned("big.example.test", "A"),
+            // At the parent: the delegation lost its DS.
+            row(
+                "dnssec_missing",
+                "example.test",
+                "delegation without DS",
+                "parent",
+                TLD
+            ),
+            // Every RRset the attacker's server answers is unsigned in a
+            // zone expected signed (their copy has no key to sign with).
+            unsigned("example.test", "A"),
+            unsigned("example.test", "MX"),
+            unsigned("example.test", "NS"),
+            unsigned("example.test", "SOA"),
+            unsigned("mail.example.test", "A"),
+            unsigned("ns1.example.test", "A"),
+            unsigned("ns2.example.test", "A"),
+            unsigned("ns2.example.test", "AAAA"),
+            unsigned("www.example.test", "A"),
+            // It disagrees with the organisation's servers (which still
+            // serve the signed zone) on NS and www.
+            row(
+                "inconsistent_servers",
+                "example.test",
+                &format!(
+                    "{EVIL} says example.test NS ns1.evil.test; \
+                     {ours} example.test NS ns1.example.test, example.test NS ns2.example.test"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "inconsistent_servers",
+                "www.example.test",
+                &format!(
+                    "{EVIL} says www.example.test A 203.0.113.66; {ours} www.example.test A 198.18.53.80"
+                ),
+                "authoritative",
+                EVIL
+            ),
+            row(
+                "unexpected_address",
+                "www.example.test",
+                "203.0.113.66",
+                "authoritative",
+                EVIL
+            ),
+            // At the parent: the new name server and its glue.
+            row(
+                "unexpected_ns",
+                "example.test",
+                "ns1.evil.test",
+                "parent",
+                TLD
+            ),
+            row(
+                "unexpected_ns_address",
+                "ns1.evil.test",
+                EVIL,
+                "parent",
+                TLD
+            ),
+        ]
+    );
+    // The attacker's answers name their server in the authority section
+    // each time: repeats of the parent's finding.
+    assert_eq!(run.stats["suppressed"]["unexpected_ns"], 10);
+    // No signature the organisation's servers give is found wrong: the
+    // zone they serve is still the signed one (with no DS, nothing above
+    // vouches for its keys, and the DS's absence is the alert).
+    assert!(
+        !run.lines.iter().any(|l| l["kind"] == "dnssec_invalid"),
+        "{:#?}",
+        run.lines
+    );
+    // The organisation's servers and the attacker's, all answered.
+    assert_eq!(run.stats["audit"]["servers"], 5, "{}", run.stderr);
+    assert!(run.failures().is_empty(), "{:#?}", run.failures());
+}
+
+/// The alerts, `audit_failed` events and DNS-log records of audits in
+/// `format`, each labelled, for the EVE and ECS checks: www changed after
+/// signing at the zone's servers (`dnssec_invalid`) with a listed server
+/// where nothing listens (`audit_failed`), and the signed zone moved at
+/// the TLD (`inconsistent_servers`, `dnssec_missing`, the parent's
+/// alerts). `tag` names the test's namespaces (each caller its own).
+pub(crate) fn documents(format: dnsentry::output::Format, tag: &str) -> Vec<(String, Value)> {
+    use dnsentry::output::Format;
+    let name = match format {
+        Format::Native => "native",
+        Format::Eve => "eve",
+        Format::Ecs => "ecs",
+    };
+    let flags = ["--alerts-format", name, "--dns-log-format", name];
+    let mut out = Vec::new();
+    let mut add = |label: &str, run: crate::common::dnstree::Audit| {
+        assert!(!run.lines.is_empty(), "{label}: {}", run.stderr);
+        for (what, lines) in [("alert", run.lines), ("dns", run.dns_log)] {
+            out.extend(
+                lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| (format!("audit-{label}:{what}:{}", i + 1), l)),
+            );
+        }
+    };
+    let h = signed_hierarchy(&format!("{tag}1"), changed_after_signing, with_ds);
+    let expect = expect_file(&[SILENT]) + "dnssec = true\n";
+    let run = h.audit(&expect, &flags);
+    assert_eq!(run.code, Some(1), "SILENT answers nothing: {}", run.stderr);
+    add("invalid", run);
+    drop(h);
+    let mut h = signed_hierarchy(&format!("{tag}2"), |z| z.to_string(), moved_delegation);
+    h.serve("evil", &[EVIL], "example.test.", &attackers_copy());
+    let run = h.audit(&signed_expect(), &flags);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    add("moved", run);
+    out
 }
 
 #[test]
@@ -616,6 +776,7 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
     let expect = path("zones.toml", &expect_file(&[]));
     let hints = path("root.hints", &crate::common::dnstree::root_hints());
     let resolv = path("resolv.conf", "");
+    let stats = dir.join("stats.json");
     // The capture watches another port: what it sees of the audit's own
     // traffic would otherwise raise the same alerts first (and the
     // audit's would be suppressed as their repeats).
@@ -623,6 +784,10 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
         &h.net,
         dir,
         &[
+            "--stats-json",
+            stats.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:9153",
             "--expect",
             &expect,
             "--root-hints",
@@ -650,17 +815,88 @@ fn live_audits_every_interval_into_its_own_alerts_while_it_captures() {
     assert_eq!(mx["source"]["audit"]["server"], NS1);
     assert_eq!(mx["source"]["audit"]["qtype"], "MX");
     assert!(lines.iter().any(|l| l["kind"] == "sensor_health"));
-    // The next audit runs 2 s after the first began: its answers count in
-    // the health events (the capture itself sees no DNS on its port), and
-    // its finding is suppressed as a repeat.
-    sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
+    // Two to find the TLD's servers, NS and DS at the TLD, then 14 at
+    // each of the zone's three server addresses: SOA, NS, MX, A and AAAA
+    // of the apex, A, AAAA and CNAME of ns1, ns2 and mail.
+    const PER_AUDIT: u64 = 2 + 2 + 3 * 14;
+    // The next audit runs 2 s after the first began: the health events
+    // count both audits' questions, and its finding is suppressed as a
+    // repeat.
+    let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
         lines
             .iter()
-            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(2 * 62))
+            .any(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(2))
     });
+    let health = lines
+        .iter()
+        .find(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(2))
+        .unwrap();
+    let zones = health["audit"]["zones"].as_u64().unwrap();
+    assert_eq!(
+        health["audit"],
+        serde_json::json!({
+            "zones": zones,
+            "servers": 4,
+            "questions_asked": zones * PER_AUDIT,
+            "answered": zones * PER_AUDIT,
+            "failed": 0,
+            "not_asked": 0,
+        }),
+        "{health:#}"
+    );
+    // The answers are the audit's, not the capture's: it saw no DNS on
+    // its port.
+    assert_eq!(health["dns_responses"], 0, "{health:#}");
+    // Every health event counts from the start: none before the first
+    // zone is done, and then whole audits.
+    let health_zones: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["kind"] == "sensor_health")
+        .map(|l| l["audit"]["zones"].as_u64().unwrap())
+        .collect();
+    assert!(
+        health_zones.windows(2).all(|w| w[0] <= w[1]),
+        "{health_zones:?}"
+    );
+    let samples =
+        crate::common::parse_metrics(&crate::suite::live::scrape(&h.net, 9153, None).1, false);
+    let question = |outcome: &str| {
+        crate::suite::live::sample(
+            &samples,
+            "dnsentry_audit_questions_total",
+            &[("outcome", outcome)],
+        )
+    };
+    let scraped = question("asked");
+    assert!(scraped >= (zones * PER_AUDIT) as f64, "{scraped}");
+    assert_eq!(question("answered"), scraped);
+    assert_eq!(question("failed"), 0.0);
+    assert_eq!(question("not_asked"), 0.0);
     let (code, stderr) = sensor.stop(std::time::Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("Audit done"), "{stderr}");
+    // The run's summary: every question of the audits it finished (the
+    // last one may have been stopped between zones: one zone here).
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let a = &summary["audit"];
+    let zones = a["zones"].as_u64().unwrap();
+    assert!(zones >= 2, "{summary:#}");
+    assert_eq!(a["questions_asked"].as_u64(), Some(zones * PER_AUDIT));
+    assert_eq!(a["answered"], a["questions_asked"]);
+    assert_eq!(
+        (a["failed"].as_u64(), a["not_asked"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(a["servers"], 4);
+    assert_eq!(summary["dns_responses"], 0);
+    assert!(
+        stderr.contains(&format!(
+            "audits: {zones} zone audit(s) at 4 server(s): {} questions asked",
+            zones * PER_AUDIT
+        )),
+        "{stderr}"
+    );
     let mx_alerts = crate::common::read_written_json_lines(&dir.join("alerts.json"))
         .into_iter()
         .filter(|l| l["kind"] == "unexpected_mx")
@@ -713,12 +949,13 @@ fn live_raises_servers_that_disagree_once_they_outlast_the_grace() {
             .filter(|l| l["kind"] == "inconsistent_servers")
             .count()
     };
-    // The first audit's answers are written (health counts them), and the
-    // servers' disagreement is not raised: it is younger than the grace.
+    // The first audit's answers are written (health counts its zone),
+    // and the servers' disagreement is not raised: it is younger than the
+    // grace.
     let lines = sensor.wait_for(std::time::Duration::from_secs(30), |lines| {
         lines
             .iter()
-            .any(|l| l["kind"] == "sensor_health" && l["dns_responses"].as_u64() >= Some(62))
+            .any(|l| l["kind"] == "sensor_health" && l["audit"]["zones"].as_u64() >= Some(1))
     });
     assert_eq!(inconsistent(&lines), 0, "{lines:#?}");
     // It is once the audits have seen it for 4 s.

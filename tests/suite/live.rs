@@ -482,7 +482,7 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
 
 /// `GET /metrics` on `port` inside the sensor's namespace, asking for
 /// `accept` when given: the response head and body.
-fn scrape(net: &Netns, port: u16, accept: Option<&str>) -> (String, String) {
+pub(crate) fn scrape(net: &Netns, port: u16, accept: Option<&str>) -> (String, String) {
     let accept = accept
         .map(|a| format!("Accept: {a}\\r\\n"))
         .unwrap_or_default();
@@ -498,7 +498,7 @@ fn scrape(net: &Netns, port: u16, accept: Option<&str>) -> (String, String) {
 }
 
 /// The one sample called `name` with exactly `labels`.
-fn sample(samples: &[MetricSample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(samples: &[MetricSample], name: &str, labels: &[(&str, &str)]) -> f64 {
     let want: std::collections::BTreeMap<String, String> = labels
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -268,9 +268,27 @@ impl Collector for SensorCollector {
         counter(
             &mut e,
             "dns_responses",
-            "DNS responses decoded.",
+            "DNS responses captured and decoded (the audit's answers are in audit_questions).",
             totals.workers.responses,
         )?;
+        // Only when the run audits: an absent family says no audit, a zero
+        // would say one that asked nothing.
+        if let Some(a) = &totals.audit {
+            family(
+                &mut e,
+                "audit_questions",
+                "Questions of the periodic audit (--audit-every), by outcome: asked (answered + failed), answered, failed, not_asked.",
+                None,
+                MetricType::Counter,
+                [
+                    ("asked", a.questions_asked),
+                    ("answered", a.answered),
+                    ("failed", a.failed),
+                    ("not_asked", a.not_asked),
+                ]
+                .map(|(outcome, v)| ([("outcome", outcome)], v)),
+            )?;
+        }
         family(
             &mut e,
             "alerts",

@@ -892,6 +892,7 @@ mod tests {
                 allowed: Vec::new(),
                 severity_off: Default::default(),
                 outputs: Vec::new(),
+                audit: None,
                 is_final: false,
             },
             SensorEvent::CaptureLoss {
