@@ -125,8 +125,8 @@ pub struct ReportArgs {
     #[arg(value_name = "ALERTS", required = true)]
     pub alerts: Vec<PathBuf>,
 
-    /// dnsentry's DNS log (any format, from analyze or live --dns-log): show what each hijacked name resolved to before, during and after its alerts. Repeatable; several files after the flag.
-    #[arg(help_heading = INPUTS, long = "dns-log", value_name = "FILE", num_args = 1..)]
+    /// dnsentry's DNS log (any format, from analyze or live --dns-log): show what each hijacked name resolved to before, during and after its alerts. Repeatable (one file each, so the alert files may follow it).
+    #[arg(help_heading = INPUTS, long = "dns-log", value_name = "FILE")]
     pub dns_logs: Vec<PathBuf>,
 
     /// Expected records of your zones (TOML, as analyze takes): the page names monitored zones without alerts, and judges the DNS log's answers against them. Repeatable.

@@ -833,3 +833,38 @@ fn responses_held_back_by_suppression_are_counted_in_every_format() {
         );
     }
 }
+
+#[test]
+fn the_dns_log_flag_takes_one_file_so_alert_files_may_follow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let dns = dir.path().join("dns.json");
+    let alerts = analyze(
+        dir.path(),
+        &[Path::new("pcaps/demo-hijack.pcap")],
+        &[
+            "--expect",
+            "pcaps/demo-hijack.zones.toml",
+            "--dns-log",
+            dns.to_str().unwrap(),
+        ],
+        "native",
+    );
+    let page = dir.path().join("flags-first.html");
+    let out = bin()
+        .arg("report")
+        .arg("--dns-log")
+        .arg(&dns)
+        .arg(&alerts)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(element_text(&page, "total-alerts"), "16");
+    assert!(history(&page, "mail.example.org").contains("185.20.187.8"));
+}
