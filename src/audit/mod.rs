@@ -16,6 +16,9 @@
 //! alert kinds and zone semantics are the same by construction. Only the
 //! source differs: the question asked ([`crate::model::audit`]).
 
+// Answers come from servers a hijacker may have named: every access is checked.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod client;
 pub mod consistency;
 pub mod delegation;

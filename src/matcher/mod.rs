@@ -4,6 +4,9 @@
 //! Each worker owns a [`Matcher`]; all share one immutable
 //! [`crate::rules::Rules`].
 
+// Responses are the attacker's: every access is checked.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod expected;
 mod ioc;
 pub mod policy;

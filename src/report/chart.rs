@@ -43,9 +43,14 @@ const PALETTE: [(u8, u8, u8); KINDS] = [
 const BAND: RGBColor = RGBColor(0xfd, 0xe0, 0xe0);
 const RULE: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 
+/// The colour of the kind at `index`; "other" past the known kinds.
+fn colour(index: usize) -> (u8, u8, u8) {
+    PALETTE.get(index).copied().unwrap_or(PALETTE[KINDS - 1])
+}
+
 /// The CSS colour of the kind at `index`.
 pub fn kind_css(index: usize) -> String {
-    let (r, g, b) = PALETTE.get(index).copied().unwrap_or(PALETTE[KINDS - 1]);
+    let (r, g, b) = colour(index);
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
@@ -164,8 +169,12 @@ pub fn timeline_svg(rows: &[Row<'_>], period: &Span) -> Result<String, String> {
             }
             chart
                 .draw_series(drawn.iter().map(|(column, counts)| {
-                    let dominant = (0..KINDS).max_by_key(|&k| counts[k]).unwrap_or(KINDS - 1);
-                    let (red, green, blue) = PALETTE[dominant];
+                    let dominant = counts
+                        .iter()
+                        .enumerate()
+                        .max_by_key(|&(_, n)| *n)
+                        .map_or(KINDS - 1, |(k, _)| k);
+                    let (red, green, blue) = colour(dominant);
                     let left = x0 + (*column as f64 * width) / 1e6;
                     let right = left + (width / 1e6).max(min_width);
                     Rectangle::new(

@@ -7,6 +7,9 @@
 //! [`render`] writes the page. Memory is bounded by the distinct zones,
 //! names and indicators (each capped), never by the number of alerts.
 
+// Alert and DNS-log files carry attacker-chosen text: every access is checked.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod aggregate;
 pub mod chart;
 pub mod dnslog;

@@ -6,6 +6,9 @@
 //! half-loaded: a run does not start, a reload keeps the previous rules.
 //! `check` reads on and reports every bad line of every file.
 
+// Rule files may be malformed or hostile: every access is checked.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod access;
 pub mod allow;
 pub mod allow_usage;
