@@ -544,6 +544,7 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
             hit.describe()
         );
     }
+    warn_refused(&learner);
     let learned = to_expect_toml(&learner, opts, inputs, &screen);
     if !learned.review.is_empty() {
         eprintln!(
@@ -569,6 +570,18 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
     Ok(Status::Ok)
 }
 
+/// Says on stderr that the learner's bound bit: what it learned is
+/// incomplete, and the traffic was likely not an ordinary network's.
+fn warn_refused(learner: &crate::baseline::Learner) {
+    if learner.refused() > 0 {
+        eprintln!(
+            "dnsentry: warning: {} value(s) and name(s) not recorded: the learner keeps at most {} (a flood of distinct values?); what follows is incomplete",
+            learner.refused(),
+            crate::baseline::MAX_LEARNED_ENTRIES
+        );
+    }
+}
+
 /// Values marked for review that `baseline learn` names on stderr; the
 /// file marks them all.
 const REVIEW_LINES_SHOWN: usize = 20;
@@ -583,6 +596,7 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
     baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
     })?;
+    warn_refused(&learner);
     let path = args.expect.display().to_string();
     let source = ExpectSource {
         path: &path,

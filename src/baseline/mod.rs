@@ -16,6 +16,9 @@
 //! (`matcher::expected`), so that a learned file enforced on the traffic
 //! it was learned from raises nothing but its indicator hits.
 
+// Captures are hostile: every access is checked.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod diff;
 mod write;
 
@@ -127,13 +130,14 @@ impl Observed {
         }
     }
 
-    fn add(&mut self, owner: &str, ts: Timestamp, ttl: Option<u32>) {
+    fn add(&mut self, owner: &str, ts: Timestamp, ttl: Option<u32>, budget: &mut Budget) {
         self.seen.add(ts);
         match self.owners.get_mut(owner) {
             Some(s) => s.add(ts),
-            None => {
+            None if budget.take() => {
                 self.owners.insert(owner.to_string(), Seen::new(ts));
             }
+            None => {}
         }
         if let Some(t) = ttl {
             lower_ttl(&mut self.min_ttl, t, owner);
@@ -187,12 +191,14 @@ fn note<K: Ord>(
     owner: &str,
     ts: Timestamp,
     ttl: Option<u32>,
+    budget: &mut Budget,
 ) {
     match map.get_mut(&key) {
-        Some(o) => o.add(owner, ts, ttl),
-        None => {
+        Some(o) => o.add(owner, ts, ttl, budget),
+        None if budget.take() => {
             map.insert(key, Observed::new(owner, ts, ttl));
         }
+        None => {}
     }
 }
 
@@ -252,6 +258,40 @@ impl ZoneSeen {
     }
 }
 
+/// Values and names a learner records at most, over every zone and key:
+/// whoever sends the traffic chooses them, and each costs ~100 bytes. A
+/// real organisation's zones are far below it; past it, new ones are
+/// counted and not recorded ([`Learner::refused`]).
+pub const MAX_LEARNED_ENTRIES: usize = 1_000_000;
+
+/// What is left of [`MAX_LEARNED_ENTRIES`], and what it refused.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: usize,
+    refused: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            left: MAX_LEARNED_ENTRIES,
+            refused: 0,
+        }
+    }
+}
+
+impl Budget {
+    /// Whether one more entry may be recorded; counts a refusal if not.
+    fn take(&mut self) -> bool {
+        if self.left == 0 {
+            self.refused += 1;
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+}
+
 /// Collects observations for a set of zones.
 #[derive(Debug, Default)]
 pub struct Learner {
@@ -264,9 +304,16 @@ pub struct Learner {
     target: String,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    budget: Budget,
 }
 
 impl Learner {
+    /// New values and names not recorded because [`MAX_LEARNED_ENTRIES`]
+    /// were.
+    pub fn refused(&self) -> u64 {
+        self.budget.refused
+    }
+
     pub fn new<'a>(zones: impl IntoIterator<Item = &'a str>) -> Learner {
         let mut zones: Vec<ZoneSeen> = zones
             .into_iter()
@@ -340,7 +387,14 @@ impl Learner {
                 && let Some(z) = self.zones.get_mut(i)
             {
                 z.responses += 1;
-                note(&mut z.resolvers, resp.meta.src_ip, &self.folded, ts, None);
+                note(
+                    &mut z.resolvers,
+                    resp.meta.src_ip,
+                    &self.folded,
+                    ts,
+                    None,
+                    &mut self.budget,
+                );
             }
         }
         // The name servers this response names, first: glue in the same
@@ -353,10 +407,16 @@ impl Learner {
             fold_into(&r.name, &mut self.folded);
             if let Some(i) = self.zone_index(&self.folded) {
                 fold_into(t, &mut self.target);
-                self.ns_hosts
-                    .entry(self.target.clone())
-                    .or_default()
-                    .insert(i);
+                match self.ns_hosts.get_mut(&self.target) {
+                    Some(zones) => {
+                        zones.insert(i);
+                    }
+                    None if self.budget.take() => {
+                        self.ns_hosts
+                            .insert(self.target.clone(), BTreeSet::from([i]));
+                    }
+                    None => {}
+                }
             }
         }
         for (section, r) in resp.records() {
@@ -372,7 +432,14 @@ impl Learner {
             if let (Some(addr), None, Some(zones)) = (addr, zone, self.ns_hosts.get(&self.folded)) {
                 for i in zones {
                     if let Some(z) = self.zones.get_mut(*i) {
-                        note(&mut z.other_ns_addresses, addr, &self.folded, ts, None);
+                        note(
+                            &mut z.other_ns_addresses,
+                            addr,
+                            &self.folded,
+                            ts,
+                            None,
+                            &mut self.budget,
+                        );
                     }
                 }
             }
@@ -384,19 +451,44 @@ impl Learner {
             };
             let owner = self.folded.as_str();
             match (&r.data, r.rtype, section, addr) {
-                (_, TYPE_A, _, Some(a)) => note(&mut z.a, a, owner, ts, watched_ttl),
-                (_, TYPE_AAAA, _, Some(a)) => note(&mut z.aaaa, a, owner, ts, watched_ttl),
+                (_, TYPE_A, _, Some(a)) => {
+                    note(&mut z.a, a, owner, ts, watched_ttl, &mut self.budget)
+                }
+                (_, TYPE_AAAA, _, Some(a)) => {
+                    note(&mut z.aaaa, a, owner, ts, watched_ttl, &mut self.budget)
+                }
                 (Rdata::Name(t), TYPE_NS, Section::Answer | Section::Authority, _) => {
                     fold_into(t, &mut self.target);
-                    note(&mut z.ns, self.target.clone(), owner, ts, watched_ttl);
+                    note(
+                        &mut z.ns,
+                        self.target.clone(),
+                        owner,
+                        ts,
+                        watched_ttl,
+                        &mut self.budget,
+                    );
                 }
                 (Rdata::Mx { exchange, .. }, TYPE_MX, Section::Answer, _) => {
                     fold_into(exchange, &mut self.target);
-                    note(&mut z.mx, self.target.clone(), owner, ts, watched_ttl);
+                    note(
+                        &mut z.mx,
+                        self.target.clone(),
+                        owner,
+                        ts,
+                        watched_ttl,
+                        &mut self.budget,
+                    );
                 }
                 (Rdata::Name(t), TYPE_CNAME, Section::Answer, _) => {
                     fold_into(t, &mut self.target);
-                    note(&mut z.cname, self.target.clone(), owner, ts, watched_ttl);
+                    note(
+                        &mut z.cname,
+                        self.target.clone(),
+                        owner,
+                        ts,
+                        watched_ttl,
+                        &mut self.budget,
+                    );
                 }
                 _ => {
                     if let Some(ttl) = watched_ttl {
@@ -665,6 +757,29 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_flood_of_distinct_values_stops_at_the_bound_and_is_counted() {
+        let mut s = Scenario::new(1_700_000_000);
+        for i in 0..10u32 {
+            s.exchange(
+                &Exchange::new("10.0.0.2", "10.0.0.53", "www.example.org", RecordType::A)
+                    .answer(rr("www.example.org", 60, a(&format!("203.0.113.{i}")))),
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("flood.pcap");
+        s.write_pcap_file(&p).unwrap();
+        let mut l = Learner::new(["example.org"]);
+        // Room for the resolver and three addresses.
+        l.budget.left = 4;
+        read_responses(&[p], &[53], |r| l.observe(r)).unwrap();
+        let z = &l.zones()[0];
+        assert_eq!(z.resolvers.len(), 1);
+        assert_eq!(z.a.len(), 3);
+        assert_eq!(l.refused(), 7);
+        assert_eq!(z.responses, 10, "responses are still counted");
     }
 
     #[test]

@@ -662,7 +662,12 @@ mod tests {
     fn obs(owner: &str, secs: i64, count: u64) -> Observed {
         let mut o = Observed::new(owner, Timestamp(secs * 1_000_000), Some(300));
         for _ in 1..count {
-            o.add(owner, Timestamp(secs * 1_000_000), Some(300));
+            o.add(
+                owner,
+                Timestamp(secs * 1_000_000),
+                Some(300),
+                &mut crate::baseline::Budget::default(),
+            );
         }
         o
     }
@@ -708,7 +713,12 @@ mod tests {
     fn outliers_rare_and_brief() {
         let day = 86_400;
         let mut busy = obs("www.example.org", 0, 200);
-        busy.add("www.example.org", Timestamp(7 * day * 1_000_000), None);
+        busy.add(
+            "www.example.org",
+            Timestamp(7 * day * 1_000_000),
+            None,
+            &mut crate::baseline::Budget::default(),
+        );
         let entries = [
             Entry::of("192.0.2.10".into(), &busy, "on"),
             Entry::of(
