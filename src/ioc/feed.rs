@@ -150,6 +150,12 @@ pub fn parse_feed_all(name: &str, text: &str) -> Result<FeedLoad, FileError> {
 }
 
 fn looks_like_csv_header(line: &str) -> bool {
+    // Building a CSV reader costs as much as parsing a short feed, so a
+    // line that cannot hold both column names is turned away first.
+    let lower = line.to_ascii_lowercase();
+    if !(lower.contains("indicator") && lower.contains("type")) {
+        return false;
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line.as_bytes());
