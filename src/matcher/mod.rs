@@ -17,9 +17,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::model::names::fold_into;
-use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, ResponseInfo, Section};
+use crate::model::{
+    Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, ResponseInfo, Section, Severity,
+};
 use crate::rules::{Rules, SharedRules};
 use crate::stats::IgnoredCounts;
+
+/// Alerts one response may raise. Suricata's `packet-alert-max` (15) is the
+/// model: a response that deviates in more ways than a hijack needs is a
+/// flood of alerts the analyst cannot use, and each alert costs the SIEM a
+/// line. A delegation hijack with IPv4 and IPv6 glue, each value also an
+/// indicator, raises about two dozen.
+pub const MAX_ALERTS_PER_RESPONSE: usize = 32;
 
 // `Matcher::seen` keeps one bit per kind in a u16.
 const _: () = assert!(AlertKind::ALL.len() <= 16);
@@ -77,8 +86,55 @@ impl Matcher {
     }
 
     /// Appends the alerts `resp` raises to `out`, in a fixed order: the
-    /// question, then each answer record in wire order.
-    pub fn check(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) {
+    /// question, then each answer record in wire order. At most
+    /// [`MAX_ALERTS_PER_RESPONSE`]: past that the most severe are kept
+    /// (indicator matches first among equals, then the earliest raised),
+    /// in the order they were raised, and the number left out is returned.
+    pub fn check(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) -> usize {
+        let start = out.len();
+        self.check_all(resp, out);
+        let Some(raised) = out.get_mut(start..) else {
+            return 0;
+        };
+        if raised.len() <= MAX_ALERTS_PER_RESPONSE {
+            return 0;
+        }
+        let over = raised.len() - MAX_ALERTS_PER_RESPONSE;
+        let rank = |a: &Alert| {
+            let severity = match a.severity() {
+                Severity::High => 0u8,
+                Severity::Medium => 1,
+                Severity::Low => 2,
+            };
+            let ioc = matches!(a.kind, AlertKind::IocAddress | AlertKind::IocDomain);
+            (severity, !ioc)
+        };
+        let mut order: Vec<(u8, bool, usize)> = raised
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let (s, not_ioc) = rank(a);
+                (s, not_ioc, i)
+            })
+            .collect();
+        order.sort_unstable();
+        let mut keep = vec![false; raised.len()];
+        for &(_, _, i) in order.iter().take(MAX_ALERTS_PER_RESPONSE) {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
+            }
+        }
+        let mut flags = keep.into_iter();
+        let mut index = 0;
+        out.retain(|_| {
+            let kept = index < start || flags.next().unwrap_or(true);
+            index += 1;
+            kept
+        });
+        over
+    }
+
+    fn check_all(&mut self, resp: &DnsResponse, out: &mut Vec<Alert>) {
         if !self.seen.is_empty() {
             self.seen.clear();
         }
@@ -236,12 +292,73 @@ mod tests {
         }
         let resp = decoded(&ex);
         let mut out = Vec::new();
-        m.check(&resp, &mut out);
-        assert_eq!(out.len(), 500);
+        // 500 alerts raised; the bound keeps the first ones.
+        assert_eq!(m.check(&resp, &mut out), 500 - MAX_ALERTS_PER_RESPONSE);
+        assert_eq!(out.len(), MAX_ALERTS_PER_RESPONSE);
         assert!(out.iter().all(|al| al.kind == AlertKind::UnexpectedAddress));
         // The next response starts from an empty map.
         let mut again = Vec::new();
-        m.check(&resp, &mut again);
-        assert_eq!(again.len(), 500);
+        assert_eq!(m.check(&resp, &mut again), 500 - MAX_ALERTS_PER_RESPONSE);
+        assert_eq!(again.len(), MAX_ALERTS_PER_RESPONSE);
+    }
+
+    #[test]
+    fn past_the_alert_bound_the_most_severe_are_kept_in_wire_order() {
+        let expected = parse_expect(
+            "t.toml",
+            "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\n",
+        )
+        .expect("valid expect file");
+        let ioc = crate::ioc::parse_feed("f.txt", "198.51.100.99\n")
+            .expect("valid feed")
+            .indicators;
+        let mut m = Matcher::new(shared(Rules {
+            ioc: crate::ioc::IocSet::new(ioc),
+            expected,
+            ..Rules::default()
+        }));
+        // 100 unexpected addresses (medium), then the indicator (high,
+        // and unexpected too): an attacker who pads a hostile answer with
+        // junk must not push the indicator out. Alerts of earlier
+        // responses in `out` stay as they were.
+        let mut ex = Exchange::new("10.0.0.7", "192.0.2.53", "www.example.org", RecordType::A);
+        for i in 0..100u32 {
+            ex = ex.answer(rr("www.example.org", 60, a(&format!("203.0.113.{i}"))));
+        }
+        ex = ex.answer(rr("www.example.org", 60, a("198.51.100.99")));
+        let resp = decoded(&ex);
+        let mut out = Vec::new();
+        m.check(&resp, &mut out);
+        let before = out.len();
+        assert_eq!(before, MAX_ALERTS_PER_RESPONSE);
+        assert_eq!(m.check(&resp, &mut out), 102 - MAX_ALERTS_PER_RESPONSE);
+        assert_eq!(out.len(), 2 * MAX_ALERTS_PER_RESPONSE);
+        let this = out.get(before..).unwrap_or_default();
+        let values: Vec<(&str, &str)> = this
+            .iter()
+            .map(|al| (al.kind.as_str(), al.value.as_str()))
+            .collect();
+        // Indicators are checked before the zones, so its alert comes
+        // first, as it would without the bound.
+        let mut wanted: Vec<(&str, String)> = vec![("ioc_address", "198.51.100.99".into())];
+        wanted.extend(
+            (0..MAX_ALERTS_PER_RESPONSE - 1)
+                .map(|i| ("unexpected_address", format!("203.0.113.{i}"))),
+        );
+        let wanted: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // The indicator's `unexpected_address` (medium, last in wire
+        // order) is the one left out with the other 69 padding values.
+        assert_eq!(values, wanted);
+        // Evidence: each alert carries at most the bound of records.
+        for al in this {
+            assert_eq!(
+                al.response.answers.len(),
+                ResponseInfo::MAX_RECORDS_PER_SECTION
+            );
+            assert_eq!(
+                al.response.records_omitted,
+                101 - ResponseInfo::MAX_RECORDS_PER_SECTION
+            );
+        }
     }
 }

@@ -230,9 +230,13 @@ impl Digests {
                 .unwrap_or_default()
                 .to_string()
         };
-        let answers = self
+        let all = self
             .answers
             .get(g.answers_at.start as usize..g.answers_at.end as usize)
+            .unwrap_or_default();
+        let kept = all.len().min(ResponseInfo::MAX_RECORDS_PER_SECTION);
+        let answers = all
+            .get(..kept)
             .unwrap_or_default()
             .iter()
             .map(|a| DnsRecord {
@@ -255,6 +259,7 @@ impl Digests {
             answers,
             authority: Vec::new(),
             additional: Vec::new(),
+            records_omitted: all.len() - kept,
         }
     }
 }

@@ -142,6 +142,10 @@ reasons! {
         /// The message decoded to more records or text than its size can
         /// honestly hold (a compression bomb): the rest was not decoded.
         DnsDecodeBudget => "dns_decode_budget",
+        /// The response raised more alerts than one response may
+        /// (`matcher::MAX_ALERTS_PER_RESPONSE`): the most severe were
+        /// written, the rest only counted here.
+        DnsAlertLimit => "dns_alert_limit",
     }
 }
 

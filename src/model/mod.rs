@@ -718,7 +718,7 @@ pub struct Conflict {
 }
 
 /// The response an alert was raised on: every alert it raised shares one,
-/// so each carries the whole answer set without the DNS log.
+/// so each carries the answer set without the DNS log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResponseInfo {
     /// [`ResponseInfo::id_of`] the response.
@@ -726,21 +726,39 @@ pub struct ResponseInfo {
     pub opcode: u8,
     pub rcode: u8,
     pub flags: DnsFlags,
+    /// The first [`ResponseInfo::MAX_RECORDS_PER_SECTION`] records of each
+    /// section.
     pub answers: Vec<DnsRecord>,
     pub authority: Vec<DnsRecord>,
     pub additional: Vec<DnsRecord>,
+    /// Records of the response past that bound, in all sections together:
+    /// the DNS log has them.
+    pub records_omitted: usize,
 }
 
 impl ResponseInfo {
+    /// Records of one section an alert carries. Every alert of a response
+    /// carries them, so without a bound a message of a thousand hostile
+    /// addresses for a monitored name (a thousand alerts, each with a
+    /// thousand answers) turned 29 KB on the wire into 70 MB of alerts.
+    pub const MAX_RECORDS_PER_SECTION: usize = 32;
+
     pub fn of(resp: &DnsResponse) -> ResponseInfo {
+        let mut records_omitted = 0;
+        let mut first = |records: &[DnsRecord]| {
+            let kept = records.len().min(Self::MAX_RECORDS_PER_SECTION);
+            records_omitted += records.len() - kept;
+            records.get(..kept).unwrap_or_default().to_vec()
+        };
         ResponseInfo {
             id: ResponseInfo::id_of(&resp.meta, resp.txid),
             opcode: resp.opcode,
             rcode: resp.rcode,
             flags: resp.flags,
-            answers: resp.answers.clone(),
-            authority: resp.authority.clone(),
-            additional: resp.additional.clone(),
+            answers: first(&resp.answers),
+            authority: first(&resp.authority),
+            additional: first(&resp.additional),
+            records_omitted,
         }
     }
 

@@ -508,6 +508,9 @@ struct OwnAlert<'a> {
     alert_id: String,
     count: u64,
     response_id: String,
+    /// Records of the response the alert does not carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_records_omitted: Option<usize>,
     qname: &'a str,
     qtype: Option<TypeName>,
     owner: &'a str,
@@ -635,6 +638,7 @@ pub fn write_alert(
             alert_id: format!("{id:016x}"),
             count,
             response_id: format!("{:016x}", r.id),
+            response_records_omitted: (r.records_omitted > 0).then_some(r.records_omitted),
             qname: &a.qname,
             qtype: a.qtype.map(TypeName),
             owner: &a.owner,

@@ -353,6 +353,12 @@ fn alert_metadata(
     put("alert_id", format!("{id:016x}"));
     put("suppressed_count", count.to_string());
     put("response_id", format!("{:016x}", a.response.id));
+    if a.response.records_omitted > 0 {
+        put(
+            "response_records_omitted",
+            a.response.records_omitted.to_string(),
+        );
+    }
     put("qname", a.qname.clone());
     if let Some(t) = a.qtype {
         put("qtype", type_name(t).into_owned());

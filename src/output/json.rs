@@ -282,8 +282,17 @@ struct AlertView<'a> {
     interface: Option<&'a str>,
     /// Shared by every alert of one response.
     response_id: String,
-    /// The response's whole answer section.
+    /// The response's answer section, up to
+    /// [`crate::model::ResponseInfo::MAX_RECORDS_PER_SECTION`] records.
     answers: Records<'a>,
+    /// Records of the response the alert does not carry (the DNS log has
+    /// them).
+    #[serde(skip_serializing_if = "is_zero")]
+    records_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The earlier response a `conflicting_response` contradicts.
@@ -379,6 +388,7 @@ pub fn write_alert(
         interface: sources.interface(m.source.file),
         response_id: format!("{:016x}", alert.response.id),
         answers: Records(&alert.response.answers),
+        records_omitted: alert.response.records_omitted,
     };
     write_json(&mut *out, &view)?;
     out.write_all(b"\n")

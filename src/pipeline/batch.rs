@@ -9,7 +9,7 @@ use crate::matcher::Matcher;
 use crate::matcher::policy::AlertPolicy;
 use crate::matcher::spoof::{Digests, SpoofDetector};
 use crate::matcher::suppress::{Suppressor, alert_id};
-use crate::model::{Alert, DnsResponse, PayloadBatch, SourceNames, Weird};
+use crate::model::{Alert, DnsResponse, Malformed, PayloadBatch, SourceNames, Weird};
 use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, ecs, eve, json};
 use crate::rules::SharedRules;
 use crate::stats::{AlertCounts, PolicyCounts, WorkerCounters};
@@ -106,6 +106,7 @@ impl Processor {
         for (meta, bytes) in batch.iter() {
             out.latest_ts = Some(out.latest_ts.map_or(meta.ts.0, |t| t.max(meta.ts.0)));
             let resp = self.resp.get_or_insert_with(|| DnsResponse::empty(*meta));
+            let mut over_alert_limit = false;
             let defect = match decode_response_into(*meta, bytes, resp) {
                 Ok(()) => {
                     let resp = &*resp;
@@ -116,7 +117,7 @@ impl Processor {
                         out.counters.partial += 1;
                     }
                     observe(resp);
-                    self.matcher.check(resp, &mut out.alerts);
+                    over_alert_limit = self.matcher.check(resp, &mut out.alerts) > 0;
                     out.digests.add(resp, &mut self.scratch);
                     if self.options.dns_log {
                         match self.options.dns_log_format {
@@ -138,7 +139,8 @@ impl Processor {
                     Some(defect)
                 }
             };
-            if let Some(d) = defect {
+            let alert_limit = over_alert_limit.then_some(Malformed::DnsAlertLimit);
+            for d in defect.into_iter().chain(alert_limit) {
                 out.counters.malformed.add(d);
                 if self.options.weirds {
                     decode_weirds.push(Weird {

@@ -54,6 +54,36 @@ pub fn public_capture_names() -> Vec<String> {
         .collect()
 }
 
+/// One TCP response of `n` distinct addresses for `www.example.org`, and
+/// an expect file for `example.org` that none of them is in: `n` alerts
+/// before the per-response bound. Returns the capture, the expect file and
+/// the response's packet number.
+pub fn hostile_answers_capture(dir: &Path, n: u32) -> (PathBuf, PathBuf, u64) {
+    use dnsentry::synth::{Exchange, Scenario, Via, a, rr};
+    let zones = dir.join("zones.toml");
+    std::fs::write(
+        &zones,
+        "[[zone]]\nname = \"example.org\"\na = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let mut s = Scenario::new(1_600_000_000);
+    let mut ex = Exchange::new(
+        "10.0.0.5",
+        "10.0.0.53",
+        "www.example.org",
+        hickory_proto::rr::RecordType::A,
+    )
+    .via(Via::Tcp);
+    for i in 0..n {
+        let addr = format!("203.0.{}.{}", i / 250, i % 250 + 1);
+        ex = ex.answer(rr("www.example.org", 300, a(&addr)));
+    }
+    let packet = s.exchange(&ex);
+    let pcap = dir.join("hostile-answers.pcap");
+    s.write_pcap_file(&pcap).unwrap();
+    (pcap, zones, packet)
+}
+
 pub fn project_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

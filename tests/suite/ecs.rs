@@ -352,3 +352,21 @@ fn every_document_of_every_shared_capture_passes() {
     assert!(docs.len() >= 700, "only {} documents", docs.len());
     assert_ecs_valid(&docs);
 }
+
+#[test]
+fn alerts_past_the_per_response_bounds_say_what_they_leave_out_and_stay_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, zones, _) = crate::common::hostile_answers_capture(dir.path(), 100);
+    let docs = ecs_run("hostile-answers", vec![pcap], vec![zones], &[53]);
+    let alerts: Vec<&Value> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d["dnsentry"]["kind"].is_string())
+        .collect();
+    assert_eq!(alerts.len(), dnsentry::matcher::MAX_ALERTS_PER_RESPONSE);
+    for a in &alerts {
+        assert_eq!(a["dnsentry"]["response_records_omitted"], 68);
+        assert_eq!(a["dns"]["answers"].as_array().unwrap().len(), 32);
+    }
+    assert_ecs_valid(&docs);
+}

@@ -258,3 +258,28 @@ fn every_event_of_every_shared_capture_validates() {
     assert!(events.len() >= 700, "only {} events", events.len());
     assert_eve_valid(&events);
 }
+
+#[test]
+#[cfg_attr(
+    not(eve_schema),
+    ignore = "Suricata's EVE schema not found: run scripts/fetch-public-captures (it sits in schemas/ beside DNSENTRY_PUBLIC_CAPTURES, or ../shared/schemas)"
+)]
+fn alerts_past_the_per_response_bounds_say_what_they_leave_out_and_stay_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, zones, _) = crate::common::hostile_answers_capture(dir.path(), 100);
+    let events = eve_run("hostile-answers", vec![pcap], vec![zones], &[53]);
+    let alerts: Vec<&Value> = events
+        .iter()
+        .filter(|(_, e)| e["event_type"] == "alert")
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(alerts.len(), dnsentry::matcher::MAX_ALERTS_PER_RESPONSE);
+    for a in &alerts {
+        assert_eq!(
+            a["alert"]["metadata"]["response_records_omitted"],
+            json!(["68"])
+        );
+        assert_eq!(a["dns"]["answers"].as_array().unwrap().len(), 32);
+    }
+    assert_eve_valid(&events);
+}

@@ -1351,3 +1351,47 @@ fn ipv4_mapped_and_nat64_addresses_match_their_ipv4_indicators_and_policies() {
     assert_eq!(r.alerts[0]["ioc"]["indicator"], "185.20.187.8");
     assert_eq!(r.alerts[2]["ioc"]["indicator"], "::ffff:198.51.100.7");
 }
+
+/// One 29 KB message of 1,000 distinct addresses for a monitored name
+/// raised 1,000 alerts, each carrying all 1,000 answers: 70 MB of alerts
+/// from one packet. Now: the bounded number of alerts, each with a
+/// bounded share of the response, the rest counted; the DNS log still has
+/// every answer.
+#[test]
+fn a_response_of_a_thousand_hostile_answers_cannot_multiply_into_megabytes_of_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, zones, packet) = crate::common::hostile_answers_capture(dir.path(), 1000);
+    let wire = std::fs::metadata(&pcap).unwrap().len();
+
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        expect_files: vec![zones],
+        dns_log: true,
+        weird_log: true,
+        ..RunSpec::default()
+    });
+    assert_eq!(r.alerts.len(), dnsentry::matcher::MAX_ALERTS_PER_RESPONSE);
+    let alert_bytes: usize = r.alerts.iter().map(|a| a.to_string().len() + 1).sum();
+    assert!(
+        alert_bytes < 8 * wire as usize,
+        "{alert_bytes} bytes of alerts from a {wire}-byte capture"
+    );
+    for alert in &r.alerts {
+        assert_eq!(alert["answers"].as_array().unwrap().len(), 32);
+        assert_eq!(alert["records_omitted"], 1000 - 32);
+    }
+    assert_eq!(r.outcome.summary.malformed.get("dns_alert_limit"), Some(&1));
+    let weirds: Vec<(&str, u64)> = r
+        .weirds
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap(),
+                w["source"]["packet"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weirds, vec![("dns_alert_limit", packet)]);
+    assert_eq!(r.dns_log.len(), 1);
+    assert_eq!(r.dns_log[0]["answers"].as_array().unwrap().len(), 1000);
+}
