@@ -469,7 +469,10 @@ fn sighup_reloads_feeds_and_a_bad_feed_keeps_the_old_rules() {
     assert!(failed >= 1.0, "{failed}");
     assert_eq!((last_ok, indicators), (0.0, 1.0));
     assert!(failed_at >= reloaded_at, "{failed_at} vs {reloaded_at}");
-    let (code, err) = sensor.stop(Duration::from_secs(5));
+    // Generous: this test is not about how fast the sensor stops. It timed
+    // out once in a full run on a loaded machine (which wait was not
+    // recorded); this was its only bound tighter than 30 s.
+    let (code, err) = sensor.stop(Duration::from_secs(20));
     assert_eq!(code, Some(0));
     assert!(
         err.contains(&format!(
