@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use super::{Hit, Matcher};
 use crate::expect::{AddressPolicy, Effective, ExpectedZones, NamePolicy, ZonePolicy};
+use crate::model::names::same_name;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Rdata, Section};
 
 const TYPE_A: u16 = 1;
@@ -55,19 +56,21 @@ pub(super) fn check(
     // Name servers this response names for monitored zones, with the
     // addresses their glue may have.
     let mut ns_targets: Vec<(String, &AddressPolicy, Arc<str>)> = Vec::new();
-    // An RRset's records share their owner: its zone is looked up once.
-    let mut last: Option<(&str, Option<&ZonePolicy>)> = None;
+    // An RRset's records share their owner: it is folded, and its zone and
+    // policy looked up, once.
+    let mut last: Option<(&str, Option<Effective<'_>>)> = None;
     for (section, record) in resp.records() {
-        let folded = m.fold(&record.name);
-        let zone = match last {
-            Some((name, zone)) if name == &*record.name => zone,
-            _ => zones.zone_for(folded),
+        let eff = match last {
+            Some((name, eff)) if same_name(name, &record.name) => eff,
+            _ => {
+                let zone = zones.zone_for(m.fold(&record.name));
+                zone.map(|z| z.effective(&m.folded))
+            }
         };
-        last = Some((&record.name, zone));
-        let Some(zone) = zone else {
+        last = Some((&record.name, eff));
+        let Some(eff) = eff else {
             continue;
         };
-        let eff = zone.effective(&m.folded);
         check_record(m, &eff, resp, section, record, out);
         if record.rtype == TYPE_NS
             && section != Section::Additional

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::{Hit, Matcher};
 use crate::ioc::{Indicator, IocSet};
+use crate::model::names::same_name;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsResponse, IocMatch, Section};
 
 /// The lists and the age rule one response is checked against.
@@ -97,7 +98,7 @@ fn name_hit<'r>(
     name: &'r str,
     last_clean: &mut Option<&'r str>,
 ) -> Option<(Arc<Indicator>, String)> {
-    if *last_clean == Some(name) {
+    if last_clean.is_some_and(|clean| same_name(clean, name)) {
         return None;
     }
     let folded = m.fold(name);

@@ -17,8 +17,8 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::model::names::fold_into;
 use crate::model::names::rcode_name;
+use crate::model::names::{fold_into, same_name};
 use crate::model::{
     Alert, AlertDetail, AlertKind, Conflict, DnsFlags, DnsRecord, DnsResponse, PacketMeta, Rdata,
     ResponseInfo, Section, SourceRef, Timestamp, Transport,
@@ -171,7 +171,7 @@ impl Digests {
             // Kept as text in the batch's arena, not as records: only the
             // rare response that conflicts ever needs them.
             // Most owners are the query name, already in the arena.
-            let name = if &*r.name == resp.qname() {
+            let name = if same_name(&r.name, resp.qname()) {
                 name_start..name_end
             } else {
                 let start = arena_end(&self.names);

@@ -9,6 +9,15 @@ use std::borrow::Cow;
 
 use hickory_proto::rr::RecordType;
 
+/// Whether two names are the same text. Names decoded from one message
+/// share their text (`Arc<str>` from the decoder's cache), so the same
+/// allocation answers at once; otherwise the bytes are compared. A pointer
+/// flood repeats one 250-byte owner a thousand times a message, and
+/// comparing it byte by byte for each record was a tenth of its cost.
+pub fn same_name(a: &str, b: &str) -> bool {
+    (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a == b
+}
+
 /// Writes `name` (presentation format) folded to lower case into `buf`,
 /// dropping one trailing dot, for case-insensitive lookups: resolvers
 /// randomise the case of query names (0x20 encoding).
