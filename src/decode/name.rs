@@ -94,10 +94,9 @@ pub fn push_escaped(bytes: &[u8], escapes: &Escapes, out: &mut String) {
             .position(|&b| !escapes.is_plain(b))
             .unwrap_or(rest.len());
         let (clean, tail) = rest.split_at(run);
-        // Plain bytes are printable ASCII, one char each: pushed as such
-        // rather than validated as UTF-8 first, which cost more than the
-        // copy for labels of a few bytes.
-        out.extend(clean.iter().copied().map(char::from));
+        if let Ok(text) = std::str::from_utf8(clean) {
+            out.push_str(text);
+        }
         let Some((&b, after)) = tail.split_first() else {
             break;
         };
