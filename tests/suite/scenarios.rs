@@ -39,6 +39,19 @@ fn key(kind: &str, section: &str, owner: &str, value: &str, packet: u64) -> Key 
     )
 }
 
+/// (name, packet) of each weird-log line.
+fn weird_names_and_packets(weirds: &[Value]) -> Vec<(&str, u64)> {
+    weirds
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap(),
+                w["source"]["packet"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn write(dir: &Path, name: &str, s: &Scenario) -> PathBuf {
     let p = dir.join(name);
     s.write_pcap_file(&p).unwrap();
@@ -691,16 +704,7 @@ fn hostile_packets_are_counted_and_logged_never_fatal() {
     });
     let packets: Vec<u64> = keys(&r.alerts).iter().map(|k| k.4).collect();
     assert_eq!(packets, vec![first, last]);
-    let weirds: Vec<(&str, u64)> = r
-        .weirds
-        .iter()
-        .map(|w| {
-            (
-                w["name"].as_str().unwrap(),
-                w["source"]["packet"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let weirds = weird_names_and_packets(&r.weirds);
     assert_eq!(weirds, expected);
     // The summary counts exactly what the weird log lists.
     let total: u64 = r.outcome.summary.malformed.values().sum();
@@ -1381,16 +1385,7 @@ fn a_response_of_a_thousand_hostile_answers_cannot_multiply_into_megabytes_of_al
         assert_eq!(alert["records_omitted"], 1000 - 32);
     }
     assert_eq!(r.outcome.summary.malformed.get("dns_alert_limit"), Some(&1));
-    let weirds: Vec<(&str, u64)> = r
-        .weirds
-        .iter()
-        .map(|w| {
-            (
-                w["name"].as_str().unwrap(),
-                w["source"]["packet"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let weirds = weird_names_and_packets(&r.weirds);
     assert_eq!(weirds, vec![("dns_alert_limit", packet)]);
     assert_eq!(r.dns_log.len(), 1);
     assert_eq!(r.dns_log[0]["answers"].as_array().unwrap().len(), 1000);
