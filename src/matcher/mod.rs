@@ -124,13 +124,15 @@ impl Matcher {
                 *k = true;
             }
         }
-        let mut flags = keep.into_iter();
-        let mut index = 0;
-        out.retain(|_| {
-            let kept = index < start || flags.next().unwrap_or(true);
-            index += 1;
-            kept
-        });
+        // Only this response's alerts are touched: a retain over `out`
+        // would walk the batch's earlier alerts for every bounded response.
+        let raised: Vec<Alert> = out.drain(start..).collect();
+        out.extend(
+            raised
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(alert, kept)| kept.then_some(alert)),
+        );
         over
     }
 
