@@ -18,7 +18,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Hit, Matcher};
+use super::{Hit, MatchState};
 use crate::expect::{AddressPolicy, Effective, ExpectedZones, NamePolicy, ZonePolicy};
 use crate::model::names::same_name;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, Rdata, Section};
@@ -45,7 +45,7 @@ fn zone_detail(scope: &Arc<str>, listed: &Arc<[String]>) -> AlertDetail {
 }
 
 pub(super) fn check(
-    m: &mut Matcher,
+    m: &mut MatchState,
     zones: &ExpectedZones,
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
@@ -89,7 +89,7 @@ pub(super) fn check(
 }
 
 fn check_record(
-    m: &mut Matcher,
+    m: &mut MatchState,
     eff: &Effective<'_>,
     resp: &DnsResponse,
     section: Section,
@@ -149,7 +149,7 @@ fn addr_violation(
 }
 
 fn name_violation<'p>(
-    m: &mut Matcher,
+    m: &mut MatchState,
     policy: Option<&'p NamePolicy>,
     target: &str,
     kind: AlertKind,
@@ -161,7 +161,7 @@ fn name_violation<'p>(
 
 /// Glue of the name servers found above, against `ns_addresses`.
 fn check_glue(
-    m: &mut Matcher,
+    m: &mut MatchState,
     targets: &[(String, &AddressPolicy, Arc<str>)],
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
@@ -190,7 +190,7 @@ fn check_glue(
 
 /// The zone a response is about: its question's, else its first answer's.
 fn response_zone<'z>(
-    m: &mut Matcher,
+    m: &mut MatchState,
     zones: &'z ExpectedZones,
     resp: &DnsResponse,
 ) -> Option<&'z ZonePolicy> {
@@ -204,7 +204,7 @@ fn response_zone<'z>(
 }
 
 fn check_resolver(
-    m: &mut Matcher,
+    m: &mut MatchState,
     zones: &ExpectedZones,
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
@@ -235,7 +235,12 @@ fn check_resolver(
 /// A signed zone's answer must carry an RRSIG for each owner it answers
 /// with, when the query asked for DNSSEC: the server echoes the DO bit.
 /// Without DO no server sends signatures, so nothing can be concluded.
-fn check_dnssec(m: &mut Matcher, zones: &ExpectedZones, resp: &DnsResponse, out: &mut Vec<Alert>) {
+fn check_dnssec(
+    m: &mut MatchState,
+    zones: &ExpectedZones,
+    resp: &DnsResponse,
+    out: &mut Vec<Alert>,
+) {
     let asked = resp.edns.as_ref().is_some_and(|e| e.dnssec_ok);
     if !asked || resp.rcode != RCODE_NOERROR {
         return;

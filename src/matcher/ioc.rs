@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::{Hit, Matcher};
+use super::{Hit, MatchState};
 use crate::ioc::{Indicator, IocSet};
 use crate::model::names::same_name;
 use crate::model::{Alert, AlertDetail, AlertKind, DnsResponse, IocMatch, Section};
@@ -20,14 +20,14 @@ pub(super) struct IocRules<'a> {
 }
 
 pub(super) fn check(
-    m: &mut Matcher,
+    m: &mut MatchState,
     rules: &IocRules<'_>,
     resp: &DnsResponse,
     out: &mut Vec<Alert>,
 ) {
     let (set, allow) = (rules.set, rules.allow);
     let ts = resp.meta.ts.0;
-    let judge = |m: &mut Matcher, kind: AlertKind, ind: &Arc<Indicator>, value: &str| {
+    let judge = |m: &mut MatchState, kind: AlertKind, ind: &Arc<Indicator>, value: &str| {
         match ind.lifecycle.judge(ts, rules.max_age_days) {
             Ok(standing) => Some(AlertDetail::Ioc(IocMatch::new(Arc::clone(ind), standing))),
             Err(why) => {
@@ -92,7 +92,7 @@ pub(super) fn check(
 /// the alert value. `last_clean` is the last name found to match nothing,
 /// skipped without folding or lookup.
 fn name_hit<'r>(
-    m: &mut Matcher,
+    m: &mut MatchState,
     set: &IocSet,
     allow: &IocSet,
     name: &'r str,
