@@ -241,13 +241,19 @@ impl NameCache {
         // Formatted into a buffer kept by the thread, then shared: one
         // allocation per new name, whatever its length.
         thread_local! {
-            static SCRATCH: std::cell::RefCell<String> =
-                std::cell::RefCell::new(String::with_capacity(1024));
+            static SCRATCH: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(Vec::with_capacity(1024));
         }
         let (name, end) = SCRATCH.with_borrow_mut(|text| {
             text.clear();
             let end = read_presentation(msg, start, text).map_err(name_defect)?;
-            Ok::<_, Malformed>((Arc::<str>::from(text.as_str()), end))
+            // Presentation format is printable ASCII, so the check passes:
+            // one validation per name rather than one per label.
+            let name = match std::str::from_utf8(text) {
+                Ok(text) => Arc::<str>::from(text),
+                Err(_) => Arc::<str>::from(String::from_utf8_lossy(text).as_ref()),
+            };
+            Ok::<_, Malformed>((name, end))
         })?;
         dec.read_slice(end.saturating_sub(start))
             .map_err(|_| Malformed::DnsTruncated)?;

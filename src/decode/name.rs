@@ -85,28 +85,43 @@ impl Escapes {
 /// `escapes` as `\X`, every other byte it does not keep as `\DDD`. Shared
 /// by names and character-strings.
 pub fn push_escaped(bytes: &[u8], escapes: &Escapes, out: &mut String) {
+    for_each_piece(bytes, escapes, |piece| {
+        // Every piece is printable ASCII: the check cannot fail.
+        if let Ok(text) = std::str::from_utf8(piece) {
+            out.push_str(text);
+        }
+    });
+}
+
+/// [`push_escaped`] into bytes, for text validated once when it is done
+/// (a name), not once per label.
+pub fn push_escaped_bytes(bytes: &[u8], escapes: &Escapes, out: &mut Vec<u8>) {
+    for_each_piece(bytes, escapes, |piece| out.extend_from_slice(piece));
+}
+
+/// Hands `bytes` escaped to `piece`, as runs of bytes written as they are
+/// and escape sequences; every piece is printable ASCII.
+#[inline(always)]
+fn for_each_piece(bytes: &[u8], escapes: &Escapes, mut piece: impl FnMut(&[u8])) {
     let mut rest = bytes;
     while !rest.is_empty() {
-        // Names are almost always plain: copy each run of bytes that needs
-        // no escape at once rather than a char at a time.
+        // Names are almost always plain: hand over each run of bytes that
+        // needs no escape at once rather than a byte at a time.
         let run = rest
             .iter()
             .position(|&b| !escapes.is_plain(b))
             .unwrap_or(rest.len());
         let (clean, tail) = rest.split_at(run);
-        if let Ok(text) = std::str::from_utf8(clean) {
-            out.push_str(text);
+        if !clean.is_empty() {
+            piece(clean);
         }
         let Some((&b, after)) = tail.split_first() else {
             break;
         };
-        out.push('\\');
         if escapes.specials.contains(&b) {
-            out.push(char::from(b));
+            piece(&[b'\\', b]);
         } else {
-            out.push(char::from(b'0' + b / 100));
-            out.push(char::from(b'0' + (b / 10) % 10));
-            out.push(char::from(b'0' + b % 10));
+            piece(&[b'\\', b'0' + b / 100, b'0' + (b / 10) % 10, b'0' + b % 10]);
         }
         rest = after;
     }
@@ -128,7 +143,7 @@ pub enum NameError {
 
 /// Reads the name starting at `msg[at]`, following compression pointers,
 /// and appends it to `out` in presentation format (as
-/// [`write_presentation`] writes it). Returns where the name ends at `at`
+/// [`write_presentation`] writes it; printable ASCII, so valid UTF-8). Returns where the name ends at `at`
 /// (after its first pointer, or its root label).
 ///
 /// Straight from the wire to text, without building a hickory `Name`
@@ -139,7 +154,7 @@ pub enum NameError {
 /// must point before the start of the labels it continues, a chase must
 /// not reach the labels it left, a name is at most 255 octets on the wire.
 /// Each pointer moves strictly backwards, so a chase ends.
-pub fn read_presentation(msg: &[u8], at: usize, out: &mut String) -> Result<usize, NameError> {
+pub fn read_presentation(msg: &[u8], at: usize, out: &mut Vec<u8>) -> Result<usize, NameError> {
     const MAX_WIRE_LEN: usize = 255;
     let out_start = out.len();
     let mut pos = at;
@@ -167,9 +182,9 @@ pub fn read_presentation(msg: &[u8], at: usize, out: &mut String) -> Result<usiz
                     return Err(NameError::TooLong);
                 }
                 if labels > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
-                push_escaped(label, &Escapes::LABEL, out);
+                push_escaped_bytes(label, &Escapes::LABEL, out);
                 labels += 1;
                 label_bytes += len;
                 pos += 1 + len;
@@ -194,7 +209,7 @@ pub fn read_presentation(msg: &[u8], at: usize, out: &mut String) -> Result<usiz
         return Err(NameError::TooLong);
     }
     if out.len() == out_start {
-        out.push('.');
+        out.push(b'.');
     }
     Ok(end.unwrap_or(pos))
 }
@@ -222,8 +237,8 @@ mod tests {
     }
 
     fn ours(msg: &[u8], at: usize) -> Result<(String, usize), NameError> {
-        let mut s = String::new();
-        read_presentation(msg, at, &mut s).map(|end| (s, end))
+        let mut s = Vec::new();
+        read_presentation(msg, at, &mut s).map(|end| (String::from_utf8(s).unwrap(), end))
     }
 
     #[test]
