@@ -352,10 +352,8 @@ impl ExpectedZones {
         if self.zones.is_empty() {
             return None;
         }
-        suffix_starts(folded)
-            .filter_map(|i| folded.get(i..))
-            .filter(|suffix| self.zone_lengths.may_hold(suffix.len()))
-            .find_map(|suffix| self.zones.get(suffix))
+        self.zone_lengths
+            .find_suffix(folded, |suffix| self.zones.get(suffix))
     }
 
     /// Merges another file's zones; a zone defined twice is an error.

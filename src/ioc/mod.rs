@@ -25,7 +25,7 @@ use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
 use crate::model::addr::{canonical_ip, canonical_net};
-use crate::model::names::{SuffixLengths, suffix_starts};
+use crate::model::names::SuffixLengths;
 pub use crate::model::{Indicator, IndicatorType, IndicatorValue};
 
 pub use feed::{FeedLoad, load_feed_file, parse_feed, parse_feed_all};
@@ -151,10 +151,8 @@ impl IocSet {
         if self.domains.is_empty() {
             return None;
         }
-        suffix_starts(folded)
-            .filter_map(|start| folded.get(start..))
-            .filter(|suffix| self.domain_lengths.may_hold(suffix.len()))
-            .find_map(|suffix| self.domains.get(suffix))
+        self.domain_lengths
+            .find_suffix(folded, |suffix| self.domains.get(suffix))
             .and_then(|id| self.indicators.get(*id as usize))
     }
 }
