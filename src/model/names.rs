@@ -65,32 +65,37 @@ impl SuffixLengths {
     /// The first `found` gives for a suffix of `name` (presentation
     /// format) that starts at a label boundary and has a length in the
     /// set, trying the longest (most specific) first: what
-    /// [`suffix_starts`] filtered by length would give. Without escapes
-    /// in the name, each length the set holds costs one byte test where
-    /// its suffix would start; with them (`\.` is not a boundary) the
-    /// name is scanned from its start.
+    /// [`suffix_starts`] filtered by length would give. Each length the
+    /// set holds costs a byte test where its suffix would start (a dot, or
+    /// the name's start). A dot right after a backslash may be escaped
+    /// (`\.` is no boundary, `\\.` is): only a scan from the start tells,
+    /// so such a name is scanned, once.
     pub fn find_suffix<'n, T>(
         &self,
         name: &'n str,
         mut found: impl FnMut(&'n str) -> Option<T>,
     ) -> Option<T> {
         let bytes = name.as_bytes();
-        if bytes.contains(&b'\\') {
-            return suffix_starts(name)
-                .filter_map(|start| name.get(start..))
-                .filter(|suffix| self.may_hold(suffix.len()))
-                .find_map(found);
-        }
         if name == "." {
             return None;
         }
         for &len in self.descending.iter().skip_while(|&&l| l > bytes.len()) {
+            if len == 0 {
+                break;
+            }
             let start = bytes.len() - len;
-            let boundary = start == 0 || bytes.get(start - 1) == Some(&b'.');
-            if len > 0
-                && boundary
-                && let Some(hit) = name.get(start..).and_then(&mut found)
-            {
+            if start > 0 {
+                if bytes.get(start - 1) != Some(&b'.') {
+                    continue;
+                }
+                if start > 1 && bytes.get(start - 2) == Some(&b'\\') {
+                    return suffix_starts(name)
+                        .filter_map(|start| name.get(start..))
+                        .filter(|suffix| self.may_hold(suffix.len()))
+                        .find_map(found);
+                }
+            }
+            if let Some(hit) = name.get(start..).and_then(&mut found) {
                 return Some(hit);
             }
         }
