@@ -412,6 +412,11 @@ impl Demux {
         };
         let (sport, dport) = (seg.src_port, seg.dst_port);
         if self.ports.contains(sport) || self.ports.contains(dport) {
+            // Half of all DNS packets are queries: skipped before their
+            // metadata is put together.
+            if seg.payload.get(2).is_some_and(|flags| flags & 0x80 == 0) {
+                return self.counters.not_dns.add(NotDns::Query);
+            }
             let meta = Self::meta(ctx, src, dst, sport, dport, Transport::Udp);
             return emit_message(&mut self.counters, meta, seg.payload, out, self.log_weirds);
         }
