@@ -63,8 +63,8 @@ pub(super) fn check(
         let eff = match last {
             Some((name, eff)) if same_name(name, &record.name) => eff,
             _ => {
-                let zone = zones.zone_for(m.fold(&record.name));
-                zone.map(|z| z.effective(&m.folded))
+                let folded = m.fold(&record.name);
+                zones.zone_for(folded).map(|z| z.effective(folded))
             }
         };
         last = Some((&record.name, eff));
@@ -286,10 +286,11 @@ fn check_dnssec(
         if record.rtype != TYPE_NS {
             continue;
         }
-        let Some(zone) = zones.zone_for(m.fold(&record.name)) else {
+        let folded = m.fold(&record.name);
+        let Some(zone) = zones.zone_for(folded) else {
             continue;
         };
-        if !zone.dnssec || *m.folded != *zone.name {
+        if !zone.dnssec || *folded != *zone.name {
             continue;
         }
         let has_ds = resp

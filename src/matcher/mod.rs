@@ -16,7 +16,7 @@ pub mod suppress;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::names::fold_into;
+use crate::model::names::folded;
 use crate::model::{
     Alert, AlertDetail, AlertKind, DnsRecord, DnsResponse, ResponseInfo, Section, Severity,
 };
@@ -174,10 +174,9 @@ impl Matcher {
 }
 
 impl MatchState {
-    /// Folds `name` into the scratch buffer and returns it.
-    fn fold(&mut self, name: &str) -> &str {
-        fold_into(name, &mut self.folded);
-        &self.folded
+    /// `name` folded (in the scratch buffer unless it already was).
+    fn fold<'a>(&'a mut self, name: &'a str) -> &'a str {
+        folded(name, &mut self.folded)
     }
 
     /// Whether `value` is new for `kind` in the current response; notes it.

@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::model::names::rcode_name;
-use crate::model::names::{fold_into, same_name};
+use crate::model::names::{folded, same_name};
 use crate::model::{
     Alert, AlertDetail, AlertKind, Conflict, DnsFlags, DnsRecord, DnsResponse, PacketMeta, Rdata,
     ResponseInfo, Section, SourceRef, Timestamp, Transport,
@@ -129,8 +129,7 @@ impl Digests {
         resp.meta.dst_ip.hash(&mut key);
         resp.meta.dst_port.hash(&mut key);
         resp.txid.hash(&mut key);
-        fold_into(resp.qname(), scratch);
-        scratch.hash(&mut key);
+        folded(resp.qname(), scratch).hash(&mut key);
         let name_start = arena_end(&self.names);
         self.names.push_str(resp.qname());
         let name_end = arena_end(&self.names);
@@ -147,22 +146,15 @@ impl Digests {
                 Rdata::Aaaa(a) => a.octets().hash(&mut h),
                 Rdata::Opaque(b) => b.hash(&mut h),
                 Rdata::Text(t) => t.hash(&mut h),
-                Rdata::Name(n) => {
-                    fold_into(n, scratch);
-                    scratch.hash(&mut h);
-                }
+                Rdata::Name(n) => folded(n, scratch).hash(&mut h),
                 Rdata::Mx {
                     preference,
                     exchange,
                 } => {
                     preference.hash(&mut h);
-                    fold_into(exchange, scratch);
-                    scratch.hash(&mut h);
+                    folded(exchange, scratch).hash(&mut h);
                 }
-                other => {
-                    fold_into(&other.to_string(), scratch);
-                    scratch.hash(&mut h);
-                }
+                other => folded(&other.to_string(), scratch).hash(&mut h),
             }
             set = set.wrapping_add(h.finish());
             if let Some(ip) = r.data.ip_addr() {
