@@ -11,16 +11,15 @@
 //! so the result does not depend on the number of workers.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::ops::Range;
 use std::sync::Arc;
 
+use crate::decode::dns::decode_response;
+use crate::model::names::folded;
 use crate::model::names::rcode_name;
-use crate::model::names::{folded, same_name};
 use crate::model::{
-    Alert, AlertDetail, AlertKind, Conflict, DnsFlags, DnsRecord, DnsResponse, PacketMeta, Rdata,
+    Alert, AlertDetail, AlertKind, Conflict, DnsResponse, PacketMeta, PayloadBatch, Rdata,
     ResponseInfo, Section, SourceRef, Timestamp, Transport,
 };
 
@@ -37,7 +36,10 @@ fn hasher() -> impl Hasher {
     foldhash::fast::FixedState::with_seed(0x646e_7365_6e74_7279).build_hasher()
 }
 
-/// The fingerprint of one response.
+/// The fingerprint of one response: what comparing it needs, and where
+/// its message is. The rare response that conflicts is decoded again from
+/// its batch's bytes for its alert, rather than every response being
+/// copied out in case it does.
 #[derive(Clone, Debug)]
 pub struct Digest {
     /// Client, client port, transaction id and folded query name.
@@ -45,75 +47,36 @@ pub struct Digest {
     /// RCODE and the set of answers, TTLs and order left out.
     pub answers: u64,
     pub meta: PacketMeta,
-    pub txid: u16,
-    pub qtype: Option<u16>,
-    pub opcode: u8,
     pub rcode: u8,
-    pub flags: DnsFlags,
     pub n_answers: u16,
-    /// The query name, in [`Digests::names`].
-    pub qname: Range<u32>,
-    /// The A/AAAA answers, in [`Digests::addrs`].
-    pub addrs: Range<u32>,
-    /// Every answer, in [`Digests::answers`], for the alert a conflict
-    /// raises.
-    pub answers_at: Range<u32>,
+    /// The first A/AAAA answer, and how many there are.
+    pub first_addr: Option<IpAddr>,
+    pub n_addrs: u32,
+    /// The message's index in the batch it came in.
+    pub message: u32,
 }
 
-/// One answer record of a fingerprinted response, its text in
-/// [`Digests::names`].
-#[derive(Clone, Debug)]
-pub struct DigestAnswer {
-    pub name: Range<u32>,
-    pub rtype: u16,
-    pub class: u16,
-    pub ttl: u32,
-    pub data: DigestData,
-}
-
-/// An answer's data: an address as it is (formatting one costs more than
-/// the rest of the fingerprint, and nearly every answer is one), anything
-/// else in presentation format in [`Digests::names`].
-#[derive(Clone, Debug)]
-pub enum DigestData {
-    Addr(IpAddr),
-    Text(Range<u32>),
-}
-
-/// The fingerprints of one batch, with the few bytes an alert would need
-/// kept in two arenas rather than one allocation per response.
+/// The fingerprints of one batch.
 #[derive(Debug, Default)]
 pub struct Digests {
     pub items: Vec<Digest>,
-    pub names: String,
-    pub addrs: Vec<IpAddr>,
-    pub answers: Vec<DigestAnswer>,
-}
-
-fn arena_end(arena: &str) -> u32 {
-    u32::try_from(arena.len()).unwrap_or(u32::MAX)
 }
 
 impl Digests {
     /// Room for the fingerprints of a batch of `messages` responses, so
-    /// the arrays are not regrown (and copied) a dozen times per batch:
-    /// those copies were 2.4% of a benign run's instructions.
+    /// the array is not regrown (and copied) a dozen times per batch.
     pub fn for_batch(messages: usize) -> Digests {
-        // Typical responses: a query name of ~30 bytes, two answers, one
-        // address. Only a first guess: outliers still grow as before.
         Digests {
             items: Vec::with_capacity(messages),
-            names: String::with_capacity(messages * 32),
-            addrs: Vec::with_capacity(messages),
-            answers: Vec::with_capacity(messages * 2),
         }
     }
 
-    /// Fingerprints `resp`. Left out: TCP (a blind injector cannot race
-    /// it), multicast DNS and LLMNR (several hosts answer one question by
-    /// design), responses without a question, and damaged responses (a
-    /// resolver drops them, so they cannot win a race).
-    pub fn add(&mut self, resp: &DnsResponse, scratch: &mut String) {
+    /// Fingerprints `resp`, message `message` of its batch. Left out: TCP
+    /// (a blind injector cannot race it), multicast DNS and LLMNR (several
+    /// hosts answer one question by design), responses without a
+    /// question, and damaged responses (a resolver drops them, so they
+    /// cannot win a race).
+    pub fn add(&mut self, resp: &DnsResponse, message: usize, scratch: &mut String) {
         let m = &resp.meta;
         let multicast = m.dst_ip.is_multicast()
             || [5353, 5355].contains(&m.src_port)
@@ -125,19 +88,18 @@ impl Digests {
         {
             return;
         }
+        let Ok(message) = u32::try_from(message) else {
+            return;
+        };
         let mut key = hasher();
         resp.meta.dst_ip.hash(&mut key);
         resp.meta.dst_port.hash(&mut key);
         resp.txid.hash(&mut key);
         folded(resp.qname(), scratch).hash(&mut key);
-        let name_start = arena_end(&self.names);
-        self.names.push_str(resp.qname());
-        let name_end = arena_end(&self.names);
-        let answers_start = u32::try_from(self.answers.len()).unwrap_or(u32::MAX);
 
         // Order-free combination of per-record hashes.
         let mut set: u64 = u64::from(resp.rcode).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let addr_start = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
+        let (mut first_addr, mut n_addrs) = (None, 0u32);
         for r in &resp.answers {
             let mut h = hasher();
             r.rtype.hash(&mut h);
@@ -158,102 +120,54 @@ impl Digests {
             }
             set = set.wrapping_add(h.finish());
             if let Some(ip) = r.data.ip_addr() {
-                self.addrs.push(ip);
+                first_addr.get_or_insert(ip);
+                n_addrs = n_addrs.saturating_add(1);
             }
-            // Kept as text in the batch's arena, not as records: only the
-            // rare response that conflicts ever needs them.
-            // Most owners are the query name, already in the arena.
-            let name = if same_name(&r.name, resp.qname()) {
-                name_start..name_end
-            } else {
-                let start = arena_end(&self.names);
-                self.names.push_str(&r.name);
-                start..arena_end(&self.names)
-            };
-            let data_start = arena_end(&self.names);
-            let data = match &r.data {
-                Rdata::A(a) => DigestData::Addr(IpAddr::V4(*a)),
-                Rdata::Aaaa(a) => DigestData::Addr(IpAddr::V6(*a)),
-                Rdata::Name(n) => {
-                    self.names.push_str(n);
-                    DigestData::Text(data_start..arena_end(&self.names))
-                }
-                Rdata::Text(n) => {
-                    self.names.push_str(n);
-                    DigestData::Text(data_start..arena_end(&self.names))
-                }
-                other => {
-                    let _ = write!(self.names, "{other}");
-                    DigestData::Text(data_start..arena_end(&self.names))
-                }
-            };
-            self.answers.push(DigestAnswer {
-                name,
-                rtype: r.rtype,
-                class: r.class,
-                ttl: r.ttl,
-                data,
-            });
         }
-        let answers_end = u32::try_from(self.answers.len()).unwrap_or(u32::MAX);
-        let addr_end = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
         self.items.push(Digest {
             key: key.finish(),
             answers: set,
             meta: resp.meta,
-            txid: resp.txid,
-            qtype: resp.qtype(),
-            opcode: resp.opcode,
             rcode: resp.rcode,
-            flags: resp.flags,
             n_answers: u16::try_from(resp.answers.len()).unwrap_or(u16::MAX),
-            qname: name_start..name_end,
-            addrs: addr_start..addr_end,
-            answers_at: answers_start..answers_end,
+            first_addr,
+            n_addrs,
+            message,
         });
     }
+}
 
-    /// The response `g` fingerprints, as an alert carries it (the answers
-    /// with their data as text; the other sections are not kept).
-    fn response(&self, g: &Digest) -> ResponseInfo {
-        let text = |r: &Range<u32>| {
-            self.names
-                .get(r.start as usize..r.end as usize)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let all = self
-            .answers
-            .get(g.answers_at.start as usize..g.answers_at.end as usize)
-            .unwrap_or_default();
-        let kept = all.len().min(ResponseInfo::MAX_RECORDS_PER_SECTION);
-        let answers = all
-            .get(..kept)
-            .unwrap_or_default()
-            .iter()
-            .map(|a| DnsRecord {
-                name: text(&a.name).into(),
-                rtype: a.rtype,
-                class: a.class,
-                ttl: a.ttl,
-                data: match &a.data {
-                    DigestData::Addr(IpAddr::V4(v4)) => Rdata::A(*v4),
-                    DigestData::Addr(IpAddr::V6(v6)) => Rdata::Aaaa(*v6),
-                    DigestData::Text(range) => Rdata::Text(text(range)),
-                },
-            })
-            .collect();
-        ResponseInfo {
-            id: ResponseInfo::id_of(&g.meta, g.txid),
-            opcode: g.opcode,
-            rcode: g.rcode,
-            flags: g.flags,
-            answers,
-            authority: Vec::new(),
-            additional: Vec::new(),
-            records_omitted: all.len() - kept,
-        }
-    }
+/// The alert for `g`, which answers what `first` answered otherwise. Its
+/// message is decoded again from the batch, as the worker decoded it.
+fn conflict_alert(g: &Digest, first: &First, messages: &PayloadBatch) -> Option<Alert> {
+    let (meta, bytes) = messages.get(g.message as usize)?;
+    let resp = decode_response(*meta, bytes).ok()?;
+    let addrs: Vec<IpAddr> = resp
+        .answers
+        .iter()
+        .filter_map(|r| r.data.ip_addr())
+        .collect();
+    Some(Alert {
+        kind: AlertKind::ConflictingResponse,
+        meta: g.meta,
+        txid: resp.txid,
+        qname: resp.qname().to_string(),
+        qtype: resp.qtype(),
+        owner: resp.qname().to_string(),
+        rrtype: resp.qtype().unwrap_or(0),
+        section: Section::Answer,
+        value: summary(g.rcode, g.n_answers, &addrs),
+        ttl: None,
+        detail: AlertDetail::Conflict(Arc::new(Conflict {
+            server: first.server,
+            ts: first.ts,
+            source: first.source,
+            value: first.summary(),
+        })),
+        ip_ttl_change: None,
+        severity_override: None,
+        response: Arc::new(ResponseInfo::of(&resp)),
+    })
 }
 
 /// What a response said, in one line: its addresses, or its RCODE and
@@ -280,7 +194,7 @@ struct First {
     rcode: u8,
     n_answers: u16,
     first_addr: Option<IpAddr>,
-    n_addrs: usize,
+    n_addrs: u32,
 }
 
 impl First {
@@ -314,16 +228,16 @@ impl SpoofDetector {
     /// Compares a batch's responses with those before them. Returns the
     /// `conflicting_response` alerts, and the packets whose server's IP TTL
     /// changed, as (packet, (TTL now, TTL before)).
-    pub fn check(&mut self, d: &Digests) -> (Vec<Alert>, HashMap<SourceRef, (u8, u8)>) {
+    pub fn check(
+        &mut self,
+        d: &Digests,
+        messages: &PayloadBatch,
+    ) -> (Vec<Alert>, HashMap<SourceRef, (u8, u8)>) {
         let mut alerts = Vec::new();
         let mut jumps = HashMap::new();
         for g in &d.items {
             let now = g.meta.ts.0;
             self.expire(now);
-            let addrs = d
-                .addrs
-                .get(g.addrs.start as usize..g.addrs.end as usize)
-                .unwrap_or_default();
             let server_ttl = (g.meta.src_ip, g.meta.ip_ttl);
             if self.last_server_ttl != Some(server_ttl) {
                 if let Some(before) = self.server_ttl.insert(g.meta.src_ip, g.meta.ip_ttl)
@@ -339,33 +253,10 @@ impl SpoofDetector {
             }
             match self.first(g.key) {
                 Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {
-                    if first.answers != g.answers {
-                        let qname = d
-                            .names
-                            .get(g.qname.start as usize..g.qname.end as usize)
-                            .unwrap_or_default()
-                            .to_string();
-                        alerts.push(Alert {
-                            kind: AlertKind::ConflictingResponse,
-                            meta: g.meta,
-                            txid: g.txid,
-                            qname: qname.clone(),
-                            qtype: g.qtype,
-                            owner: qname,
-                            rrtype: g.qtype.unwrap_or(0),
-                            section: Section::Answer,
-                            value: summary(g.rcode, g.n_answers, addrs),
-                            ttl: None,
-                            detail: AlertDetail::Conflict(Arc::new(Conflict {
-                                server: first.server,
-                                ts: first.ts,
-                                source: first.source,
-                                value: first.summary(),
-                            })),
-                            ip_ttl_change: None,
-                            severity_override: None,
-                            response: Arc::new(d.response(g)),
-                        });
+                    if first.answers != g.answers
+                        && let Some(alert) = conflict_alert(g, first, messages)
+                    {
+                        alerts.push(alert);
                     }
                 }
                 _ => {
@@ -376,8 +267,8 @@ impl SpoofDetector {
                         source: g.meta.source,
                         rcode: g.rcode,
                         n_answers: g.n_answers,
-                        first_addr: addrs.first().copied(),
-                        n_addrs: addrs.len(),
+                        first_addr: g.first_addr,
+                        n_addrs: g.n_addrs,
                     };
                     let seq = self.front_seq + self.ring.len() as u64;
                     self.ring.push_back((g.key, first));
@@ -442,24 +333,26 @@ mod tests {
                 tunnel: None,
                 ip_ttl: 64,
             },
-            txid: 1,
-            qtype: Some(1),
-            opcode: 0,
             rcode: 0,
-            flags: DnsFlags::default(),
             n_answers: 1,
-            qname: 0..0,
-            addrs: 0..0,
-            answers_at: 0..0,
+            first_addr: None,
+            n_addrs: 0,
+            message: u32::try_from(packet).unwrap(),
         }
     }
 
+    /// The packets of the conflicts `items` raise. Message `i` of the batch
+    /// is a bare response header, for the alert's decode.
     fn conflicts(d: &mut SpoofDetector, items: Vec<Digest>) -> Vec<u64> {
-        let digests = Digests {
-            items,
-            ..Digests::default()
-        };
-        let (alerts, _) = d.check(&digests);
+        let mut messages = PayloadBatch::default();
+        let header = [0, 1, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0];
+        for g in &items {
+            while messages.len() <= g.message as usize {
+                messages.push(g.meta, &header);
+            }
+        }
+        let digests = Digests { items };
+        let (alerts, _) = d.check(&digests, &messages);
         alerts.iter().map(|a| a.meta.source.packet).collect()
     }
 

@@ -326,6 +326,13 @@ impl PayloadBatch {
         true
     }
 
+    /// Message `index`, as [`PayloadBatch::iter`] gives it.
+    pub fn get(&self, index: usize) -> Option<(&PacketMeta, &[u8])> {
+        let m = self.messages.get(index)?;
+        let bytes = self.arena.get(m.start as usize..m.end as usize)?;
+        Some((&m.meta, bytes))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&PacketMeta, &[u8])> {
         self.messages.iter().map(|m| {
             let bytes = self

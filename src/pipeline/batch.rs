@@ -28,6 +28,9 @@ pub struct Processed {
     pub weirds: Vec<Weird>,
     /// Fingerprints of the batch's UDP responses, for spoofing checks.
     pub digests: Digests,
+    /// The batch's messages (its weirds moved to `weirds`): the spoofing
+    /// check decodes the rare conflicting response again from them.
+    pub messages: PayloadBatch,
     pub counters: WorkerCounters,
     /// The latest packet time of the batch (microseconds since the epoch).
     pub latest_ts: Option<i64>,
@@ -91,7 +94,7 @@ impl Processor {
     /// DNS-log line.
     pub fn process(
         &mut self,
-        batch: PayloadBatch,
+        mut batch: PayloadBatch,
         mut observe: impl FnMut(&DnsResponse),
     ) -> Processed {
         let mut out = Processed {
@@ -103,7 +106,7 @@ impl Processor {
         // batch on and never in the middle of one.
         self.matcher.refresh();
         let mut decode_weirds = Vec::new();
-        for (meta, bytes) in batch.iter() {
+        for (index, (meta, bytes)) in batch.iter().enumerate() {
             out.latest_ts = Some(out.latest_ts.map_or(meta.ts.0, |t| t.max(meta.ts.0)));
             let resp = self.resp.get_or_insert_with(|| DnsResponse::empty(*meta));
             let mut over_alert_limit = false;
@@ -118,7 +121,7 @@ impl Processor {
                     }
                     observe(resp);
                     over_alert_limit = self.matcher.check(resp, &mut out.alerts) > 0;
-                    out.digests.add(resp, &mut self.scratch);
+                    out.digests.add(resp, index, &mut self.scratch);
                     if self.options.dns_log {
                         match self.options.dns_log_format {
                             Format::Native => {
@@ -157,10 +160,11 @@ impl Processor {
         }
         out.counters.ioc_ignored = self.matcher.take_ignored();
         if self.options.weirds {
-            out.weirds = batch.weirds;
+            out.weirds = std::mem::take(&mut batch.weirds);
             out.weirds.extend(decode_weirds);
             out.weirds.sort_by_key(|w| (w.source.file, w.source.packet));
         }
+        out.messages = batch;
         out
     }
 }
@@ -233,7 +237,7 @@ impl Emitter {
     /// order) and merges `conflicting_response` alerts and IP TTL evidence
     /// into the batch's alerts, keeping packet order.
     fn add_spoofing_findings(&mut self, out: &mut Processed) {
-        let (conflicts, jumps) = self.spoof.check(&out.digests);
+        let (conflicts, jumps) = self.spoof.check(&out.digests, &out.messages);
         if !conflicts.is_empty() {
             out.alerts.extend(conflicts);
             out.alerts
