@@ -10,6 +10,7 @@
 //! which sees responses in capture order, compares them ([`SpoofDetector`]),
 //! so the result does not depend on the number of workers.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
@@ -251,37 +252,56 @@ impl SpoofDetector {
                     self.last_server_ttl = None;
                 }
             }
-            match self.first(g.key) {
-                Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {
-                    if first.answers != g.answers
-                        && let Some(alert) = conflict_alert(g, first, messages)
-                    {
-                        alerts.push(alert);
-                    }
-                }
-                _ => {
-                    let first = First {
-                        answers: g.answers,
-                        ts: g.meta.ts,
-                        server: g.meta.src_ip,
-                        source: g.meta.source,
-                        rcode: g.rcode,
-                        n_answers: g.n_answers,
-                        first_addr: g.first_addr,
-                        n_addrs: g.n_addrs,
+            // One probe of the key table per response: the first response
+            // for the key is found and, if there is none (or it is stale),
+            // this one takes its place through the same entry.
+            let seq = self.front_seq + self.ring.len() as u64;
+            match self.recent.entry(g.key) {
+                Entry::Occupied(mut held) => {
+                    let first = held
+                        .get()
+                        .checked_sub(self.front_seq)
+                        .and_then(|at| usize::try_from(at).ok())
+                        .and_then(|at| self.ring.get(at))
+                        .filter(|(key, _)| *key == g.key)
+                        .map(|(_, first)| first);
+                    match first {
+                        Some(first) if now.saturating_sub(first.ts.0) <= WINDOW_US => {
+                            if first.answers != g.answers
+                                && let Some(alert) = conflict_alert(g, first, messages)
+                            {
+                                alerts.push(alert);
+                            }
+                            continue;
+                        }
+                        _ => held.insert(seq),
                     };
-                    let seq = self.front_seq + self.ring.len() as u64;
-                    self.ring.push_back((g.key, first));
-                    self.recent.insert(g.key, seq);
-                    if self.ring.len() > MAX_TRACKED {
-                        self.pop_oldest();
-                    }
                 }
+                Entry::Vacant(vacant) => {
+                    vacant.insert(seq);
+                }
+            }
+            self.ring.push_back((
+                g.key,
+                First {
+                    answers: g.answers,
+                    ts: g.meta.ts,
+                    server: g.meta.src_ip,
+                    source: g.meta.source,
+                    rcode: g.rcode,
+                    n_answers: g.n_answers,
+                    first_addr: g.first_addr,
+                    n_addrs: g.n_addrs,
+                },
+            ));
+            if self.ring.len() > MAX_TRACKED {
+                self.pop_oldest();
             }
         }
         (alerts, jumps)
     }
 
+    #[cfg(test)]
     fn first(&self, key: u64) -> Option<&First> {
         let seq = *self.recent.get(&key)?;
         let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
@@ -295,8 +315,10 @@ impl SpoofDetector {
     /// response took the key over.
     fn pop_oldest(&mut self) {
         if let Some((key, _)) = self.ring.pop_front() {
-            if self.recent.get(&key) == Some(&self.front_seq) {
-                self.recent.remove(&key);
+            if let Entry::Occupied(held) = self.recent.entry(key)
+                && *held.get() == self.front_seq
+            {
+                held.remove();
             }
             self.front_seq += 1;
         }
