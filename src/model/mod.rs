@@ -350,6 +350,13 @@ impl PayloadBatch {
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty() && self.weirds.is_empty()
     }
+    /// Empties the batch, keeping its buffers' room for the next one.
+    pub fn clear(&mut self) {
+        self.seq = 0;
+        self.arena.clear();
+        self.messages.clear();
+        self.weirds.clear();
+    }
 }
 
 /// Section of a DNS message a record came from.

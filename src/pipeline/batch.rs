@@ -4,6 +4,8 @@
 //! [`Emitter::emit`] (spoofing check, suppression, every output), so
 //! what is fuzzed is what runs.
 
+use crossbeam_channel::Sender;
+
 use crate::decode::dns::decode_response_into;
 use crate::matcher::Matcher;
 use crate::matcher::policy::AlertPolicy;
@@ -169,6 +171,10 @@ impl Processor {
     }
 }
 
+/// Arena room a batch handed back for reuse may have: a normal batch's
+/// bound and one largest TCP message beyond it.
+const MAX_RECYCLED_ARENA: usize = 512 * 1024 + 65_536;
+
 /// Writes processed batches, in capture order, to the outputs: the
 /// serial part of the pipeline (spoofing needs every response before, and
 /// suppression every alert before).
@@ -183,6 +189,8 @@ pub struct Emitter {
     pub counters: WorkerCounters,
     /// Alerts written (not suppressed), by kind.
     pub alerts: AlertCounts,
+    /// Where written batches go back to the capture threads, emptied.
+    recycle: Option<Sender<PayloadBatch>>,
 }
 
 impl Emitter {
@@ -195,7 +203,16 @@ impl Emitter {
             failed: false,
             counters: WorkerCounters::default(),
             alerts: AlertCounts::default(),
+            recycle: None,
         }
+    }
+
+    /// Hands each batch's buffers back through `tx` once it is written,
+    /// unless the pool is full or the batch grew past a normal one's size
+    /// (a few large TCP messages must not keep megabytes in the pool).
+    pub fn recycle_into(mut self, tx: Sender<PayloadBatch>) -> Emitter {
+        self.recycle = Some(tx);
+        self
     }
 
     /// Counts the batch, adds its spoofing findings and writes it. After a
@@ -219,6 +236,13 @@ impl Emitter {
         let written = self.write(&batch, outputs, sources);
         if written.is_err() {
             self.failed = true;
+        }
+        if let Some(tx) = &self.recycle {
+            let mut spent = batch.messages;
+            if spent.arena.capacity() <= MAX_RECYCLED_ARENA {
+                spent.clear();
+                let _ = tx.try_send(spent);
+            }
         }
         written
     }

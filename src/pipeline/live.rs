@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use super::{Batcher, CaptureResult, take};
 use crate::capture::live::{LiveCapture, LiveOptions, POLL_MS};
@@ -30,6 +30,7 @@ pub(super) struct Ctx {
     pub ports: Vec<u16>,
     pub log_weirds: bool,
     pub tx: Sender<PayloadBatch>,
+    pub recycled: Receiver<PayloadBatch>,
     pub seq: Arc<AtomicU64>,
     pub board: Arc<HealthBoard>,
     pub stop: Arc<AtomicBool>,
@@ -43,6 +44,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
         ports,
         log_weirds,
         tx,
+        recycled,
         seq,
         board,
         stop,
@@ -50,7 +52,7 @@ pub(super) fn capture(ctx: Ctx) -> CaptureResult {
     let name = cap.name().to_string();
     let file_index = u32::try_from(index).unwrap_or(u32::MAX);
     let mut demux = Demux::with_limits(PortSet::new(&ports), DemuxLimits::default(), log_weirds);
-    let mut batcher = Batcher::new(&tx, &seq);
+    let mut batcher = Batcher::new(&tx, &seq, &recycled);
     let mut errors: Vec<CaptureError> = Vec::new();
     let mut failed: Option<(Instant, CaptureError)> = None;
     let mut last_publish = Instant::now();

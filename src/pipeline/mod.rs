@@ -58,6 +58,12 @@ const BATCH_MESSAGES: usize = 1024;
 const BATCH_BYTES: usize = 512 * 1024;
 /// Batches in flight per worker on each channel.
 const QUEUE_PER_WORKER: usize = 4;
+/// Written batches kept for the capture threads to fill again, at most:
+/// their buffers come back already grown instead of being freed by the
+/// output thread and allocated (and faulted in) again by the capture
+/// thread. A few cover the turnover; one grown past a normal batch's size
+/// is not kept (see [`batch::Emitter::recycle_into`]).
+const RECYCLED_BATCHES: usize = 4;
 
 /// What to read.
 #[derive(Clone, Debug)]
@@ -133,14 +139,21 @@ type CaptureResult = (Vec<FileReport>, Vec<CaptureError>, CaptureCounters);
 struct Batcher<'a> {
     tx: &'a Sender<PayloadBatch>,
     seq: &'a AtomicU64,
+    /// Empty batches the output thread has written, to fill again.
+    recycled: &'a Receiver<PayloadBatch>,
     batch: PayloadBatch,
 }
 
 impl<'a> Batcher<'a> {
-    fn new(tx: &'a Sender<PayloadBatch>, seq: &'a AtomicU64) -> Self {
+    fn new(
+        tx: &'a Sender<PayloadBatch>,
+        seq: &'a AtomicU64,
+        recycled: &'a Receiver<PayloadBatch>,
+    ) -> Self {
         Batcher {
             tx,
             seq,
+            recycled,
             batch: PayloadBatch::default(),
         }
     }
@@ -157,7 +170,8 @@ impl<'a> Batcher<'a> {
         if self.batch.is_empty() {
             return Flow::Continue;
         }
-        let mut full = std::mem::take(&mut self.batch);
+        let next = self.recycled.try_recv().unwrap_or_default();
+        let mut full = std::mem::replace(&mut self.batch, next);
         // Start the next arena at the size this one reached: no regrowth.
         self.batch.arena.reserve(full.arena.len());
         self.batch.messages.reserve(full.messages.len());
@@ -257,6 +271,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
         .then(|| ProgressHandle::start(Arc::clone(&progress), total_bytes));
 
     let (batch_tx, batch_rx) = bounded::<PayloadBatch>(threads * QUEUE_PER_WORKER);
+    let (recycle_tx, recycle_rx) = bounded::<PayloadBatch>(RECYCLED_BATCHES);
     let (out_tx, out_rx) = bounded(threads * QUEUE_PER_WORKER);
     let seq = Arc::new(AtomicU64::new(0));
 
@@ -268,6 +283,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
                 ports: cfg.dns_ports.clone(),
                 log_weirds,
                 tx: batch_tx,
+                recycled: recycle_rx.clone(),
                 seq: Arc::clone(&seq),
                 progress: Arc::clone(&progress),
                 stop: Arc::clone(&cfg.stop),
@@ -291,6 +307,7 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
                     ports: cfg.dns_ports.clone(),
                     log_weirds,
                     tx: batch_tx.clone(),
+                    recycled: recycle_rx.clone(),
                     seq: Arc::clone(&seq),
                     board: Arc::clone(&board),
                     stop: Arc::clone(&cfg.stop),
@@ -345,7 +362,8 @@ pub fn run(mut cfg: RunConfig) -> Result<RunOutcome, PipelineError> {
             Suppressor::new(i64::try_from(cfg.suppress.as_micros()).unwrap_or(i64::MAX)),
             AlertPolicy::new(Arc::clone(&cfg.rules), cfg.outputs.sensor_name.clone()),
             health.is_some(),
-        ),
+        )
+        .recycle_into(recycle_tx),
         reopen: cfg.reopen.take(),
         injected: cfg.injected.take(),
     });

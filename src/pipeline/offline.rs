@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use super::{Batcher, CaptureResult, take};
 use crate::capture::offline::{Input, read_input};
@@ -23,6 +23,7 @@ pub(super) struct Ctx {
     pub ports: Vec<u16>,
     pub log_weirds: bool,
     pub tx: Sender<PayloadBatch>,
+    pub recycled: Receiver<PayloadBatch>,
     pub seq: Arc<AtomicU64>,
     pub progress: Arc<Progress>,
     pub stop: Arc<AtomicBool>,
@@ -34,7 +35,7 @@ pub(super) fn capture(mut ctx: Ctx) -> CaptureResult {
         DemuxLimits::default(),
         ctx.log_weirds,
     );
-    let mut batcher = Batcher::new(&ctx.tx, &ctx.seq);
+    let mut batcher = Batcher::new(&ctx.tx, &ctx.seq, &ctx.recycled);
     let mut frames_unpublished = 0u64;
     let mut bytes_unpublished = 0u64;
     let inputs = std::mem::take(&mut ctx.inputs);
