@@ -17,9 +17,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::op::Header;
 use hickory_proto::rr::{RData, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError, Restrict};
+use hickory_proto::serialize::binary::{BinDecoder, DecodeError, Restrict};
 
 use super::name::{
     Escapes, NameError, presentation, push_escaped, read_presentation, write_presentation,
@@ -70,23 +69,44 @@ pub fn decode_response_into(
     msg: &[u8],
     resp: &mut DnsResponse,
 ) -> Result<(), Malformed> {
+    // The header's bit fields read here rather than through hickory's
+    // `Header::read`, which builds enums for the opcode and RCODE this
+    // crate keeps as numbers; both refuse only a message under 12 bytes.
+    let header: [u8; 12] = msg
+        .get(..12)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(Malformed::DnsHeaderTruncated)?;
+    let [
+        id_hi,
+        id_lo,
+        flags_hi,
+        flags_lo,
+        qd_hi,
+        qd_lo,
+        an_hi,
+        an_lo,
+        ns_hi,
+        ns_lo,
+        ar_hi,
+        ar_lo,
+    ] = header;
     let mut dec = BinDecoder::new(msg);
-    let Header { metadata, counts } =
-        Header::read(&mut dec).map_err(|_| Malformed::DnsHeaderTruncated)?;
-    let flags_hi = msg.get(2).copied().unwrap_or(0);
-    let flags_lo = msg.get(3).copied().unwrap_or(0);
+    dec.read_slice(12)
+        .map_err(|_| Malformed::DnsHeaderTruncated)?;
+    let bit = |byte: u8, mask: u8| byte & mask != 0;
     resp.meta = meta;
-    resp.txid = metadata.id;
+    resp.txid = u16::from_be_bytes([id_hi, id_lo]);
     resp.opcode = (flags_hi >> 3) & 0x0f;
     resp.rcode = flags_lo & 0x0f;
     resp.flags = DnsFlags {
-        aa: metadata.authoritative,
-        tc: metadata.truncation,
-        rd: metadata.recursion_desired,
-        ra: metadata.recursion_available,
-        ad: metadata.authentic_data,
-        cd: metadata.checking_disabled,
+        aa: bit(flags_hi, 0x04),
+        tc: bit(flags_hi, 0x02),
+        rd: bit(flags_hi, 0x01),
+        ra: bit(flags_lo, 0x80),
+        ad: bit(flags_lo, 0x20),
+        cd: bit(flags_lo, 0x10),
     };
+    let queries = u16::from_be_bytes([qd_hi, qd_lo]);
     resp.question = None;
     resp.answers.clear();
     resp.authority.clear();
@@ -95,7 +115,7 @@ pub fn decode_response_into(
     resp.defect = None;
 
     let mut names = NameCache::default();
-    for i in 0..counts.queries {
+    for i in 0..queries {
         match read_question(msg, &mut dec, &mut names) {
             Ok(q) => {
                 if i == 0 {
@@ -116,9 +136,9 @@ pub fn decode_response_into(
     let mut decoded = 0usize;
     let mut records = 0usize;
     let sections = [
-        (counts.answers, SectionSlot::Answers),
-        (counts.authorities, SectionSlot::Authority),
-        (counts.additionals, SectionSlot::Additional),
+        (u16::from_be_bytes([an_hi, an_lo]), SectionSlot::Answers),
+        (u16::from_be_bytes([ns_hi, ns_lo]), SectionSlot::Authority),
+        (u16::from_be_bytes([ar_hi, ar_lo]), SectionSlot::Additional),
     ];
     for (count, slot) in sections {
         // One allocation per section rather than regrowth from nothing.
@@ -199,8 +219,11 @@ fn read_question(
     names: &mut NameCache,
 ) -> Result<Question, Malformed> {
     let name = names.read(msg, dec)?;
-    let qtype = read_u16(dec)?;
-    let qclass = read_u16(dec)?;
+    let [t_hi, t_lo, c_hi, c_lo] = read_fixed(dec)?;
+    let (qtype, qclass) = (
+        u16::from_be_bytes([t_hi, t_lo]),
+        u16::from_be_bytes([c_hi, c_lo]),
+    );
     Ok(Question {
         name,
         qtype,
@@ -299,13 +322,23 @@ fn read_record(
     names: &mut NameCache,
 ) -> Result<Parsed, Malformed> {
     let owner = names.read(msg, dec)?;
-    let rtype = read_u16(dec)?;
-    let class = read_u16(dec)?;
-    let ttl = dec
-        .read_u32()
-        .map(Restrict::unverified)
-        .map_err(|_| Malformed::DnsTruncated)?;
-    let rdlength = read_u16(dec)?;
+    // Type, class, TTL and RDLENGTH in one bounds check.
+    let [
+        t_hi,
+        t_lo,
+        c_hi,
+        c_lo,
+        ttl_0,
+        ttl_1,
+        ttl_2,
+        ttl_3,
+        len_hi,
+        len_lo,
+    ] = read_fixed(dec)?;
+    let rtype = u16::from_be_bytes([t_hi, t_lo]);
+    let class = u16::from_be_bytes([c_hi, c_lo]);
+    let ttl = u32::from_be_bytes([ttl_0, ttl_1, ttl_2, ttl_3]);
+    let rdlength = u16::from_be_bytes([len_hi, len_lo]);
     let rdata_start = dec.index();
     let rdata_bytes = dec
         .read_slice(usize::from(rdlength))
@@ -328,10 +361,13 @@ fn read_record(
     })
 }
 
-fn read_u16(dec: &mut BinDecoder<'_>) -> Result<u16, Malformed> {
-    dec.read_u16()
+/// The next `N` bytes, as an array.
+fn read_fixed<const N: usize>(dec: &mut BinDecoder<'_>) -> Result<[u8; N], Malformed> {
+    dec.read_slice(N)
         .map(Restrict::unverified)
-        .map_err(|_| Malformed::DnsTruncated)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(Malformed::DnsTruncated)
 }
 
 /// Decodes RDATA. Names inside may point anywhere earlier in the message,
