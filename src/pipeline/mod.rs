@@ -18,7 +18,9 @@
 //! lines in the same order whatever the number of workers. Both channels
 //! are bounded, so memory stays flat however large the capture: a slow
 //! stage slows the reader (live: the kernel ring absorbs bursts, and what
-//! it cannot hold is counted as kernel drops).
+//! it cannot hold is counted as kernel drops). Written batches go back to
+//! the capture threads through a small pool (`RECYCLED_BATCHES`), so their
+//! buffers are filled again rather than freed and allocated anew.
 
 pub mod batch;
 mod live;
