@@ -72,10 +72,8 @@ pub fn decode_response_into(
     // The header's bit fields read here rather than through hickory's
     // `Header::read`, which builds enums for the opcode and RCODE this
     // crate keeps as numbers; both refuse only a message under 12 bytes.
-    let header: [u8; 12] = msg
-        .get(..12)
-        .and_then(|h| h.try_into().ok())
-        .ok_or(Malformed::DnsHeaderTruncated)?;
+    let mut dec = BinDecoder::new(msg);
+    let header: [u8; 12] = read_fixed(&mut dec).map_err(|_| Malformed::DnsHeaderTruncated)?;
     let [
         id_hi,
         id_lo,
@@ -90,9 +88,6 @@ pub fn decode_response_into(
         ar_hi,
         ar_lo,
     ] = header;
-    let mut dec = BinDecoder::new(msg);
-    dec.read_slice(12)
-        .map_err(|_| Malformed::DnsHeaderTruncated)?;
     let bit = |byte: u8, mask: u8| byte & mask != 0;
     resp.meta = meta;
     resp.txid = u16::from_be_bytes([id_hi, id_lo]);

@@ -143,8 +143,9 @@ pub enum NameError {
 
 /// Reads the name starting at `msg[at]`, following compression pointers,
 /// and appends it to `out` in presentation format (as
-/// [`write_presentation`] writes it; printable ASCII, so valid UTF-8). Returns where the name ends at `at`
-/// (after its first pointer, or its root label).
+/// [`write_presentation`] writes it; printable ASCII, so valid UTF-8).
+/// Returns where the name ends at `at` (after its first pointer, or its
+/// root label).
 ///
 /// Straight from the wire to text, without building a hickory `Name`
 /// first (that build and its label iteration were a fifth of the

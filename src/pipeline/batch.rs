@@ -171,9 +171,9 @@ impl Processor {
     }
 }
 
-/// Arena room a batch handed back for reuse may have: a normal batch's
-/// bound and one largest TCP message beyond it.
-const MAX_RECYCLED_ARENA: usize = 512 * 1024 + 65_536;
+/// Arena room a batch handed back for reuse may have: the batch bound and
+/// one largest DNS message (a TCP length prefix is 16 bits) beyond it.
+const MAX_RECYCLED_ARENA: usize = super::BATCH_BYTES + u16::MAX as usize;
 
 /// Writes processed batches, in capture order, to the outputs: the
 /// serial part of the pipeline (spoofing needs every response before, and
