@@ -169,7 +169,7 @@ fn record(r: &DnsRecord) -> Record<'_> {
             });
         }
         // Suricata's MX rdata is the exchange alone.
-        Rdata::Mx { exchange, .. } => out.rdata = Some(exchange.clone()),
+        Rdata::Mx { exchange, .. } => out.rdata = Some(exchange.to_string()),
         other => out.rdata = Some(other.to_string()),
     }
     out
