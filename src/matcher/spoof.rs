@@ -12,7 +12,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -92,32 +92,56 @@ impl Digests {
         let Ok(message) = u32::try_from(message) else {
             return;
         };
+        // Few, wide writes: each write is a round of the hash, and this
+        // runs for every response.
         let mut key = hasher();
-        resp.meta.dst_ip.hash(&mut key);
-        resp.meta.dst_port.hash(&mut key);
-        resp.txid.hash(&mut key);
-        folded(resp.qname(), scratch).hash(&mut key);
+        match resp.meta.dst_ip {
+            IpAddr::V4(a) => key.write_u32(u32::from(a)),
+            IpAddr::V6(a) => key.write_u128(u128::from(a)),
+        }
+        key.write_u64(
+            u64::from(resp.meta.dst_port) << 24
+                | u64::from(resp.txid) << 8
+                | u64::from(resp.meta.dst_ip.is_ipv6()),
+        );
+        key.write(folded(resp.qname(), scratch).as_bytes());
 
         // Order-free combination of per-record hashes.
         let mut set: u64 = u64::from(resp.rcode).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let (mut first_addr, mut n_addrs) = (None, 0u32);
         for r in &resp.answers {
             let mut h = hasher();
-            r.rtype.hash(&mut h);
+            // The type and which form the data took, then the data.
+            let head = |form: u64| u64::from(r.rtype) << 40 | form << 32;
             match &r.data {
-                Rdata::A(a) => a.octets().hash(&mut h),
-                Rdata::Aaaa(a) => a.octets().hash(&mut h),
-                Rdata::Opaque(b) => b.hash(&mut h),
-                Rdata::Text(t) => t.hash(&mut h),
-                Rdata::Name(n) => folded(n, scratch).hash(&mut h),
+                Rdata::A(a) => h.write_u64(head(0) | u64::from(u32::from(*a))),
+                Rdata::Aaaa(a) => {
+                    h.write_u64(head(1));
+                    h.write_u128(u128::from(*a));
+                }
+                Rdata::Opaque(b) => {
+                    h.write_u64(head(2));
+                    h.write(b);
+                }
+                Rdata::Text(t) => {
+                    h.write_u64(head(3));
+                    h.write(t.as_bytes());
+                }
+                Rdata::Name(n) => {
+                    h.write_u64(head(4));
+                    h.write(folded(n, scratch).as_bytes());
+                }
                 Rdata::Mx {
                     preference,
                     exchange,
                 } => {
-                    preference.hash(&mut h);
-                    folded(exchange, scratch).hash(&mut h);
+                    h.write_u64(head(5) | u64::from(*preference));
+                    h.write(folded(exchange, scratch).as_bytes());
                 }
-                other => folded(&other.to_string(), scratch).hash(&mut h),
+                other => {
+                    h.write_u64(head(6));
+                    h.write(folded(&other.to_string(), scratch).as_bytes());
+                }
             }
             set = set.wrapping_add(h.finish());
             if let Some(ip) = r.data.ip_addr() {
