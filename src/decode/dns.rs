@@ -29,11 +29,11 @@ use crate::model::{
 };
 
 const TYPE_NS: u16 = 2;
+const TYPE_CNAME: u16 = 5;
 const TYPE_SOA: u16 = 6;
+const TYPE_PTR: u16 = 12;
 const TYPE_MX: u16 = 15;
 const TYPE_SRV: u16 = 33;
-const TYPE_CNAME: u16 = 5;
-const TYPE_PTR: u16 = 12;
 const TYPE_OPT: u16 = 41;
 const TYPE_DNAME: u16 = 39;
 const TYPE_TXT: u16 = 16;
@@ -239,7 +239,9 @@ fn read_question(
 #[derive(Default)]
 struct NameCache {
     /// (offset, presentation); a handful of slots, overwritten in turn, so
-    /// a lookup is a short scan whatever the message holds.
+    /// a lookup is a short scan whatever the message holds. Empty slots
+    /// are `None`, not empty names: an empty `Arc<str>` is an allocation,
+    /// and a cache is made for every message.
     slots: [Option<(usize, DomainName)>; NAME_CACHE_SLOTS],
     next: usize,
 }
@@ -256,8 +258,8 @@ impl NameCache {
             dec.read_slice(2).map_err(|_| Malformed::DnsTruncated)?;
             return Ok(name);
         }
-        // Formatted into a buffer kept by the thread, then copied once
-        // into the name (inline when short, else one allocation).
+        // Formatted into a buffer kept by the thread, then shared: one
+        // allocation per new name, whatever its length.
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> =
                 std::cell::RefCell::new(Vec::with_capacity(1024));
@@ -428,21 +430,15 @@ fn decode_rdata(
         TYPE_SOA => {
             let mname = names.read(msg, &mut sub)?;
             let rname = names.read(msg, &mut sub)?;
-            let fields: [u8; 20] = read_fixed(&mut sub)?;
-            let field = |i: usize| {
-                fields
-                    .get(i * 4..i * 4 + 4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map_or(0, u32::from_be_bytes)
-            };
+            let mut field = || read_fixed(&mut sub).map(u32::from_be_bytes);
             Rdata::Soa {
                 mname,
                 rname,
-                serial: field(0),
-                refresh: field(1),
-                retry: field(2),
-                expire: field(3),
-                minimum: field(4),
+                serial: field()?,
+                refresh: field()?,
+                retry: field()?,
+                expire: field()?,
+                minimum: field()?,
             }
         }
         _ => return decode_other_rdata(&mut sub, rtype, rdlength, bytes),
@@ -465,6 +461,7 @@ fn decode_other_rdata(
         RData::read(sub, RecordType::from(rtype), Restrict::new(rdlength)).map_err(defect_of)?;
     Ok(match rdata {
         RData::ANAME(n) => Rdata::Name(presentation(&n.0).into()),
+        // MX, SRV and SOA are read by `decode_rdata` and never come here.
         RData::MX(_) | RData::SRV(_) | RData::SOA(_) => Rdata::Opaque(bytes.into()),
         RData::Unknown { .. } | RData::NULL(_) | RData::Update0(_) | RData::OPT(_) => {
             Rdata::Opaque(bytes.into())
@@ -943,9 +940,6 @@ mod tests {
         }
     }
 
-    /// Owners and targets copied from the name cache read exactly as a full
-    /// decode does: pointers to the question, to a CNAME target, into the
-    /// middle of a name, to a name with an escaped dot, in mixed case.
     /// MX, SRV and SOA data as the decoder read it through hickory's
     /// `RData::read` before reading it directly: same text, same defect.
     fn through_hickory(
@@ -1020,8 +1014,8 @@ mod tests {
             ]
         );
 
-        // Each record's RDATA re-read with every length from empty to past
-        // its end (and past the message's end), as hickory reads it: a name
+        // Each record's RDATA re-read with every length from one byte to
+        // past its end (and past the message's end), as hickory reads it: a name
         // cut short, fixed fields running out, a length that leaves bytes.
         let mut msg = bytes.clone();
         msg.extend_from_slice(&[0xc0, 0x0c, 0, 1, 2, 3]);
@@ -1053,6 +1047,9 @@ mod tests {
         assert!(checked > 90, "{checked}");
     }
 
+    /// Owners and targets copied from the name cache read exactly as a full
+    /// decode does: pointers to the question, to a CNAME target, into the
+    /// middle of a name, to a name with an escaped dot, in mixed case.
     #[test]
     fn names_behind_pointers_read_as_hickory_reads_them() {
         let dotted = Name::from_labels([&b"a.b"[..], b"Example", b"org"]).unwrap();
