@@ -42,6 +42,9 @@ pub struct IocSet {
     nets_v6: Vec<(u8, Map<u128, u32>)>,
     domains: Map<Box<str>, u32>,
     domain_lengths: SuffixLengths,
+    /// The top 16 bits every address and network could start with: most
+    /// answers are turned away by one bit test, before any hash lookup.
+    may_hold: TopBits,
 }
 
 impl IocSet {
@@ -67,13 +70,19 @@ impl IocSet {
             return;
         };
         let slot = match &ind.value {
-            IndicatorValue::Addr(a) => insert_new(&mut self.addrs, canonical_ip(*a), id),
+            IndicatorValue::Addr(a) => {
+                let a = canonical_ip(*a);
+                self.may_hold.insert(IpNet::from(a));
+                insert_new(&mut self.addrs, a, id)
+            }
             IndicatorValue::Net(net) => match canonical_net(*net) {
                 IpNet::V4(n) => {
+                    self.may_hold.insert(IpNet::V4(n));
                     let table = table_for(&mut self.nets_v4, n.prefix_len());
                     insert_new(table, u32::from(n.network()), id)
                 }
                 IpNet::V6(n) => {
+                    self.may_hold.insert(IpNet::V6(n));
                     let table = table_for(&mut self.nets_v6, n.prefix_len());
                     insert_new(table, u128::from(n.network()), id)
                 }
@@ -111,8 +120,18 @@ impl IocSet {
     /// longest network containing it. An IPv4 address written as IPv6 is
     /// looked up as IPv4, then in the IPv6 networks wider than the
     /// embedding prefix (only those can hold it as IPv6).
+    #[inline]
     pub fn match_addr(&self, addr: IpAddr) -> Option<&Arc<Indicator>> {
         let canonical = canonical_ip(addr);
+        if !self.may_hold.contains(canonical)
+            && (canonical == addr || !self.may_hold.contains(addr))
+        {
+            return None;
+        }
+        self.look_up_addr(addr, canonical)
+    }
+
+    fn look_up_addr(&self, addr: IpAddr, canonical: IpAddr) -> Option<&Arc<Indicator>> {
         let id = self
             .addrs
             .get(&canonical)
@@ -155,6 +174,56 @@ impl IocSet {
             .find_suffix(folded, |suffix| self.domains.get(suffix))
             .and_then(|id| self.indicators.get(*id as usize))
     }
+}
+
+/// One bit per possible top 16 bits of an address, for each family: set
+/// for every address and network of a set, so that an address whose bit
+/// is clear cannot match and costs no hash lookup. 16 KiB, whatever the
+/// feed's size; a network wider than /16 sets every bit it spans.
+#[derive(Debug)]
+struct TopBits {
+    v4: Box<[u64; 1024]>,
+    v6: Box<[u64; 1024]>,
+}
+
+impl Default for TopBits {
+    fn default() -> Self {
+        TopBits {
+            v4: Box::new([0; 1024]),
+            v6: Box::new([0; 1024]),
+        }
+    }
+}
+
+impl TopBits {
+    fn insert(&mut self, net: IpNet) {
+        let (bits, top, len) = match net {
+            IpNet::V4(n) => (&mut self.v4, u32::from(n.network()) >> 16, n.prefix_len()),
+            IpNet::V6(n) => (&mut self.v6, top16(n.network()), n.prefix_len()),
+        };
+        // The /16s the network spans: itself, or 2^(16 - len) of them.
+        let span = 1u32 << 16u8.saturating_sub(len);
+        for top in top..top.saturating_add(span).min(1 << 16) {
+            if let Some(word) = bits.get_mut((top / 64) as usize) {
+                *word |= 1 << (top % 64);
+            }
+        }
+    }
+
+    #[inline]
+    fn contains(&self, addr: IpAddr) -> bool {
+        let (bits, top) = match addr {
+            IpAddr::V4(a) => (&self.v4, u32::from(a) >> 16),
+            IpAddr::V6(a) => (&self.v6, top16(a)),
+        };
+        bits.get((top / 64) as usize)
+            .is_some_and(|word| word & (1 << (top % 64)) != 0)
+    }
+}
+
+fn top16(a: Ipv6Addr) -> u32 {
+    let [first, ..] = a.segments();
+    u32::from(first)
 }
 
 /// Which copy of an indicator listed twice is kept (see [`IocSet::new`]).
@@ -263,6 +332,86 @@ mod tests {
         assert!(s.match_name("notevil.example").is_none());
         assert!(s.match_name("example").is_none());
         assert!(s.match_name("evil\\.example").is_none());
+    }
+
+    /// The bit filter in front of the hash lookups turns away only
+    /// addresses that cannot match: every answer is looked up as it would
+    /// be with every bit set, at the edges of each network (prefixes
+    /// narrower and wider than the filter's 16 bits, mapped and NAT64
+    /// forms) and at pseudo-random addresses.
+    #[test]
+    fn the_prefix_filter_never_turns_away_a_match() {
+        let nets = [
+            "10.0.0.0/8",
+            "172.16.0.0/15",
+            "192.0.2.0/24",
+            "198.51.0.0/16",
+            "203.0.113.7/32",
+            "100.64.0.0/17",
+            "2001:db8::/32",
+            "2001:db8:bad::/48",
+            "fc00::/7",
+            "::ffff:0:0/95",
+            "64:ff9b::c633:6400/120",
+            "2001:db8::1/128",
+        ];
+        let inds = || {
+            nets.iter()
+                .map(|n| {
+                    ind(
+                        IndicatorValue::Net(n.parse().unwrap()),
+                        IndicatorType::Cidr,
+                        "a",
+                    )
+                })
+                .chain([ind(
+                    IndicatorValue::Addr("::ffff:185.20.187.8".parse().unwrap()),
+                    IndicatorType::Ipv6,
+                    "a",
+                )])
+                .collect::<Vec<_>>()
+        };
+        let filtered = IocSet::new(inds());
+        let mut open = IocSet::new(inds());
+        open.may_hold.v4.fill(u64::MAX);
+        open.may_hold.v6.fill(u64::MAX);
+        let mut probes: Vec<IpAddr> = Vec::new();
+        for n in nets {
+            let net: IpNet = n.parse().unwrap();
+            for edge in [net.network(), net.broadcast()] {
+                probes.push(edge);
+                match edge {
+                    IpAddr::V4(a) => {
+                        let a = u32::from(a);
+                        probes.push(Ipv4Addr::from(a.wrapping_add(1)).into());
+                        probes.push(Ipv4Addr::from(a.wrapping_sub(1)).into());
+                        probes.push(Ipv4Addr::from(a).to_ipv6_mapped().into());
+                    }
+                    IpAddr::V6(a) => {
+                        let a = u128::from(a);
+                        probes.push(Ipv6Addr::from(a.wrapping_add(1)).into());
+                        probes.push(Ipv6Addr::from(a.wrapping_sub(1)).into());
+                    }
+                }
+            }
+        }
+        probes.push("185.20.187.8".parse().unwrap());
+        probes.push("64:ff9b::b914:bb08".parse().unwrap());
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            probes.push(Ipv4Addr::from((x >> 32) as u32).into());
+            probes.push(Ipv6Addr::from(u128::from(x) << 64 | u128::from(x.rotate_left(9))).into());
+        }
+        let mut matched = 0;
+        for p in probes {
+            let want = open.match_addr(p).map(|i| i.text());
+            assert_eq!(filtered.match_addr(p).map(|i| i.text()), want, "{p}");
+            matched += usize::from(want.is_some());
+        }
+        assert!(matched > 40, "the probes reach the networks: {matched}");
     }
 
     #[test]
