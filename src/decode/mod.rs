@@ -272,11 +272,11 @@ impl Demux {
             Ok(ip) => ip,
             Err(m) => return self.defect(ctx, Where::default(), m, out),
         };
-        let at = Where::ips(ip.src, ip.dst);
         ctx.ip_ttl = ip.ttl;
         if !ip.fragmented {
             return self.transport(ctx, ip.src, ip.dst, ip.protocol, ip.payload, out);
         }
+        let at = Where::ips(ip.src, ip.dst);
         let channel = ctx.channel();
         let Demux {
             defrag,
@@ -303,7 +303,9 @@ impl Demux {
         payload: &[u8],
         out: &mut PayloadBatch,
     ) {
-        let at = Where::ips(src, dst);
+        // Where a defect was seen is put together only for the rare
+        // packet that has one: two addresses a packet add up.
+        let at = || Where::ips(src, dst);
         match protocol {
             IPPROTO_UDP => self.udp(ctx, src, dst, payload, out),
             IPPROTO_TCP => self.tcp(ctx, src, dst, payload, out),
@@ -314,7 +316,7 @@ impl Demux {
                     (_, IpAddr::V4(_)) => (NetProto::Ipv6, TunnelKind::SixInFour),
                     (_, IpAddr::V6(_)) => (NetProto::Ipv6, TunnelKind::SixInSix),
                 };
-                if self.enter_tunnel(ctx, at, kind, None, out) {
+                if self.enter_tunnel(ctx, at(), kind, None, out) {
                     let inner = NetPacket {
                         proto,
                         bytes: payload,
@@ -323,8 +325,8 @@ impl Demux {
                 }
             }
             IPPROTO_GRE => match tunnel::gre(payload, false) {
-                Ok(decap) => self.decap(ctx, at, decap, out),
-                Err(skip) => self.tunnel_skip(ctx, at, skip, out),
+                Ok(decap) => self.decap(ctx, at(), decap, out),
+                Err(skip) => self.tunnel_skip(ctx, at(), skip, out),
             },
             _ => self.counters.not_dns.add(NotDns::NotUdpOrTcp),
         }
@@ -405,10 +407,9 @@ impl Demux {
         payload: &[u8],
         out: &mut PayloadBatch,
     ) {
-        let at = Where::ips(src, dst);
         let seg = match transport::udp(payload) {
             Ok(seg) => seg,
-            Err(m) => return self.defect(ctx, at, m, out),
+            Err(m) => return self.defect(ctx, Where::ips(src, dst), m, out),
         };
         let (sport, dport) = (seg.src_port, seg.dst_port);
         if self.ports.contains(sport) || self.ports.contains(dport) {
@@ -423,7 +424,7 @@ impl Demux {
         let at = Where {
             sport: Some(sport),
             dport: Some(dport),
-            ..at
+            ..Where::ips(src, dst)
         };
         let tunnel_port = |p: u16| sport == p || dport == p;
         let decap = if tunnel_port(PORT_VXLAN) {
