@@ -69,20 +69,21 @@ impl IocSet {
         let Ok(id) = u32::try_from(self.indicators.len()) else {
             return;
         };
+        let mut reach = None;
         let slot = match &ind.value {
             IndicatorValue::Addr(a) => {
                 let a = canonical_ip(*a);
-                self.may_hold.insert(IpNet::from(a));
+                reach = Some(IpNet::from(a));
                 insert_new(&mut self.addrs, a, id)
             }
             IndicatorValue::Net(net) => match canonical_net(*net) {
                 IpNet::V4(n) => {
-                    self.may_hold.insert(IpNet::V4(n));
+                    reach = Some(IpNet::V4(n));
                     let table = table_for(&mut self.nets_v4, n.prefix_len());
                     insert_new(table, u32::from(n.network()), id)
                 }
                 IpNet::V6(n) => {
-                    self.may_hold.insert(IpNet::V6(n));
+                    reach = Some(IpNet::V6(n));
                     let table = table_for(&mut self.nets_v6, n.prefix_len());
                     insert_new(table, u128::from(n.network()), id)
                 }
@@ -92,6 +93,11 @@ impl IocSet {
                 insert_new(&mut self.domains, d.as_str().into(), id)
             }
         };
+        // Only a new key marks bits: a wide network listed a million times
+        // costs its span once, not a million times.
+        if let (Ok(()), Some(net)) = (&slot, reach) {
+            self.may_hold.insert(net);
+        }
         match slot {
             Ok(()) => self.indicators.push(Arc::new(ind)),
             Err(kept) => {
@@ -201,11 +207,22 @@ impl TopBits {
             IpNet::V4(n) => (&mut self.v4, u32::from(n.network()) >> 16, n.prefix_len()),
             IpNet::V6(n) => (&mut self.v6, top16(n.network()), n.prefix_len()),
         };
-        // The /16s the network spans: itself, or 2^(16 - len) of them.
-        let span = 1u32 << 16u8.saturating_sub(len);
-        for top in top..top.saturating_add(span).min(1 << 16) {
-            if let Some(word) = bits.get_mut((top / 64) as usize) {
-                *word |= 1 << (top % 64);
+        // The values of the top 16 bits the network spans: its own, or
+        // 2^(16 - len) from there, a whole word at a time where they can.
+        let end = top
+            .saturating_add(1 << 16u8.saturating_sub(len))
+            .min(1 << 16);
+        let mut at = top;
+        while at < end {
+            let Some(word) = bits.get_mut((at / 64) as usize) else {
+                break;
+            };
+            if at % 64 == 0 && end - at >= 64 {
+                *word = u64::MAX;
+                at += 64;
+            } else {
+                *word |= 1 << (at % 64);
+                at += 1;
             }
         }
     }
