@@ -17,6 +17,7 @@ pub mod dns;
 pub mod ip;
 pub mod link;
 pub mod name;
+mod query;
 pub mod tcp;
 pub mod transport;
 pub mod tunnel;
@@ -66,6 +67,9 @@ pub struct Demux {
     /// Last packet seen: file and time, to tell a continuing capture from
     /// an unrelated one.
     last: Option<(u32, Timestamp)>,
+    /// Count UDP queries in the commonest framing without parsing their
+    /// layers ([`query`]); off only to compare both paths in tests.
+    skip_plain_queries: bool,
     pub counters: CaptureCounters,
 }
 
@@ -209,6 +213,7 @@ impl Demux {
             log_weirds,
             limits,
             last: None,
+            skip_plain_queries: true,
             counters: CaptureCounters::default(),
         }
     }
@@ -242,6 +247,9 @@ impl Demux {
         self.counters.packets += 1;
         self.counters.bytes += frame.len() as u64;
         self.follow_time(source, ts);
+        if self.skip_plain_queries && query::is_plain_udp_query(link, frame, &self.ports) {
+            return self.counters.not_dns.add(NotDns::Query);
+        }
         let mut ctx = Ctx {
             ts,
             source,
