@@ -5,7 +5,7 @@
 //!   reassembly, TCP streams), so it runs in packet order; only the DNS
 //!   messages it finds are copied into the [`PayloadBatch`] that goes to the
 //!   workers. Non-DNS traffic is dropped on the port check before any DNS
-//!   parsing.
+//!   parsing; most UDP queries before any layer is parsed (`query`).
 //! * [`dns::decode_response`] runs in the worker pool: the DNS message to a
 //!   [`crate::model::DnsResponse`].
 
@@ -68,7 +68,7 @@ pub struct Demux {
     /// an unrelated one.
     last: Option<(u32, Timestamp)>,
     /// Count UDP queries in the commonest framing without parsing their
-    /// layers ([`query`]); off only to compare both paths in tests.
+    /// layers (`query`); off only to compare both paths in tests.
     skip_plain_queries: bool,
     pub counters: CaptureCounters,
 }

@@ -5,6 +5,9 @@
 //! domains are hash lookups (a domain also checks each of its parent
 //! domains, so the cost grows with the *name's* label count, not the feed),
 //! and networks are one hash lookup per distinct prefix length in the feed.
+//! In front of the address lookups, a bitmap of the top 16 bits any
+//! indicator address or network can have turns most answers away with one
+//! load.
 //!
 //! IPv4 addresses written as IPv6 (IPv4-mapped, NAT64 well-known prefix)
 //! are keyed and looked up as IPv4 ([`crate::model::addr`]), on the
