@@ -108,8 +108,8 @@ mod tests {
     use crate::synth::{Exchange, Scenario, a, rr};
     use hickory_proto::rr::RecordType;
 
-    /// Queries and responses over IPv4 and IPv6, on port 53 and others,
-    /// with and without Ethernet padding.
+    /// Queries and responses on port 53 over IPv4 and IPv6, with and
+    /// without Ethernet padding (other ports come from the mutations).
     fn frames() -> Vec<Vec<u8>> {
         let mut s = Scenario::new(1_700_000_000);
         for (client, server) in [("10.1.2.3", "192.0.2.53"), ("2001:db8::7", "2001:db8::53")] {
