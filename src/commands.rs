@@ -2,7 +2,7 @@
 //! [`Config`], run, report, and say how it went. `main` maps the result to
 //! an exit status.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -15,6 +15,7 @@ use crate::config::args::{
 use crate::config::{Config, ConfigError, parse_duration, rule_sources};
 use crate::decode::transport::DEFAULT_DNS_PORTS;
 use crate::error::FileError;
+use crate::fsutil;
 use crate::model::DnsResponse;
 use crate::model::text::{escape_path, escape_text};
 use crate::output::OutputError;
@@ -90,6 +91,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, CommandError> {
 pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
     let config = Config::build(&args.common, &LiveFlags::default(), &AuditFlags::default())?;
     let rules = shared(load_rules(&config.rules)?);
+    let stats = WholeFile::open_stats(&config)?;
     let run_config = RunConfig {
         inputs: Inputs::Files(args.captures.clone()),
         rules,
@@ -105,7 +107,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
         reopen: None,
         injected: None,
     };
-    finish(run(run_config), &config)
+    finish(run(run_config), &config, stats)
 }
 
 /// `dnsentry live`.
@@ -141,6 +143,9 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
             return Err(CommandError::Usage(each.join("; ")));
         }
     }
+    // Opened as the user who starts the sensor: it is written after
+    // privileges are dropped.
+    let stats = WholeFile::open_stats(&config)?;
     // Bound now: a bad address fails before the run, and a privileged port
     // is bound before privileges are dropped.
     let metrics = live
@@ -216,7 +221,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
         reopen: Some(reopen_rx),
         injected,
     };
-    let status = finish(run(run_config), &config);
+    let status = finish(run(run_config), &config, stats);
     drop(reload);
     status
 }
@@ -241,6 +246,7 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
     }
     let options = audit_options(&config.audit)?(started);
     // Outputs open before anything is asked: an unwritable one fails now.
+    let stats = WholeFile::open_stats(&config)?;
     let outputs = crate::output::OutputSet::open(&config.outputs)
         .map_err(|e| CommandError::Pipeline(PipelineError::Output(e)))?;
     let rules = shared(loaded);
@@ -258,7 +264,7 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
         summary,
         input_errors: Vec::new(),
     });
-    let status = finish(outcome.map_err(PipelineError::Output), &config)?;
+    let status = finish(outcome.map_err(PipelineError::Output), &config, stats)?;
     Ok(if failed { Status::Partial } else { status })
 }
 
@@ -294,10 +300,45 @@ fn audit_options(
     }))
 }
 
+/// A file a command writes whole when it ends (`--stats-json`, a
+/// learned or merged expect file), opened before the command's work with
+/// the output files' checks: see [`fsutil::open_replaceable`].
+struct WholeFile {
+    /// What the errors call it: "PATH: cannot write stats".
+    what: String,
+    file: std::fs::File,
+}
+
+impl WholeFile {
+    fn open(path: &Path, mode: u32, what: &str) -> Result<Self, CommandError> {
+        let what = format!("{}: cannot write {what}", path.display());
+        match fsutil::open_replaceable(path, mode) {
+            Ok(file) => Ok(WholeFile { what, file }),
+            Err(e) => Err(CommandError::Io {
+                what,
+                source: std::io::Error::other(e),
+            }),
+        }
+    }
+
+    fn open_stats(config: &Config) -> Result<Option<Self>, CommandError> {
+        config
+            .stats_json
+            .as_deref()
+            .map(|path| WholeFile::open(path, config.outputs.file_mode, "stats"))
+            .transpose()
+    }
+
+    fn write(mut self, bytes: &[u8]) -> Result<(), CommandError> {
+        fsutil::replace_contents(&mut self.file, bytes).map_err(io_error(self.what))
+    }
+}
+
 /// The summary, `--stats-json`, and the exit status of a run.
 fn finish(
     result: Result<RunOutcome, PipelineError>,
     config: &Config,
+    stats: Option<WholeFile>,
 ) -> Result<Status, CommandError> {
     let outcome = match result {
         Ok(o) => o,
@@ -310,8 +351,14 @@ fn finish(
     if !config.quiet {
         eprint!("{}", outcome.summary.render());
     }
-    if let Some(path) = &config.stats_json {
-        write_stats(path, &outcome.summary)?;
+    if let Some(file) = stats {
+        let json = crate::output::json::to_string_pretty(&outcome.summary).map_err(|e| {
+            CommandError::Io {
+                what: file.what.clone(),
+                source: e.into(),
+            }
+        })?;
+        file.write((json + "\n").as_bytes())?;
     }
     let mut status = Status::Ok;
     for e in &outcome.input_errors {
@@ -329,18 +376,6 @@ fn finish(
         status = Status::Partial;
     }
     Ok(status)
-}
-
-fn write_stats(
-    path: &std::path::Path,
-    summary: &crate::stats::Summary,
-) -> Result<(), CommandError> {
-    let what = format!("{}: cannot write stats", path.display());
-    let json = crate::output::json::to_string_pretty(summary).map_err(|e| CommandError::Io {
-        what: what.clone(),
-        source: e.into(),
-    })?;
-    std::fs::write(path, json + "\n").map_err(io_error(what))
 }
 
 /// `dnsentry check`: the same build as a run, then every rule file read
@@ -531,6 +566,15 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
     use crate::baseline::{LearnOptions, Learner, indicator_hits, to_expect_toml};
     // The feeds are read first: a bad one stops before any capture is.
     let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
+    // The output too: a learning run on an interface may last days.
+    let output = match args.output.as_str() {
+        "-" => None,
+        path => Some(WholeFile::open(
+            Path::new(path),
+            fsutil::DEFAULT_OUTPUT_MODE,
+            "the learned expect file",
+        )?),
+    };
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
     let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
         learner.observe(r)
@@ -561,11 +605,9 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
             );
         }
     }
-    if args.output == "-" {
-        print!("{}", learned.toml);
-    } else {
-        std::fs::write(&args.output, learned.toml)
-            .map_err(io_error(format!("{}: cannot write", args.output)))?;
+    match output {
+        None => print!("{}", learned.toml),
+        Some(file) => file.write(learned.toml.as_bytes())?,
     }
     Ok(Status::Ok)
 }
@@ -591,6 +633,11 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
     use crate::baseline::{ExpectSource, Learner, diff, merged_expect_file, render_diff};
     let (text, expected) = crate::expect::load_expect_file_text(&args.expect)?;
     let screen = baseline_screen(&args.ioc, &args.allow, args.no_default_ioc)?;
+    let merged_output = args
+        .write_merged
+        .as_deref()
+        .map(|path| WholeFile::open(path, fsutil::DEFAULT_OUTPUT_MODE, "the merged expect file"))
+        .transpose()?;
     let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
     let mut learner = Learner::new(names.iter().map(String::as_str));
     baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
@@ -604,7 +651,7 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
     };
     let changes = diff(&expected, Some(source), &learner, &screen);
     print!("{}", render_diff(&changes));
-    if let Some(out) = &args.write_merged {
+    if let Some(file) = merged_output {
         let what = match &args.input.interface {
             Some(iface) => format!("traffic on {iface}"),
             None => args
@@ -615,9 +662,7 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        let merged = merged_expect_file(&text, &changes, &what);
-        std::fs::write(out, merged)
-            .map_err(io_error(format!("{}: cannot write", out.display())))?;
+        file.write(merged_expect_file(&text, &changes, &what).as_bytes())?;
     }
     Ok(if changes.is_empty() {
         Status::Ok

@@ -12,7 +12,9 @@
 //!   writable by no one else.
 //! * Output files ([`open_output`]): appended to, created with a mode
 //!   that keeps them from other users, and never through a link in a
-//!   directory anyone can write to.
+//!   directory anyone can write to. Files a command writes whole (stats,
+//!   learned expect files, reports: [`open_replaceable`]) are opened the
+//!   same way.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
@@ -207,11 +209,18 @@ pub fn open_output(path: &Path, mode: u32) -> Result<File, FsError> {
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => FsError::SharedSymlink {
-                dir: parent.display().to_string(),
-            },
-            _ => FsError::Io(e),
+        .map_err(|e| {
+            // A link another user owns there can fail with EACCES rather
+            // than ELOOP (it does on this project's test machine, with
+            // fs.protected_symlinks off), so the path itself is asked.
+            let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            if e.raw_os_error() == Some(libc::ELOOP) || link {
+                FsError::SharedSymlink {
+                    dir: parent.display().to_string(),
+                }
+            } else {
+                FsError::Io(e)
+            }
         })?;
     let meta = file.metadata()?;
     let me = nix::unistd::geteuid().as_raw();
@@ -229,6 +238,28 @@ pub fn open_output(path: &Path, mode: u32) -> Result<File, FsError> {
     // F_SETFL sets every status flag at once: O_APPEND must stay.
     nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_APPEND))?;
     Ok(file)
+}
+
+/// Opens a file that is written whole at the end of a command (run
+/// statistics, a learned or merged expect file, a report), with
+/// [`open_output`]'s checks and nothing cut yet: the command opens it
+/// before its work, so a path it cannot write fails at once rather than
+/// after an hour of capture, and the descriptor still writes after
+/// `--user` has dropped root. [`replace_contents`] writes it.
+pub fn open_replaceable(path: &Path, mode: u32) -> Result<File, FsError> {
+    open_output(path, mode)
+}
+
+/// Replaces what a file from [`open_replaceable`] holds. It was opened
+/// to append, so after the cut every write lands at the new end. Only a
+/// regular file is cut: `/dev/stdout` or a FIFO is written to as it is.
+pub fn replace_contents(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    if file.metadata()?.is_file() {
+        file.set_len(0)?;
+    }
+    file.write_all(bytes)?;
+    file.flush()
 }
 
 /// Who may own a private directory and what is in it besides root and

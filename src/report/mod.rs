@@ -18,12 +18,11 @@ pub mod render;
 pub mod sensor;
 pub mod timeline;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
 use crate::expect::{ExpectedZones, load_expect_file};
-use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_output};
+use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_replaceable, replace_contents};
 use crate::model::text::escape_path;
 
 /// Why no report was written.
@@ -113,16 +112,11 @@ pub fn write_report(inputs: &ReportInputs, output: &Path) -> Result<Written, Rep
         path: shown.clone(),
         source,
     };
-    // open_output's checks (no link followed in a shared directory, the
-    // file ours) hold for a report too; it appends, so the old report is
-    // cut first.
-    let mut file = open_output(output, DEFAULT_OUTPUT_MODE).map_err(output_error)?;
-    let write_error = |source: std::io::Error| ReportError::Write {
+    let mut file = open_replaceable(output, DEFAULT_OUTPUT_MODE).map_err(output_error)?;
+    replace_contents(&mut file, page.as_bytes()).map_err(|source| ReportError::Write {
         path: shown.clone(),
         source,
-    };
-    file.set_len(0).map_err(write_error)?;
-    file.write_all(page.as_bytes()).map_err(write_error)?;
+    })?;
     Ok(Written {
         alerts: summary.alerts,
         sensor_events: health.events,

@@ -256,6 +256,95 @@ fn output_links_in_a_world_writable_sticky_directory_are_refused() {
     assert!(!read_json_lines(&own).is_empty());
 }
 
+/// Files a command writes whole when it ends: `--stats-json`, `baseline
+/// learn -o`, `baseline diff --write-merged`, `report -o`. As root in
+/// `/tmp`, each would have followed a link another user planted there and
+/// cut the file it points to (the stats and learn outputs were written
+/// with `std::fs::write`). Each is now refused before the command's work,
+/// and a file of one's own there is replaced (not appended to), 0640.
+#[test]
+fn whole_file_outputs_follow_no_link_in_a_world_writable_directory() {
+    assert_root();
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
+    let target = victim(dir.path(), "victim");
+    let alerts = dir.path().join("alerts.json");
+    let made = run(&[
+        "analyze",
+        demo().to_str().unwrap(),
+        "--expect",
+        zones().to_str().unwrap(),
+        "--alerts",
+        alerts.to_str().unwrap(),
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let (demo, zones) = (demo(), zones());
+    let (demo, zones, alerts) = (
+        demo.to_str().unwrap(),
+        zones.to_str().unwrap(),
+        alerts.to_str().unwrap(),
+    );
+    let commands: [(&str, &[&str]); 4] = [
+        (
+            "stats",
+            &["analyze", demo, "--alerts", "/dev/null", "--stats-json"],
+        ),
+        (
+            "learned expect file",
+            &["baseline", "learn", demo, "--zone", "example.org", "-o"],
+        ),
+        (
+            "merged expect file",
+            &["baseline", "diff", zones, demo, "--write-merged"],
+        ),
+        ("report", &["report", alerts, "-o"]),
+    ];
+    for (what, args) in commands {
+        let link = shared.join(format!("{}.out", what.replace(' ', "-")));
+        plant_symlink(&target, &link, NOBODY);
+        let mut with_path = args.to_vec();
+        with_path.push(link.to_str().unwrap());
+        let o = run(&with_path);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(
+            err.contains(&link.display().to_string()) && err.contains("symbolic link"),
+            "{what}: {err}"
+        );
+        assert_untouched(&target);
+
+        // Where a file of one's own is, it is replaced whole, 0640.
+        let own = shared.join(format!("{}.own", what.replace(' ', "-")));
+        std::fs::write(&own, "an earlier run's text\n").unwrap();
+        let mut with_path = args.to_vec();
+        with_path.push(own.to_str().unwrap());
+        let o = run(&with_path);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{what}: {}",
+            stderr(&o)
+        );
+        let text = std::fs::read_to_string(&own).unwrap();
+        assert!(
+            !text.contains("an earlier run's text") && !text.is_empty(),
+            "{what}: {text}"
+        );
+        let fresh = shared.join(format!("{}.new", what.replace(' ', "-")));
+        let mut with_path = args.to_vec();
+        with_path.push(fresh.to_str().unwrap());
+        let o = run(&with_path);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{what}: {}",
+            stderr(&o)
+        );
+        let mode = std::fs::metadata(&fresh).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o640, "{what}: {mode:04o}");
+    }
+}
+
 /// Alerts, DNS log and weird log are created readable by owner and group
 /// only: the alerts say what the organisation's DNS looks like.
 #[test]
