@@ -20,8 +20,8 @@ use crate::decode::dns::decode_response;
 use crate::model::names::folded;
 use crate::model::names::rcode_name;
 use crate::model::{
-    Alert, AlertDetail, AlertKind, Conflict, DnsResponse, PacketMeta, PayloadBatch, Rdata,
-    ResponseInfo, Section, SourceRef, Timestamp, Transport,
+    Alert, AlertDetail, AlertKind, Conflict, DnsResponse, Malformed, MalformedCounts, PacketMeta,
+    PayloadBatch, Rdata, ResponseInfo, Section, SourceRef, Timestamp, Transport,
 };
 
 /// Two answers to one query further apart than this are not a race.
@@ -232,7 +232,7 @@ impl First {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SpoofDetector {
     /// Key → sequence number of its entry in `ring`. Kept to 16 bytes an
     /// entry: the table is as large as the responses of the last
@@ -247,16 +247,35 @@ pub struct SpoofDetector {
     /// The last (server, IP TTL) recorded: runs of responses from one
     /// resolver skip the map.
     last_server_ttl: Option<(IpAddr, u8)>,
+    /// [`MAX_TRACKED`] and [`MAX_SERVERS`], smaller in tests.
+    max_tracked: usize,
+    max_servers: usize,
+}
+
+impl Default for SpoofDetector {
+    fn default() -> Self {
+        SpoofDetector {
+            recent: HashMap::default(),
+            ring: VecDeque::new(),
+            front_seq: 0,
+            server_ttl: HashMap::default(),
+            last_server_ttl: None,
+            max_tracked: MAX_TRACKED,
+            max_servers: MAX_SERVERS,
+        }
+    }
 }
 
 impl SpoofDetector {
     /// Compares a batch's responses with those before them. Returns the
     /// `conflicting_response` alerts, and the packets whose server's IP TTL
-    /// changed, as (packet, (TTL now, TTL before)).
+    /// changed, as (packet, (TTL now, TTL before)). A bound that bites is
+    /// counted in `bounds` (`spoof_table_full`, `server_ttl_table_reset`).
     pub fn check(
         &mut self,
         d: &Digests,
         messages: &PayloadBatch,
+        bounds: &mut MalformedCounts,
     ) -> (Vec<Alert>, HashMap<SourceRef, (u8, u8)>) {
         let mut alerts = Vec::new();
         let mut jumps = HashMap::new();
@@ -271,9 +290,10 @@ impl SpoofDetector {
                     jumps.insert(g.meta.source, (g.meta.ip_ttl, before));
                 }
                 self.last_server_ttl = Some(server_ttl);
-                if self.server_ttl.len() > MAX_SERVERS {
+                if self.server_ttl.len() > self.max_servers {
                     self.server_ttl.clear();
                     self.last_server_ttl = None;
+                    bounds.add(Malformed::ServerTtlTableReset);
                 }
             }
             // One probe of the key table per response: the first response
@@ -318,8 +338,9 @@ impl SpoofDetector {
                     n_addrs: g.n_addrs,
                 },
             ));
-            if self.ring.len() > MAX_TRACKED {
+            if self.ring.len() > self.max_tracked {
                 self.pop_oldest();
+                bounds.add(Malformed::SpoofTableFull);
             }
         }
         (alerts, jumps)
@@ -398,7 +419,7 @@ mod tests {
             }
         }
         let digests = Digests { items };
-        let (alerts, _) = d.check(&digests, &messages);
+        let (alerts, _) = d.check(&digests, &messages, &mut MalformedCounts::default());
         alerts.iter().map(|a| a.meta.source.packet).collect()
     }
 
@@ -418,6 +439,43 @@ mod tests {
             digest(7, 400, 2 * WINDOW_US + 2, 6),
         ];
         assert_eq!(conflicts(&mut d, later), vec![6]);
+    }
+
+    /// A flood of responses within one window pushes the first answer to
+    /// a query out of a full table: the race against it goes unseen, so
+    /// every response forgotten that way is counted. The server TTL table
+    /// likewise.
+    #[test]
+    fn a_full_table_forgets_the_oldest_and_counts_it() {
+        let mut d = SpoofDetector {
+            max_tracked: 100,
+            max_servers: 10,
+            ..SpoofDetector::default()
+        };
+        let mut items = vec![digest(7, 100, 0, 0)];
+        for i in 1..=150u64 {
+            let mut g = digest(1000 + i, i, i64::try_from(i).unwrap(), i);
+            g.meta.src_ip = IpAddr::from([192, 0, 2, u8::try_from(i % 25).unwrap()]);
+            items.push(g);
+        }
+        items.push(digest(7, 200, 151, 151));
+        let mut messages = PayloadBatch::default();
+        for g in &items {
+            messages.push(g.meta, &[0, 1, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        let mut bounds = MalformedCounts::default();
+        let (alerts, _) = d.check(&Digests { items }, &messages, &mut bounds);
+        assert!(alerts.is_empty(), "the first answer was forgotten");
+        assert_eq!(d.ring.len(), 100);
+        // 152 responses into 100 places.
+        assert_eq!(bounds.get(Malformed::SpoofTableFull), 52);
+        // 25 servers (the first at 192.0.2.53) cycling through a table of 10.
+        assert!(bounds.get(Malformed::ServerTtlTableReset) >= 10);
+
+        // Within the bound the race is seen.
+        let mut roomy = SpoofDetector::default();
+        let items = vec![digest(7, 100, 0, 0), digest(7, 200, 151, 1)];
+        assert_eq!(conflicts(&mut roomy, items), vec![1]);
     }
 
     #[test]

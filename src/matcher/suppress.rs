@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::model::names::fold_into;
-use crate::model::{Alert, AlertKind};
+use crate::model::{Alert, AlertKind, Malformed, MalformedCounts};
 use crate::stats::AlertCounts;
 
 /// The stable id of an alert: FNV-1a (64-bit) of kind, folded owner and
@@ -35,6 +35,8 @@ pub struct Suppressor {
     /// id → (packet time it last fired, suppressed since).
     seen: HashMap<u64, (i64, u64)>,
     pub suppressed: AlertCounts,
+    /// [`MAX_TRACKED`], smaller in tests.
+    max_tracked: usize,
 }
 
 impl Suppressor {
@@ -44,12 +46,15 @@ impl Suppressor {
             window_us,
             seen: HashMap::new(),
             suppressed: AlertCounts::default(),
+            max_tracked: MAX_TRACKED,
         }
     }
 
     /// `None` when the alert is suppressed; otherwise how many like it were
     /// suppressed since it last fired.
-    pub fn admit(&mut self, alert: &Alert, id: u64) -> Option<u64> {
+    /// The table's bound biting is counted in `bounds`
+    /// (`suppression_table_trimmed`).
+    pub fn admit(&mut self, alert: &Alert, id: u64, bounds: &mut MalformedCounts) -> Option<u64> {
         if self.window_us <= 0 {
             return Some(0);
         }
@@ -66,8 +71,9 @@ impl Suppressor {
                 Some(count)
             }
             None => {
-                if self.seen.len() >= MAX_TRACKED {
+                if self.seen.len() >= self.max_tracked {
                     self.forget_oldest();
+                    bounds.add(Malformed::SuppressionTableTrimmed);
                 }
                 self.seen.insert(id, (now, 0));
                 Some(0)
@@ -121,14 +127,87 @@ mod tests {
     fn once_per_window_then_again_with_the_count() {
         let mut s = Suppressor::new(3_600_000_000);
         let id = alert_id(&alert("a.test", "1.2.3.4", 0));
-        assert_eq!(s.admit(&alert("a.test", "1.2.3.4", 0), id), Some(0));
-        assert_eq!(s.admit(&alert("a.test", "1.2.3.4", 10), id), None);
-        assert_eq!(s.admit(&alert("a.test", "1.2.3.4", 3599), id), None);
-        assert_eq!(s.admit(&alert("a.test", "1.2.3.4", 3600), id), Some(2));
-        assert_eq!(s.admit(&alert("a.test", "1.2.3.4", 3601), id), None);
+        assert_eq!(
+            s.admit(
+                &alert("a.test", "1.2.3.4", 0),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            s.admit(
+                &alert("a.test", "1.2.3.4", 10),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            None
+        );
+        assert_eq!(
+            s.admit(
+                &alert("a.test", "1.2.3.4", 3599),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            None
+        );
+        assert_eq!(
+            s.admit(
+                &alert("a.test", "1.2.3.4", 3600),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            s.admit(
+                &alert("a.test", "1.2.3.4", 3601),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            None
+        );
         assert_eq!(s.suppressed_of(AlertKind::IocAddress), 3);
         let mut off = Suppressor::new(0);
-        assert_eq!(off.admit(&alert("a.test", "1.2.3.4", 0), id), Some(0));
-        assert_eq!(off.admit(&alert("a.test", "1.2.3.4", 0), id), Some(0));
+        assert_eq!(
+            off.admit(
+                &alert("a.test", "1.2.3.4", 0),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            off.admit(
+                &alert("a.test", "1.2.3.4", 0),
+                id,
+                &mut MalformedCounts::default()
+            ),
+            Some(0)
+        );
+    }
+
+    /// A flood of distinct alerts fills the table: its older half is
+    /// forgotten, in O(1) amortised work, and every time that happens it
+    /// is counted, since those alerts' repeats are then written again.
+    #[test]
+    fn the_bound_forgets_the_older_half_and_is_counted() {
+        let mut s = Suppressor::new(3_600_000_000);
+        s.max_tracked = 100;
+        let mut bounds = MalformedCounts::default();
+        let flood: Vec<Alert> = (0..250)
+            .map(|i| alert(&format!("h{i}.test"), "1.2.3.4", i))
+            .collect();
+        for a in &flood {
+            assert_eq!(s.admit(a, alert_id(a), &mut bounds), Some(0));
+        }
+        assert!(s.seen.len() <= 100, "{}", s.seen.len());
+        let trims = bounds.get(Malformed::SuppressionTableTrimmed);
+        assert!((2..=4).contains(&trims), "{trims}");
+        // The newest are still held back; the oldest fire again.
+        let newest = &flood[249];
+        assert_eq!(s.admit(newest, alert_id(newest), &mut bounds), None);
+        let oldest = &flood[0];
+        assert_eq!(s.admit(oldest, alert_id(oldest), &mut bounds), Some(0));
     }
 }

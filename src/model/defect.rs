@@ -146,6 +146,17 @@ reasons! {
         /// (`matcher::MAX_ALERTS_PER_RESPONSE`): the most severe were
         /// written, the rest only counted here.
         DnsAlertLimit => "dns_alert_limit",
+        /// A response was forgotten before its race window ended: the
+        /// spoofing table held its bound (`matcher::spoof`). A
+        /// conflicting answer to it would go unseen, so a flood of
+        /// responses ahead of an injection shows here.
+        SpoofTableFull => "spoof_table_full",
+        /// The table of servers' IP TTLs reached its bound and started
+        /// afresh: TTL evidence for the servers seen before is lost.
+        ServerTtlTableReset => "server_ttl_table_reset",
+        /// The suppression table reached its bound and forgot its older
+        /// half: repeats of those alerts are written again, as new.
+        SuppressionTableTrimmed => "suppression_table_trimmed",
     }
 }
 

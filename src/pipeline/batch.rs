@@ -261,7 +261,9 @@ impl Emitter {
     /// order) and merges `conflicting_response` alerts and IP TTL evidence
     /// into the batch's alerts, keeping packet order.
     fn add_spoofing_findings(&mut self, out: &mut Processed) {
-        let (conflicts, jumps) = self.spoof.check(&out.digests, &out.messages);
+        let (conflicts, jumps) =
+            self.spoof
+                .check(&out.digests, &out.messages, &mut self.counters.malformed);
         if !conflicts.is_empty() {
             out.alerts.extend(conflicts);
             out.alerts
@@ -285,7 +287,7 @@ impl Emitter {
         let mut written = 0;
         for a in &out.alerts {
             let id = alert_id(a);
-            if let Some(count) = self.suppress.admit(a, id) {
+            if let Some(count) = self.suppress.admit(a, id, &mut self.counters.malformed) {
                 outputs.write(
                     &Event::Alert {
                         alert: a,
