@@ -275,7 +275,7 @@ pub struct CommonArgs {
     #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub dns_log: Option<String>,
 
-    /// Write every anomaly (malformed packet, reassembly bound hit) as a JSON line, as Zeek's weird.log ("-" = stdout).
+    /// Write anomalies (malformed packet, reassembly bound hit) as JSON lines, as Zeek's weird.log, sampled as it is: per name the first 1,000 in ten minutes, then one in 1,000; all are counted ("-" = stdout).
     #[arg(help_heading = OUTPUTS, long, value_name = "PATH")]
     pub weird_log: Option<String>,
 

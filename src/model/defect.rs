@@ -157,6 +157,9 @@ reasons! {
         /// The suppression table reached its bound and forgot its older
         /// half: repeats of those alerts are written again, as new.
         SuppressionTableTrimmed => "suppression_table_trimmed",
+        /// A weird-log line left out by sampling (`output::sampling`):
+        /// the anomaly is still counted under its own name.
+        WeirdLogSampled => "weird_log_sampled",
     }
 }
 

@@ -16,6 +16,7 @@ pub mod ecs;
 pub mod eve;
 pub mod json;
 pub mod metrics;
+pub mod sampling;
 pub mod syslog;
 
 use std::fs::File;

@@ -12,6 +12,7 @@ use crate::matcher::policy::AlertPolicy;
 use crate::matcher::spoof::{Digests, SpoofDetector};
 use crate::matcher::suppress::{Suppressor, alert_id};
 use crate::model::{Alert, DnsResponse, Malformed, PayloadBatch, SourceNames, Weird};
+use crate::output::sampling::WeirdSampler;
 use crate::output::{Event, Format, OutputError, OutputKind, OutputSet, ecs, eve, json};
 use crate::rules::SharedRules;
 use crate::stats::{AlertCounts, PolicyCounts, WorkerCounters};
@@ -183,6 +184,7 @@ pub struct Emitter {
     spoof: SpoofDetector,
     policy: AlertPolicy,
     suppress: Suppressor,
+    weird_sampler: WeirdSampler,
     /// Live, alerts are flushed at once: one waits for nothing.
     live: bool,
     failed: bool,
@@ -199,6 +201,7 @@ impl Emitter {
             spoof: SpoofDetector::default(),
             policy,
             suppress,
+            weird_sampler: WeirdSampler::default(),
             live,
             failed: false,
             counters: WorkerCounters::default(),
@@ -307,7 +310,9 @@ impl Emitter {
             outputs.write(&Event::DnsLog(&out.dns_log), sources)?;
         }
         for w in &out.weirds {
-            outputs.write(&Event::Weird(w), sources)?;
+            if self.weird_sampler.admit(w, &mut self.counters.malformed) {
+                outputs.write(&Event::Weird(w), sources)?;
+            }
         }
         Ok(written)
     }

@@ -1390,3 +1390,70 @@ fn a_response_of_a_thousand_hostile_answers_cannot_multiply_into_megabytes_of_al
     assert_eq!(r.dns_log.len(), 1);
     assert_eq!(r.dns_log[0]["answers"].as_array().unwrap().len(), 1000);
 }
+
+/// A compression-bomb flood with the weird log on: every bomb is an
+/// anomaly, and a line each would fill the disk the alerts go to. The log
+/// keeps Zeek's sample (the first 1,000 of a name in ten minutes, then one
+/// in 1,000), every anomaly is still counted by name, the lines left out
+/// are counted, and an anomaly of another name and the hijack in the thick
+/// of the flood are not held back.
+#[test]
+fn a_flood_of_one_anomaly_writes_a_sample_to_the_weird_log_and_counts_every_one() {
+    use dnsentry::output::sampling::{WEIRD_SAMPLE_FIRST, WEIRD_SAMPLE_RATE};
+    use dnsentry::synth::flood::{Flood, frames};
+    // 250 ms apart (the scenario's pace): all in one ten-minute window.
+    let bombs = 2_300u64;
+    let mut s = Scenario::new(1_547_110_800);
+    let flood = frames(Flood::CompressionBomb, usize::try_from(bombs).unwrap());
+    let (first_half, second_half) = flood.split_at(flood.len() / 2);
+    for (_, frame) in first_half {
+        s.raw_frame(frame.clone());
+    }
+    // The hijack: mail.example.org to an AA19-024A address.
+    let hijack = s.exchange(
+        &Exchange::new("10.1.2.3", "192.0.2.53", "mail.example.org", RecordType::A).answer(rr(
+            "mail.example.org",
+            300,
+            a("185.20.187.8"),
+        )),
+    );
+    // A response too short for its header: another anomaly.
+    s.raw_frame(dnsentry::synth::encap::ethernet_ip(
+        &dnsentry::synth::encap::ip_udp(
+            "192.0.2.53".parse().unwrap(),
+            "10.1.2.3".parse().unwrap(),
+            53,
+            40001,
+            &[0x12, 0x34, 0x81],
+        ),
+    ));
+    for (_, frame) in second_half {
+        s.raw_frame(frame.clone());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("bomb-flood.pcap");
+    s.write_pcap_file(&pcap).unwrap();
+
+    let r = run(RunSpec {
+        inputs: vec![pcap],
+        weird_log: true,
+        ..RunSpec::default()
+    });
+    let m = &r.outcome.summary.malformed;
+    assert_eq!(m.get("dns_decode_budget"), Some(&bombs));
+    assert_eq!(m.get("dns_header_truncated"), Some(&1));
+    let logged_bombs = WEIRD_SAMPLE_FIRST + (bombs - WEIRD_SAMPLE_FIRST) / WEIRD_SAMPLE_RATE;
+    assert_eq!(m.get("weird_log_sampled"), Some(&(bombs - logged_bombs)));
+    let weirds = weird_names_and_packets(&r.weirds);
+    let count = |name: &str| weirds.iter().filter(|(n, _)| *n == name).count() as u64;
+    assert_eq!(count("dns_decode_budget"), logged_bombs);
+    assert_eq!(count("dns_header_truncated"), 1);
+    assert_eq!(weirds.len() as u64, logged_bombs + 1);
+    let iocs: Vec<u64> = r
+        .alerts
+        .iter()
+        .filter(|a| a["kind"] == "ioc_address")
+        .map(|a| a["source"]["packet"].as_u64().unwrap())
+        .collect();
+    assert_eq!(iocs, vec![hijack]);
+}
