@@ -127,64 +127,22 @@ mod tests {
     fn once_per_window_then_again_with_the_count() {
         let mut s = Suppressor::new(3_600_000_000);
         let id = alert_id(&alert("a.test", "1.2.3.4", 0));
-        assert_eq!(
+        let admit_at = |s: &mut Suppressor, secs| {
             s.admit(
-                &alert("a.test", "1.2.3.4", 0),
+                &alert("a.test", "1.2.3.4", secs),
                 id,
-                &mut MalformedCounts::default()
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            s.admit(
-                &alert("a.test", "1.2.3.4", 10),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            None
-        );
-        assert_eq!(
-            s.admit(
-                &alert("a.test", "1.2.3.4", 3599),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            None
-        );
-        assert_eq!(
-            s.admit(
-                &alert("a.test", "1.2.3.4", 3600),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            Some(2)
-        );
-        assert_eq!(
-            s.admit(
-                &alert("a.test", "1.2.3.4", 3601),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            None
-        );
+                &mut MalformedCounts::default(),
+            )
+        };
+        assert_eq!(admit_at(&mut s, 0), Some(0));
+        assert_eq!(admit_at(&mut s, 10), None);
+        assert_eq!(admit_at(&mut s, 3599), None);
+        assert_eq!(admit_at(&mut s, 3600), Some(2));
+        assert_eq!(admit_at(&mut s, 3601), None);
         assert_eq!(s.suppressed_of(AlertKind::IocAddress), 3);
         let mut off = Suppressor::new(0);
-        assert_eq!(
-            off.admit(
-                &alert("a.test", "1.2.3.4", 0),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            off.admit(
-                &alert("a.test", "1.2.3.4", 0),
-                id,
-                &mut MalformedCounts::default()
-            ),
-            Some(0)
-        );
+        assert_eq!(admit_at(&mut off, 0), Some(0));
+        assert_eq!(admit_at(&mut off, 0), Some(0));
     }
 
     /// A flood of distinct alerts fills the table: its older half is

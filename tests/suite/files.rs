@@ -135,6 +135,15 @@ fn assert_untouched(p: &Path) {
     assert_eq!(m.mode() & 0o7777, 0o600, "{} changed mode", p.display());
 }
 
+/// A directory like `/tmp` (mode 1777) inside a new temporary one.
+fn sticky_tmp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
+    (dir, shared)
+}
+
 /// A symbolic link owned by `uid`, as that user would have made it.
 fn plant_symlink(target: &Path, link: &Path, uid: u32) {
     let _ = std::fs::remove_file(link);
@@ -203,10 +212,7 @@ fn spool_prepared_by_another_user_is_refused_and_nothing_outside_is_touched() {
 #[test]
 fn output_links_in_a_world_writable_sticky_directory_are_refused() {
     assert_root();
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("tmp");
-    std::fs::create_dir(&shared).unwrap();
-    std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
+    let (dir, shared) = sticky_tmp();
     let target = victim(dir.path(), "victim");
     let link = shared.join("out.json");
     symlink(&target, &link).unwrap();
@@ -265,10 +271,7 @@ fn output_links_in_a_world_writable_sticky_directory_are_refused() {
 #[test]
 fn whole_file_outputs_follow_no_link_in_a_world_writable_directory() {
     assert_root();
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("tmp");
-    std::fs::create_dir(&shared).unwrap();
-    std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
+    let (dir, shared) = sticky_tmp();
     let target = victim(dir.path(), "victim");
     let alerts = dir.path().join("alerts.json");
     let made = run(&[
