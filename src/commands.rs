@@ -18,7 +18,7 @@ use crate::error::FileError;
 use crate::fsutil;
 use crate::model::DnsResponse;
 use crate::model::text::{escape_path, escape_text};
-use crate::output::OutputError;
+use crate::output::{OutputError, Target};
 use crate::pipeline::{AfterOpen, Inputs, PipelineError, RunConfig, RunOutcome, run};
 use crate::report::{ReportError, ReportInputs, write_report};
 use crate::rules::{ReloadError, Reloader, load_all, load_rules, shared, unreadable_by};
@@ -91,7 +91,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, CommandError> {
 pub fn analyze(args: &AnalyzeArgs) -> Result<Status, CommandError> {
     let config = Config::build(&args.common, &LiveFlags::default(), &AuditFlags::default())?;
     let rules = shared(load_rules(&config.rules)?);
-    let stats = WholeFile::open_stats(&config)?;
+    let stats = WholeFile::open_stats(&config, &args.captures)?;
     let run_config = RunConfig {
         inputs: Inputs::Files(args.captures.clone()),
         rules,
@@ -145,7 +145,7 @@ pub fn live(args: &LiveArgs) -> Result<Status, CommandError> {
     }
     // Opened as the user who starts the sensor: it is written after
     // privileges are dropped.
-    let stats = WholeFile::open_stats(&config)?;
+    let stats = WholeFile::open_stats(&config, &[])?;
     // Bound now: a bad address fails before the run, and a privileged port
     // is bound before privileges are dropped.
     let metrics = live
@@ -246,7 +246,7 @@ pub fn audit(args: &AuditArgs) -> Result<Status, CommandError> {
     }
     let options = audit_options(&config.audit)?(started);
     // Outputs open before anything is asked: an unwritable one fails now.
-    let stats = WholeFile::open_stats(&config)?;
+    let stats = WholeFile::open_stats(&config, &[])?;
     let outputs = crate::output::OutputSet::open(&config.outputs)
         .map_err(|e| CommandError::Pipeline(PipelineError::Output(e)))?;
     let rules = shared(loaded);
@@ -321,12 +321,49 @@ impl WholeFile {
         }
     }
 
-    fn open_stats(config: &Config) -> Result<Option<Self>, CommandError> {
-        config
-            .stats_json
-            .as_deref()
-            .map(|path| WholeFile::open(path, config.outputs.file_mode, "stats"))
-            .transpose()
+    /// `--stats-json`, which must not be an output or an input: it is
+    /// replaced whole at the end, and would take the alerts or the
+    /// capture with it.
+    fn open_stats(config: &Config, inputs: &[PathBuf]) -> Result<Option<Self>, CommandError> {
+        let Some(path) = config.stats_json.as_deref() else {
+            return Ok(None);
+        };
+        let stats = WholeFile::open(path, config.outputs.file_mode, "stats")?;
+        let outputs = [
+            (Some(&config.outputs.alerts), "--alerts"),
+            (config.outputs.dns_log.as_ref(), "--dns-log"),
+            (config.outputs.weird_log.as_ref(), "--weird-log"),
+        ];
+        for (target, flag) in outputs {
+            if let Some(Target::File(other)) = target {
+                stats.refuse_if_same(other, &format!("the {flag} file"))?;
+            }
+        }
+        stats.refuse_if_inputs(inputs)?;
+        Ok(Some(stats))
+    }
+
+    /// An error when `other` is this very file (by device and inode, so
+    /// another spelling of the path or a link to it is caught too).
+    fn refuse_if_same(&self, other: &Path, what: &str) -> Result<(), CommandError> {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(mine), Ok(theirs)) = (self.file.metadata(), std::fs::metadata(other)) else {
+            return Ok(());
+        };
+        if mine.dev() == theirs.dev() && mine.ino() == theirs.ino() {
+            return Err(CommandError::Usage(format!(
+                "{}: is also {what} ({}); it is replaced whole at the end and would destroy it",
+                self.what,
+                other.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_if_inputs(&self, inputs: &[PathBuf]) -> Result<(), CommandError> {
+        inputs
+            .iter()
+            .try_for_each(|input| self.refuse_if_same(input, "an input"))
     }
 
     fn write(mut self, bytes: &[u8]) -> Result<(), CommandError> {
@@ -569,11 +606,15 @@ pub fn learn(args: &LearnArgs) -> Result<Status, CommandError> {
     // The output too: a learning run on an interface may last days.
     let output = match args.output.as_str() {
         "-" => None,
-        path => Some(WholeFile::open(
-            Path::new(path),
-            fsutil::DEFAULT_OUTPUT_MODE,
-            "the learned expect file",
-        )?),
+        path => {
+            let file = WholeFile::open(
+                Path::new(path),
+                fsutil::DEFAULT_OUTPUT_MODE,
+                "the learned expect file",
+            )?;
+            file.refuse_if_inputs(&args.input.captures)?;
+            Some(file)
+        }
     };
     let mut learner = Learner::new(args.zones.iter().map(String::as_str));
     let inputs = baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {
@@ -638,6 +679,10 @@ pub fn diff(args: &DiffArgs) -> Result<Status, CommandError> {
         .as_deref()
         .map(|path| WholeFile::open(path, fsutil::DEFAULT_OUTPUT_MODE, "the merged expect file"))
         .transpose()?;
+    if let Some(file) = &merged_output {
+        // The expect file itself may be rewritten: its text is read.
+        file.refuse_if_inputs(&args.input.captures)?;
+    }
     let names: Vec<String> = expected.zones().map(|z| z.name.to_string()).collect();
     let mut learner = Learner::new(names.iter().map(String::as_str));
     baseline_responses(&args.input, &ports_or_default(&args.dns_ports), |r| {

@@ -348,6 +348,65 @@ fn whole_file_outputs_follow_no_link_in_a_world_writable_directory() {
     }
 }
 
+/// A file written whole at the end replaces what it held: given the path
+/// of an input or of another output (another spelling or a hard link
+/// included), it would have destroyed the capture or the alerts. Refused
+/// before the run, with both named.
+#[test]
+fn whole_file_outputs_never_replace_an_input_or_another_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("evidence.pcap");
+    std::fs::copy(demo(), &capture).unwrap();
+    let linked = dir.path().join("linked.pcap");
+    std::fs::hard_link(&capture, &linked).unwrap();
+    let alerts = dir.path().join("alerts.json");
+    let (c, l, a) = (
+        capture.to_str().unwrap(),
+        linked.to_str().unwrap(),
+        alerts.to_str().unwrap(),
+    );
+    let a_again = format!("{}/./alerts.json", dir.path().display());
+    let zones_path = zones();
+    let z = zones_path.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["analyze", c, "--alerts", a, "--stats-json", &a_again],
+        &["analyze", c, "--alerts", "/dev/null", "--stats-json", l],
+        &[
+            "analyze",
+            c,
+            "--alerts",
+            "/dev/null",
+            "--dns-log",
+            a,
+            "--stats-json",
+            a,
+        ],
+        &["baseline", "learn", c, "--zone", "example.org", "-o", l],
+        &["baseline", "diff", z, c, "--write-merged", c],
+    ];
+    for args in cases {
+        let o = run(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("would destroy it"), "{args:?}: {err}");
+        assert_eq!(
+            std::fs::read(&capture).unwrap(),
+            std::fs::read(demo()).unwrap()
+        );
+    }
+    // The merged expect file may replace the expect file it was read from.
+    let expect = dir.path().join("zones.toml");
+    std::fs::copy(zones(), &expect).unwrap();
+    let e = expect.to_str().unwrap();
+    let o = run(&["baseline", "diff", e, c, "--write-merged", e]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&expect)
+            .unwrap()
+            .contains("PENDING REVIEW")
+    );
+}
+
 /// Alerts, DNS log and weird log are created readable by owner and group
 /// only: the alerts say what the organisation's DNS looks like.
 #[test]
