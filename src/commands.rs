@@ -302,7 +302,7 @@ fn audit_options(
 
 /// A file a command writes whole when it ends (`--stats-json`, a
 /// learned or merged expect file), opened before the command's work with
-/// the output files' checks: see [`fsutil::open_replaceable`].
+/// the output files' checks and written with [`fsutil::replace_contents`].
 struct WholeFile {
     /// What the errors call it: "PATH: cannot write stats".
     what: String,
@@ -312,7 +312,7 @@ struct WholeFile {
 impl WholeFile {
     fn open(path: &Path, mode: u32, what: &str) -> Result<Self, CommandError> {
         let what = format!("{}: cannot write {what}", path.display());
-        match fsutil::open_replaceable(path, mode) {
+        match fsutil::open_output(path, mode) {
             Ok(file) => Ok(WholeFile { what, file }),
             Err(e) => Err(CommandError::Io {
                 what,

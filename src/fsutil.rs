@@ -13,8 +13,8 @@
 //! * Output files ([`open_output`]): appended to, created with a mode
 //!   that keeps them from other users, and never through a link in a
 //!   directory anyone can write to. Files a command writes whole (stats,
-//!   learned expect files, reports: [`open_replaceable`]) are opened the
-//!   same way.
+//!   learned expect files, reports) are opened the same way and written
+//!   with [`replace_contents`].
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
@@ -240,19 +240,14 @@ pub fn open_output(path: &Path, mode: u32) -> Result<File, FsError> {
     Ok(file)
 }
 
-/// Opens a file that is written whole at the end of a command (run
-/// statistics, a learned or merged expect file, a report), with
-/// [`open_output`]'s checks and nothing cut yet: the command opens it
-/// before its work, so a path it cannot write fails at once rather than
-/// after an hour of capture, and the descriptor still writes after
-/// `--user` has dropped root. [`replace_contents`] writes it.
-pub fn open_replaceable(path: &Path, mode: u32) -> Result<File, FsError> {
-    open_output(path, mode)
-}
-
-/// Replaces what a file from [`open_replaceable`] holds. It was opened
-/// to append, so after the cut every write lands at the new end. Only a
-/// regular file is cut: `/dev/stdout` or a FIFO is written to as it is.
+/// Replaces what a file holds that a command writes whole when it ends
+/// (run statistics, a learned or merged expect file, a report). Such a
+/// file is opened with [`open_output`]'s checks before the command's
+/// work, so a path it cannot write fails at once rather than after an
+/// hour of capture, and the descriptor still writes after `--user` has
+/// dropped root. It was opened to append, so after the cut every write
+/// lands at the new end. Only a regular file is cut: `/dev/stdout` or a
+/// FIFO is written to as it is.
 pub fn replace_contents(file: &mut File, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     if file.metadata()?.is_file() {

@@ -408,9 +408,10 @@ mod tests {
         }
     }
 
-    /// The packets of the conflicts `items` raise. Message `i` of the batch
-    /// is a bare response header, for the alert's decode.
-    fn conflicts(d: &mut SpoofDetector, items: Vec<Digest>) -> Vec<u64> {
+    /// The packets of the conflicts `items` raise, and the bounds that
+    /// bit. Message `i` of the batch is a bare response header, for the
+    /// alert's decode.
+    fn check_counted(d: &mut SpoofDetector, items: Vec<Digest>) -> (Vec<u64>, MalformedCounts) {
         let mut messages = PayloadBatch::default();
         let header = [0, 1, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0];
         for g in &items {
@@ -419,8 +420,14 @@ mod tests {
             }
         }
         let digests = Digests { items };
-        let (alerts, _) = d.check(&digests, &messages, &mut MalformedCounts::default());
-        alerts.iter().map(|a| a.meta.source.packet).collect()
+        let mut bounds = MalformedCounts::default();
+        let (alerts, _) = d.check(&digests, &messages, &mut bounds);
+        let packets = alerts.iter().map(|a| a.meta.source.packet).collect();
+        (packets, bounds)
+    }
+
+    fn conflicts(d: &mut SpoofDetector, items: Vec<Digest>) -> Vec<u64> {
+        check_counted(d, items).0
     }
 
     #[test]
@@ -459,12 +466,7 @@ mod tests {
             items.push(g);
         }
         items.push(digest(7, 200, 151, 151));
-        let mut messages = PayloadBatch::default();
-        for g in &items {
-            messages.push(g.meta, &[0, 1, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0]);
-        }
-        let mut bounds = MalformedCounts::default();
-        let (alerts, _) = d.check(&Digests { items }, &messages, &mut bounds);
+        let (alerts, bounds) = check_counted(&mut d, items);
         assert!(alerts.is_empty(), "the first answer was forgotten");
         assert_eq!(d.ring.len(), 100);
         // 152 responses into 100 places.

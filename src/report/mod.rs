@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
 use crate::expect::{ExpectedZones, load_expect_file};
-use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_replaceable, replace_contents};
+use crate::fsutil::{DEFAULT_OUTPUT_MODE, FsError, open_output, replace_contents};
 use crate::model::text::escape_path;
 
 /// Why no report was written.
@@ -112,7 +112,7 @@ pub fn write_report(inputs: &ReportInputs, output: &Path) -> Result<Written, Rep
         path: shown.clone(),
         source,
     };
-    let mut file = open_replaceable(output, DEFAULT_OUTPUT_MODE).map_err(output_error)?;
+    let mut file = open_output(output, DEFAULT_OUTPUT_MODE).map_err(output_error)?;
     replace_contents(&mut file, page.as_bytes()).map_err(|source| ReportError::Write {
         path: shown.clone(),
         source,

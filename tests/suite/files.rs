@@ -319,30 +319,26 @@ fn whole_file_outputs_follow_no_link_in_a_world_writable_directory() {
         assert_untouched(&target);
 
         // Where a file of one's own is, it is replaced whole, 0640.
+        let runs_to = |path: &Path| {
+            let mut with_path = args.to_vec();
+            with_path.push(path.to_str().unwrap());
+            let o = run(&with_path);
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{what}: {}",
+                stderr(&o)
+            );
+        };
         let own = shared.join(format!("{}.own", what.replace(' ', "-")));
         std::fs::write(&own, "an earlier run's text\n").unwrap();
-        let mut with_path = args.to_vec();
-        with_path.push(own.to_str().unwrap());
-        let o = run(&with_path);
-        assert!(
-            matches!(o.status.code(), Some(0 | 1)),
-            "{what}: {}",
-            stderr(&o)
-        );
+        runs_to(&own);
         let text = std::fs::read_to_string(&own).unwrap();
         assert!(
             !text.contains("an earlier run's text") && !text.is_empty(),
             "{what}: {text}"
         );
         let fresh = shared.join(format!("{}.new", what.replace(' ', "-")));
-        let mut with_path = args.to_vec();
-        with_path.push(fresh.to_str().unwrap());
-        let o = run(&with_path);
-        assert!(
-            matches!(o.status.code(), Some(0 | 1)),
-            "{what}: {}",
-            stderr(&o)
-        );
+        runs_to(&fresh);
         let mode = std::fs::metadata(&fresh).unwrap().mode() & 0o7777;
         assert_eq!(mode, 0o640, "{what}: {mode:04o}");
     }
